@@ -1,0 +1,127 @@
+"""The project's errors: one hierarchy, each error carrying its context.
+
+    TuningError                  base of everything this package raises on purpose
+    ├── SpecError                a job input is wrong (field, sentence with the fix)
+    ├── ConfigError              a stack setting is missing or wrong (key, sentence)
+    ├── DatasetError             a dataset is unreadable or invalid (uri, report)
+    ├── ApiError                 Vertex answered with an error (status, code, message)
+    │   ├── InvalidRequest       400 INVALID_ARGUMENT / FAILED_PRECONDITION
+    │   ├── Unauthenticated      401: no or bad credentials
+    │   ├── PermissionDenied     403: the caller or the job's service account lacks a role
+    │   ├── NotFound             404: the named job, model or endpoint does not exist
+    │   ├── Conflict             409: ABORTED / ALREADY_EXISTS
+    │   └── Transient            429, 5xx and connection failures: worth retrying
+    ├── WaitTimeout              a job did not reach a terminal state in time (last state)
+    └── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
+
+Foreign errors (google-genai's APIError, httpx's transport errors) are translated into these
+in one place, `tuning_provider.vertex`, and re-raised `from` the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "ConfigError",
+    "Conflict",
+    "DatasetError",
+    "InvalidRequest",
+    "JobFailed",
+    "NotFound",
+    "PermissionDenied",
+    "SpecError",
+    "Transient",
+    "TuningError",
+    "Unauthenticated",
+    "WaitTimeout",
+]
+
+
+class TuningError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SpecError(TuningError):
+    """A tuning job input is invalid. `field` is the Python input name at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ConfigError(TuningError):
+    """A stack configuration key is missing or invalid. `key` is the full config key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config {key}: {message}")
+        self.key = key
+        self.message = message
+
+
+class DatasetError(TuningError):
+    """A dataset could not be read, or is not valid tuning data. `report` may be None."""
+
+    def __init__(self, uri: str, message: str, report: Any = None) -> None:
+        super().__init__(f"{uri}: {message}")
+        self.uri = uri
+        self.message = message
+        self.report = report
+
+
+class ApiError(TuningError):
+    """Vertex AI (or the emulator) answered with an error."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class InvalidRequest(ApiError):
+    """The request was rejected as malformed or not allowed in the current state."""
+
+
+class Unauthenticated(ApiError):
+    """No usable credentials."""
+
+
+class PermissionDenied(ApiError):
+    """The caller, or the service account the job runs as, lacks a permission."""
+
+
+class NotFound(ApiError):
+    """The named resource does not exist."""
+
+
+class Conflict(ApiError):
+    """The resource exists already, or changed under us."""
+
+
+class Transient(ApiError):
+    """A failure that may succeed when retried: 429, 5xx, a reset connection."""
+
+
+class WaitTimeout(TuningError):
+    """A job was still live when the wait bound was reached."""
+
+    def __init__(self, job_name: str, last_state: str, waited_seconds: float) -> None:
+        super().__init__(
+            f"tuning job {job_name} was still {last_state} after {waited_seconds:.0f}s of waiting"
+        )
+        self.job_name = job_name
+        self.last_state = last_state
+        self.waited_seconds = waited_seconds
+
+
+class JobFailed(TuningError):
+    """A tuning job ended without success; `message` is Vertex's own explanation."""
+
+    def __init__(self, job_name: str, state: str, message: str) -> None:
+        super().__init__(f"tuning job {job_name} ended {state}: {message}")
+        self.job_name = job_name
+        self.state = state
+        self.message = message
