@@ -105,10 +105,12 @@ def find_model(name: str) -> BaseModelInfo | None:
     return MODELS.get(model_id(name))
 
 
-def adapter_size_enum(size: int | str) -> str:
+def adapter_size_enum(size: int | float | str) -> str:
     """ADAPTER_SIZE_* for 4, "4", "ADAPTER_SIZE_FOUR" or "four"; ValueError otherwise."""
     if isinstance(size, bool):
         raise ValueError(f"adapter size {size!r} is not one of {sorted(ADAPTER_SIZES)}")
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)  # Pulumi's wire format carries every number as a float
     if isinstance(size, int) or (isinstance(size, str) and size.strip().isdigit()):
         number = int(size)
         if number in ADAPTER_SIZES:

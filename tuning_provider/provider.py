@@ -1,0 +1,240 @@
+"""The TuningJob dynamic provider: check, diff, create, read, update, delete.
+
+Thin on purpose: what a field means lives in `spec`, how Vertex is reached in `vertex`.
+The instance holds plain data only (the API endpoint read in `configure`), so it pickles by
+reference into a few hundred bytes with no client and no credential in Pulumi's state.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime.rpc import UNKNOWN
+
+from tuning_provider import vertex
+from tuning_provider.errors import (
+    DatasetError,
+    InvalidRequest,
+    JobFailed,
+    NotFound,
+    SpecError,
+    WaitTimeout,
+)
+from tuning_provider.spec import TuningJobOutputs, TuningJobSpec, replaces_on_change, spec_problems
+
+__all__ = ["API_ENDPOINT_KEY", "TuningJobProvider"]
+
+# Stack config key naming the Vertex API base URL (the local stack points it at the emulator).
+API_ENDPOINT_KEY = "tuning:apiEndpoint"
+# A create may follow IAM bindings made seconds earlier: allow them this long to propagate.
+IAM_PROPAGATION_SECONDS = 150.0
+# Bound on waiting for a cancelled job to stop during delete.
+CANCEL_WAIT_SECONDS = 1800.0
+# Old job states that mean the job must run again: someone stopped it outside Pulumi.
+_RERUN_STATES = frozenset({"CANCELLED", "EXPIRED"})
+
+
+class TuningJobProvider(ResourceProvider):
+    """Runs one Vertex AI supervised tuning job per resource."""
+
+    # Nothing secret is ever on the instance; a readable `__provider` makes state reviewable.
+    serialize_as_secret_always = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api_endpoint: str | None = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        endpoint = req.config.get(API_ENDPOINT_KEY)
+        self.api_endpoint = str(endpoint) if endpoint else None
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _connection(self, spec: TuningJobSpec) -> vertex.Connection:
+        return vertex.Connection(spec.project, spec.location, self.api_endpoint)
+
+    @staticmethod
+    def _spec(props: Mapping[str, Any]) -> TuningJobSpec:
+        return TuningJobSpec.model_validate({k: v for k, v in props.items() if k in TuningJobSpec.model_fields})
+
+    @staticmethod
+    def _outs(spec: TuningJobSpec, job: vertex.JobRecord) -> dict[str, Any]:
+        return {**spec.model_dump(), **job.outputs.model_dump()}
+
+    # --- check ---------------------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = {k: v for k, v in news.items() if not k.startswith("__")}
+        unknown = frozenset(k for k, v in inputs.items() if _contains_unknown(v))
+        failures = [CheckFailure(e.field, e.message) for e in spec_problems(inputs, unknown)]
+        if failures or unknown:
+            return CheckResult(inputs, failures)
+        spec = TuningJobSpec.model_validate(inputs)
+        if spec.validate_dataset:
+            failures = self._dataset_failures(spec)
+        # Normalised inputs: later diffs then compare like with like.
+        return CheckResult(spec.model_dump(), failures)
+
+    def _dataset_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        from tuning_provider.dataset import validate_dataset
+
+        failures = []
+        for field, kind in (("training_dataset_uri", "training"), ("validation_dataset_uri", "validation")):
+            uri = getattr(spec, field)
+            if uri is None:
+                continue
+            try:
+                report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
+                                          storage_endpoint=self.api_endpoint)
+            except DatasetError as exc:
+                failures.append(CheckFailure(field, exc.message))
+                continue
+            if not report.ok:
+                failures.append(CheckFailure(field, report.summary()))
+        return failures
+
+    # --- diff ----------------------------------------------------------------------------
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        old_spec = self._spec(olds)
+        new_values = {k: v for k, v in news.items() if not k.startswith("__")}
+        new_spec = None if any(map(_contains_unknown, new_values.values())) else self._spec(new_values)
+        changes: list[str] = []
+        for field in TuningJobSpec.model_fields:
+            if new_spec is not None:
+                changed = getattr(old_spec, field) != getattr(new_spec, field)
+            else:  # partly unknown in a preview: an unknown value may differ
+                value = new_values.get(field)
+                changed = _contains_unknown(value) or field in new_values and _differs(old_spec, field, value)
+            if changed:
+                changes.append(field)
+        replaces = [f for f in changes if replaces_on_change(f)]
+        old_state = olds.get("state")
+        if old_state in _RERUN_STATES:
+            # Stopped outside Pulumi (seen by refresh): the job must run again.
+            changes.append("state")
+            replaces.append("state")
+        elif old_state in vertex.LIVE_STATES and not replaces:
+            # Recorded while still running: an update waits for it and fills in the outputs.
+            changes.append("state")
+        return DiffResult(
+            changes=bool(changes),
+            replaces=replaces,
+            # A running job is cancelled before its replacement starts: it would be paid for
+            # in vain, and tuning quota is often one concurrent job.
+            delete_before_replace=bool(replaces) and old_state in vertex.LIVE_STATES,
+        )
+
+    # --- create / update -----------------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        spec = self._spec(props)
+        conn = self._connection(spec)
+        if spec.existing_job_name:
+            try:
+                job = vertex.get_tuning_job(conn, spec.existing_job_name)
+            except NotFound as exc:
+                raise SpecError("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
+                                "check the name, project and location") from exc
+            _progress(f"adopted existing tuning job {job.name} ({job.state})")
+        else:
+            retry = vertex.RetryPolicy(permission_grace=IAM_PROPAGATION_SECONDS)
+            job, adopted = vertex.submit_or_adopt(conn, spec, retry)
+            verb = "adopted" if adopted else "submitted"
+            _progress(f"{verb} tuning job {job.name} ({job.state})")
+        job = self._settle(conn, spec, job)
+        return CreateResult(job.name, self._outs(spec, job))
+
+    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only steering settings change in place: no API write, just the wait they ask for.
+        spec = self._spec(news)
+        conn = self._connection(spec)
+        job = self._settle(conn, spec, vertex.get_tuning_job(conn, id_))
+        return UpdateResult(self._outs(spec, job))
+
+    def _settle(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
+        """Wait for the job as the spec asks; a job still live at the bound is kept as it is."""
+        if spec.wait_for_completion and job.live:
+            try:
+                job = vertex.wait_for_tuning_job(
+                    conn, job.name, timeout=spec.wait_timeout_seconds,
+                    poll_interval=spec.poll_interval_seconds,
+                )
+            except WaitTimeout as exc:
+                _progress(
+                    f"{exc}; it is recorded as {exc.last_state} and keeps running in Vertex. "
+                    "Run `pulumi up` or `pulumi refresh` later to record its result."
+                )
+                job = vertex.get_tuning_job(conn, job.name)
+        if job.state == "FAILED":
+            raise JobFailed(job.name, job.state, job.outputs.error or "Vertex gave no reason")
+        return job
+
+    # --- read ----------------------------------------------------------------------------
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        spec = self._spec(props)
+        job = vertex.find_tuning_job(self._connection(spec), id_)
+        if job is None:
+            return ReadResult("", {})  # gone: Pulumi drops it from state
+        return ReadResult(id_, self._outs(spec, job))
+
+    # --- delete --------------------------------------------------------------------------
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        spec = self._spec(props)
+        conn = self._connection(spec)
+        job = vertex.find_tuning_job(conn, id_)
+        if job is None:
+            return
+        if job.live:
+            _progress(f"cancelling tuning job {job.name} ({job.state})")
+            if job.state != "CANCELLING":
+                try:
+                    vertex.cancel_tuning_job(conn, job.name)
+                except InvalidRequest:
+                    pass  # it ended between our read and the cancel: the wait below sees how
+            # A raise here keeps the resource in state, so the job is never forgotten running.
+            job = vertex.wait_for_tuning_job(
+                conn, job.name, timeout=CANCEL_WAIT_SECONDS, poll_interval=spec.poll_interval_seconds,
+                on_progress=_progress,
+            )
+        if job.state == "SUCCEEDED":
+            for problem in vertex.delete_tuned_model(conn, job):
+                _progress(f"warning: {problem}; remove it by hand or keep it")
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, Mapping):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_unknown(v) for v in value)
+    return False
+
+
+def _differs(old_spec: TuningJobSpec, field: str, value: Any) -> bool:
+    """Whether a known new value differs from the old one once both are normalised."""
+    try:
+        new = TuningJobSpec.model_validate({**old_spec.model_dump(), field: value})
+    except (ValueError, SpecError):
+        return True
+    return getattr(new, field) != getattr(old_spec, field)
+
+
+def _progress(message: str) -> None:
+    # Plain stderr: inside the provider process pulumi.log is not available.
+    print(message, file=sys.stderr, flush=True)

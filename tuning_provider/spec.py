@@ -1,0 +1,391 @@
+"""The tuning job's inputs and outputs: the single list of every field.
+
+Each input field carries one marker in its `Annotated` metadata saying what a change does:
+- `Vertex("sdk_name")`: the value is sent to Vertex when the job is created, under that
+  google-genai name. Jobs are immutable, so changing it replaces the job.
+- `Identity()`: not sent as a job setting, but it names where or which job this is
+  (project, location, an adopted job): changing it replaces the job too.
+- `Steering()`: steers the provider only (waiting, polling, dataset checks); a change
+  updates the resource in place with no API call.
+Diff, create and the fingerprint all read these markers; nothing else lists the fields.
+Values are normalised on validation ("4" -> "ADAPTER_SIZE_FOUR",
+"publishers/google/models/gemini-2.5-flash" -> "gemini-2.5-flash") so that equal settings in
+other spellings compare equal and never retrain a model by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tuning_provider import catalog
+from tuning_provider.errors import SpecError
+
+__all__ = [
+    "FINGERPRINT_LABEL",
+    "Checkpoint",
+    "DataStats",
+    "Identity",
+    "Steering",
+    "TuningJobOutputs",
+    "TuningJobSpec",
+    "Vertex",
+    "replaces_on_change",
+    "spec_problems",
+]
+
+# The label create() puts on every job it submits, so that a retried create finds and adopts
+# the job instead of paying for a second one.
+FINGERPRINT_LABEL = "pulumi-tuning-fingerprint"
+
+
+@dataclass(frozen=True)
+class Vertex:
+    """Sent to Vertex at create under google-genai's name `sdk`; a change replaces the job."""
+
+    sdk: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Names where or which job this is; a change replaces the job."""
+
+
+@dataclass(frozen=True)
+class Steering:
+    """Steers the provider only; a change updates in place with no API call."""
+
+
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCS_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\s]+$")
+_KMS_KEY = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$"
+)
+_SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|"
+                              r"^[0-9]+-compute@developer\.gserviceaccount\.com$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
+MAX_DISPLAY_NAME = 128
+MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
+EPOCH_RANGE = (1, 100)
+# No range is published for Gemini; these bounds only catch typos such as 50 for 0.5.
+LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
+
+
+def _gcs_jsonl(value: str) -> str:
+    if not _GCS_URI.match(value):
+        raise ValueError(f"{value!r} is not a Cloud Storage URI: write it as gs://BUCKET/PATH.jsonl")
+    if not value.endswith(".jsonl"):
+        raise ValueError(f"{value!r} must name a JSON Lines file ending in .jsonl")
+    return value
+
+
+def _base_model(value: str) -> str:
+    info = catalog.find_model(value)
+    if info is None:
+        known = ", ".join(sorted(m for m, i in catalog.MODELS.items() if not i.deprecated))
+        raise ValueError(f"{value!r} cannot be tuned; use one of: {known}")
+    return info.id
+
+
+def _adapter_size(value: Any) -> str:
+    return catalog.adapter_size_enum(value)
+
+
+GcsJsonlUri = Annotated[str, BeforeValidator(lambda v: _gcs_jsonl(str(v).strip()))]
+
+
+class TuningJobSpec(BaseModel):
+    """Every input of a TuningJob resource, validated and normalised."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project: Annotated[str, Identity()] = Field(description="Google Cloud project id that runs the job.")
+    location: Annotated[str, Identity()] = Field(
+        default="us-central1", description="Region of the job and of the tuned model."
+    )
+    base_model: Annotated[str, BeforeValidator(_base_model), Vertex("base_model")] = Field(
+        description="Gemini model to tune, e.g. gemini-2.5-flash."
+    )
+    training_dataset_uri: Annotated[GcsJsonlUri, Vertex("training_dataset")] = Field(
+        description="gs:// URI of the training JSONL."
+    )
+    validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = None
+    epoch_count: Annotated[int | None, Vertex("epoch_count")] = Field(
+        default=None, ge=EPOCH_RANGE[0], le=EPOCH_RANGE[1]
+    )
+    adapter_size: Annotated[str | None, BeforeValidator(lambda v: v if v is None else _adapter_size(v)),
+                            Vertex("adapter_size")] = None
+    learning_rate_multiplier: Annotated[float | None, Vertex("learning_rate_multiplier")] = Field(
+        default=None, gt=LEARNING_RATE_MULTIPLIER_RANGE[0], le=LEARNING_RATE_MULTIPLIER_RANGE[1]
+    )
+    export_last_checkpoint_only: Annotated[bool, Vertex("export_last_checkpoint_only")] = False
+    tuned_model_display_name: Annotated[str | None, Vertex("tuned_model_display_name")] = Field(
+        default=None, min_length=1, max_length=MAX_DISPLAY_NAME
+    )
+    description: Annotated[str | None, Vertex("description")] = None
+    labels: Annotated[dict[str, str], Vertex("labels")] = Field(default_factory=dict)
+    kms_key_name: Annotated[str | None, Vertex("kms_key_name")] = None
+    service_account: Annotated[str | None, Vertex("service_account")] = None
+
+    existing_job_name: Annotated[str | None, Identity()] = Field(
+        default=None, description="Adopt this existing job instead of creating one."
+    )
+    wait_for_completion: Annotated[bool, Steering()] = True
+    wait_timeout_seconds: Annotated[float, Steering()] = Field(default=3 * 3600, gt=0)
+    poll_interval_seconds: Annotated[float, Steering()] = Field(default=30.0, gt=0, le=600)
+    validate_dataset: Annotated[bool, Steering()] = False
+    # Set by the TuningJob resource to "project/stack/name": it tells two resources with equal
+    # settings apart in the fingerprint. Renaming a resource already makes Pulumi replace it.
+    resource_key: Annotated[str, Steering()] = ""
+
+    @field_validator("project")
+    @classmethod
+    def _check_project(cls, value: str) -> str:
+        if not _PROJECT_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a project id: 6-30 lowercase letters, digits and hyphens, "
+                "starting with a letter (use the id, not the display name or number)"
+            )
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _check_location(cls, value: str) -> str:
+        if value not in catalog.TUNING_REGIONS:
+            raise ValueError(
+                f"{value!r} does not run Gemini tuning jobs; use a region such as us-central1 "
+                "or europe-west4 (not 'global')"
+            )
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        if len(labels) > MAX_USER_LABELS:
+            raise ValueError(f"{len(labels)} labels given; at most {MAX_USER_LABELS} are allowed")
+        for key, value in labels.items():
+            if key == FINGERPRINT_LABEL:
+                raise ValueError(f"label {key!r} is reserved for the provider's own use")
+            if not _LABEL_KEY.match(key):
+                raise ValueError(
+                    f"label key {key!r} must start with a lowercase letter and hold at most 63 "
+                    "lowercase letters, digits, '_' or '-'"
+                )
+            if not _LABEL_VALUE.match(value):
+                raise ValueError(
+                    f"label {key!r} has value {value!r}: use at most 63 lowercase letters, "
+                    "digits, '_' or '-'"
+                )
+        return labels
+
+    @field_validator("kms_key_name")
+    @classmethod
+    def _check_kms_key(cls, value: str | None) -> str | None:
+        if value is not None and not _KMS_KEY.match(value):
+            raise ValueError(
+                f"{value!r} is not a key name: write "
+                "projects/PROJECT/locations/REGION/keyRings/RING/cryptoKeys/KEY"
+            )
+        return value
+
+    @field_validator("service_account")
+    @classmethod
+    def _check_service_account(cls, value: str | None) -> str | None:
+        if value is not None and not _SERVICE_ACCOUNT.match(value):
+            raise ValueError(
+                f"{value!r} is not a service account email such as "
+                "tuning@PROJECT.iam.gserviceaccount.com"
+            )
+        return value
+
+    @field_validator("existing_job_name")
+    @classmethod
+    def _check_job_name(cls, value: str | None) -> str | None:
+        if value is not None and not _JOB_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a job resource name: write "
+                "projects/PROJECT/locations/REGION/tuningJobs/ID"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> TuningJobSpec:
+        problems = list(cross_field_problems(self.model_dump()))
+        if problems:
+            field, message = problems[0]
+            raise SpecError(field, message)
+        return self
+
+    # --- derived views -------------------------------------------------------------------
+
+    def vertex_settings(self) -> dict[str, Any]:
+        """The settings sent to Vertex, keyed by google-genai name; None values left out."""
+        values = self.model_dump()
+        return {
+            marker.sdk: values[name]
+            for name, marker in _markers(Vertex)
+            if values[name] is not None
+        }
+
+    def fingerprint(self) -> str:
+        """A label-safe digest of the resource's identity and of everything sent to Vertex."""
+        identity = {name: getattr(self, name) for name, _ in _markers(Identity)}
+        payload = {"resource": self.resource_key, "identity": identity, "vertex": self.vertex_settings()}
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _markers(kind: type) -> Iterator[tuple[str, Any]]:
+    for name, info in TuningJobSpec.model_fields.items():
+        for marker in info.metadata:
+            if isinstance(marker, kind):
+                yield name, marker
+
+
+def replaces_on_change(field: str) -> bool:
+    """Whether changing this input needs a new job (read from the field's marker)."""
+    metadata = TuningJobSpec.model_fields[field].metadata
+    return any(isinstance(m, (Vertex, Identity)) for m in metadata)
+
+
+def cross_field_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Rules between fields, on normalised values. A rule whose fields are absent (unknown in
+    a preview) is skipped, so check can run it on a partly known spec."""
+    info = catalog.find_model(values["base_model"]) if values.get("base_model") else None
+    location = values.get("location")
+    if info and location and location not in info.regions:
+        yield "location", (
+            f"{info.id} is tuned only in {', '.join(sorted(info.regions))}; "
+            f"change location or base_model"
+        )
+    size = values.get("adapter_size")
+    if info and size:
+        if catalog.adapter_size_number(size) not in info.adapter_sizes:
+            yield "adapter_size", (
+                f"{info.id} supports adapter sizes {', '.join(map(str, info.adapter_sizes))}, "
+                f"not {catalog.adapter_size_number(size)}"
+            )
+    key = values.get("kms_key_name")
+    if key:
+        match = _KMS_KEY.match(key)
+        if info and not info.cmek:
+            yield "kms_key_name", f"{info.id} does not support customer-managed keys; remove kms_key_name"
+        elif match and location and match["location"] != location:
+            yield "kms_key_name", (
+                f"the key is in {match['location']} but the job runs in {location}; "
+                "use a key in the job's region"
+            )
+    train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
+    if train and val and train == val:
+        yield "validation_dataset_uri", "is the training file itself; use a held-out validation file"
+
+
+def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset()) -> list[SpecError]:
+    """Every problem with raw inputs, one SpecError per field at fault.
+
+    Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
+    the cross-field rules that need them."""
+    known = {k: v for k, v in raw.items() if k not in unknown}
+    errors: list[SpecError] = []
+    try:
+        TuningJobSpec.model_validate(known)
+        return []
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field in unknown:
+                continue
+            if error["type"] == "missing":
+                message = "is required"
+            elif error["type"] == "extra_forbidden":
+                message = f"is not an input of TuningJob; the inputs are {', '.join(TuningJobSpec.model_fields)}"
+            else:
+                message = _sentence(error)
+            errors.append(SpecError(field, message))
+    except SpecError:
+        pass  # a cross-field rule failed: all of them are reported below
+    seen = {e.field for e in errors}
+    errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known)) if f not in seen]
+    return errors
+
+
+def _normalised_known(known: Mapping[str, Any]) -> dict[str, Any]:
+    """Each known field validated on its own, for the cross rules; invalid ones left out."""
+    out: dict[str, Any] = {}
+    for name, value in known.items():
+        if name not in TuningJobSpec.model_fields:
+            continue
+        try:
+            out[name] = _field_adapter(name)(value)
+        except (ValidationError, ValueError):
+            continue
+    return out
+
+
+def _field_adapter(name: str) -> Callable[[Any], Any]:
+    from pydantic import TypeAdapter
+
+    info = TuningJobSpec.model_fields[name]
+    adapter = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[valid-type]
+    return adapter.validate_python
+
+
+def _sentence(error: Any) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if error["type"] in {"greater_than_equal", "less_than_equal", "greater_than", "less_than",
+                         "too_long", "too_short", "string_too_long", "string_too_short"}:
+        message = f"{message} (got {error['input']!r})"
+    return message
+
+
+class Checkpoint(BaseModel):
+    """One kept checkpoint of the tuned model, served on its own endpoint."""
+
+    checkpoint_id: str
+    epoch: int | None = None
+    step: int | None = None
+    endpoint: str | None = None
+
+
+class DataStats(BaseModel):
+    """What Vertex counted in the training data."""
+
+    examples: int | None = None
+    characters: int | None = None
+    tokens: int | None = None
+    steps: int | None = None
+
+
+class TuningJobOutputs(BaseModel):
+    """What a TuningJob resource reports back after create or refresh."""
+
+    name: str
+    state: str
+    tuned_model_name: str | None = None
+    tuned_model_endpoint: str | None = None
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    experiment: str | None = None
+    error: str | None = None
+    tuning_data_stats: DataStats | None = None
+    create_time: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None

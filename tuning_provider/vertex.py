@@ -1,0 +1,533 @@
+"""The only module that talks to Vertex AI, through google-genai.
+
+Clients are built per call from plain `Connection` data (Application Default Credentials, or a
+placeholder bearer token for a local emulator), so nothing here needs pickling. google-genai's
+errors are translated once, in `_translated`, into `tuning_provider.errors`. Idempotent calls
+are retried on transient failures with capped exponential backoff and full jitter; creating a
+job is not retried blindly: `submit_or_adopt` looks the job up by its fingerprint label before
+every attempt, so a retry never pays for a second job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from google.genai import Client, errors as genai_errors, types
+
+from tuning_provider.errors import (
+    ApiError,
+    Conflict,
+    InvalidRequest,
+    JobFailed,
+    NotFound,
+    PermissionDenied,
+    Transient,
+    Unauthenticated,
+    WaitTimeout,
+)
+from tuning_provider.spec import (
+    FINGERPRINT_LABEL,
+    Checkpoint,
+    DataStats,
+    TuningJobOutputs,
+    TuningJobSpec,
+)
+
+__all__ = [
+    "LIVE_STATES",
+    "TERMINAL_STATES",
+    "Connection",
+    "JobRecord",
+    "RetryPolicy",
+    "cancel_tuning_job",
+    "delete_tuned_model",
+    "find_tuning_job",
+    "find_tuning_job_by_fingerprint",
+    "generate_content",
+    "get_tuning_job",
+    "list_tuning_jobs",
+    "submit_or_adopt",
+    "wait_for_tuning_job",
+]
+
+# States as Vertex names them, without the JOB_STATE_ prefix.
+TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"})
+LIVE_STATES = frozenset({"QUEUED", "PENDING", "RUNNING", "CANCELLING", "PAUSED", "UPDATING"})
+_FAILED_STATES = TERMINAL_STATES - {"SUCCEEDED"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a tuning job lives and how to reach Vertex: plain data, safe to pickle."""
+
+    project: str
+    location: str
+    # None: Vertex's regional endpoint with Application Default Credentials. Otherwise a base
+    # URL such as http://127.0.0.1:8765 (the emulator), reached with a placeholder token.
+    api_endpoint: str | None = None
+
+    def client(self) -> Client:
+        options = types.HttpOptions(api_version="v1", timeout=60_000)
+        credentials = None
+        if self.api_endpoint:
+            options.base_url = self.api_endpoint.rstrip("/") + "/"
+            if _is_local(self.api_endpoint):
+                from google.oauth2.credentials import Credentials
+
+                credentials = Credentials(token="local-emulator")
+        return Client(
+            vertexai=True,
+            project=self.project,
+            location=self.location,
+            credentials=credentials,
+            http_options=options,
+        )
+
+    def resource_prefix(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}"
+
+    def job_name(self, name_or_id: str) -> str:
+        """A job's full resource name from its name or bare numeric id."""
+        return name_or_id if "/" in name_or_id else f"{self.resource_prefix()}/tuningJobs/{name_or_id}"
+
+
+def _is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter, bounded in attempts and total time."""
+
+    attempts: int = 8
+    initial_delay: float = 0.5
+    max_delay: float = 20.0
+    max_elapsed: float = 120.0
+    # Right after IAM bindings are made, Vertex may deny for a minute or two.
+    permission_grace: float = 0.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.initial_delay * 2**attempt))
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A tuning job as Vertex reports it: the resource outputs plus what it was created with."""
+
+    outputs: TuningJobOutputs
+    base_model: str | None
+    display_name: str | None
+    description: str | None
+    labels: dict[str, str]
+    training_dataset_uri: str | None
+    validation_dataset_uri: str | None
+    hyper_parameters: dict[str, Any]
+    update_time: str | None
+
+    @property
+    def name(self) -> str:
+        return self.outputs.name
+
+    @property
+    def state(self) -> str:
+        return self.outputs.state
+
+    @property
+    def live(self) -> bool:
+        return self.outputs.state not in TERMINAL_STATES
+
+
+# --- errors and retries ------------------------------------------------------------------
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    classes: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for module in ("httpx", "httpx2"):
+        with contextlib.suppress(ImportError):
+            classes.append(__import__(module).TransportError)
+    return tuple(classes)
+
+
+_TRANSPORT = _transport_errors()
+
+
+def _translated(exc: BaseException, action: str) -> ApiError:
+    """google-genai's and the transport's errors as this package's ApiError subclasses."""
+    if isinstance(exc, genai_errors.APIError):
+        status = int(exc.code) if exc.code else None
+        message = f"{action}: {exc.message or exc.status or 'error'} (HTTP {status})"
+        kind: type[ApiError]
+        if status == 404:
+            kind = NotFound
+        elif status == 403:
+            kind = PermissionDenied
+            message += (
+                ". Grant the caller roles/aiplatform.user, and check that the job's service "
+                "account and the Vertex AI service agent hold their roles"
+            )
+        elif status == 401:
+            kind = Unauthenticated
+            message += ". Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+        elif status == 409:
+            kind = Conflict
+        elif status in (429, 500, 502, 503, 504):
+            kind = Transient
+        else:
+            kind = InvalidRequest
+        return kind(message, status=status, code=exc.status)
+    return Transient(f"{action}: {type(exc).__name__}: {exc}", status=None, code="UNAVAILABLE")
+
+
+def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) -> T:
+    """Run one idempotent API call, retrying transient failures within the policy's bounds."""
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except (genai_errors.APIError, *_TRANSPORT) as exc:
+            error = _translated(exc, action)
+            elapsed = time.monotonic() - started
+            retriable = isinstance(error, Transient) or (
+                isinstance(error, PermissionDenied) and elapsed < retry.permission_grace
+            )
+            attempt += 1
+            if not retriable or attempt >= retry.attempts or elapsed >= retry.max_elapsed:
+                raise error from exc
+            if isinstance(error, PermissionDenied):
+                _progress(f"{action}: permission denied; IAM changes take a minute or two to "
+                          "reach Vertex, retrying")
+            retry.sleep(retry.delay(attempt))
+
+
+def _progress(message: str) -> None:
+    # The provider runs under the Pulumi engine, where stderr reaches the CLI's output.
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- conversions -------------------------------------------------------------------------
+
+
+def _state(job: types.TuningJob) -> str:
+    value = job.state.value if job.state is not None else "JOB_STATE_UNSPECIFIED"
+    return value.removeprefix("JOB_STATE_")
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _record(job: types.TuningJob) -> JobRecord:
+    tuned = job.tuned_model
+    sft = job.supervised_tuning_spec
+    stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
+    hyper = sft.hyper_parameters if sft else None
+    outputs = TuningJobOutputs(
+        name=job.name or "",
+        state=_state(job),
+        tuned_model_name=tuned.model if tuned else None,
+        tuned_model_endpoint=tuned.endpoint if tuned else None,
+        checkpoints=[
+            Checkpoint(checkpoint_id=c.checkpoint_id or "", epoch=c.epoch, step=c.step, endpoint=c.endpoint)
+            for c in (tuned.checkpoints or [] if tuned else [])
+        ],
+        experiment=job.experiment,
+        error=(job.error.message or f"error code {job.error.code}") if job.error else None,
+        tuning_data_stats=DataStats(
+            examples=stats.tuning_dataset_example_count,
+            characters=stats.total_tuning_character_count,
+            tokens=stats.total_billable_token_count,
+            steps=stats.tuning_step_count,
+        ) if stats else None,
+        create_time=_time(job.create_time),
+        start_time=_time(job.start_time),
+        end_time=_time(job.end_time),
+    )
+    return JobRecord(
+        outputs=outputs,
+        base_model=job.base_model,
+        display_name=job.tuned_model_display_name,
+        description=job.description,
+        labels=dict(job.labels or {}),
+        training_dataset_uri=sft.training_dataset_uri if sft else None,
+        validation_dataset_uri=sft.validation_dataset_uri if sft else None,
+        hyper_parameters={
+            "epoch_count": hyper.epoch_count,
+            "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
+            "learning_rate_multiplier": hyper.learning_rate_multiplier,
+        } if hyper else {},
+        update_time=_time(job.update_time),
+    )
+
+
+def _tune_arguments(spec: TuningJobSpec, labels: dict[str, str]) -> dict[str, Any]:
+    """google-genai's tune() arguments from the spec's Vertex settings."""
+    settings = spec.vertex_settings()
+    base_model = settings.pop("base_model")
+    training = types.TuningDataset(gcs_uri=settings.pop("training_dataset"))
+    if "validation_dataset" in settings:
+        settings["validation_dataset"] = types.TuningValidationDataset(gcs_uri=settings["validation_dataset"])
+    if "kms_key_name" in settings:
+        settings["encryption_spec"] = types.EncryptionSpec(kms_key_name=settings.pop("kms_key_name"))
+    service_account = settings.pop("service_account", None)
+    if service_account:
+        # CreateTuningJobConfig has no service account field; the REST body does.
+        settings["http_options"] = types.HttpOptions(extra_body={"serviceAccount": service_account})
+    settings["labels"] = labels
+    return {
+        "base_model": base_model,
+        "training_dataset": training,
+        "config": types.CreateTuningJobConfig(**settings),
+    }
+
+
+# --- tuning jobs -------------------------------------------------------------------------
+
+
+def get_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> JobRecord:
+    """The job by name or id; NotFound if Vertex has no such job."""
+    full = conn.job_name(name)
+    return _record(_call(f"reading tuning job {full}", lambda: conn.client().tunings.get(name=full), retry))
+
+
+def find_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> JobRecord | None:
+    """The job by name or id, or None if it does not exist."""
+    try:
+        return get_tuning_job(conn, name, retry)
+    except NotFound:
+        return None
+
+
+def list_tuning_jobs(
+    conn: Connection,
+    *,
+    state: str | None = None,
+    labels: dict[str, str] | None = None,
+    page_size: int = 100,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> Iterator[JobRecord]:
+    """Every job in the connection's project and region matching the filters, newest pages
+    first as Vertex returns them, fetched page by page."""
+    clauses = [f'labels.{k}="{v}"' for k, v in (labels or {}).items()]
+    if state:
+        clauses.append(f'state="JOB_STATE_{state.upper().removeprefix("JOB_STATE_")}"')
+    wanted_state = state.upper().removeprefix("JOB_STATE_") if state else None
+    filter_ = " AND ".join(clauses) or None
+    action = f"listing tuning jobs in {conn.resource_prefix()}"
+    client = conn.client()
+    page_token: str | None = None
+    while True:
+        config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
+        pager = _call(action, lambda: client.tunings.list(config=config), retry)
+        for job in pager.page:
+            record = _record(job)
+            # Filter here too: how far Vertex's list filter supports labels is not documented.
+            if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
+                wanted_state is None or record.state == wanted_state
+            ):
+                yield record
+        page_token = pager.config.get("page_token")
+        if not page_token:
+            return
+
+
+def find_tuning_job_by_fingerprint(
+    conn: Connection, fingerprint: str, retry: RetryPolicy = DEFAULT_RETRY
+) -> JobRecord | None:
+    """The newest live or succeeded job carrying this fingerprint label, or None."""
+    candidates = [
+        job for job in list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: fingerprint}, retry=retry)
+        if job.state not in _FAILED_STATES
+    ]
+    candidates.sort(key=lambda j: j.outputs.create_time or "", reverse=True)
+    return candidates[0] if candidates else None
+
+
+def submit_or_adopt(
+    conn: Connection,
+    spec: TuningJobSpec,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> tuple[JobRecord, bool]:
+    """Create the job unless one with this spec's fingerprint is live or succeeded already.
+
+    Returns the job and whether it was adopted. Before each attempt it looks the fingerprint
+    up, so a create that reached Vertex but whose answer was lost is adopted, not repeated.
+    """
+    fingerprint = spec.fingerprint()
+    labels = {**spec.labels, FINGERPRINT_LABEL: fingerprint}
+    action = f"creating tuning job for {spec.base_model} in {conn.resource_prefix()}"
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry)
+        if existing is not None:
+            return existing, True
+        try:
+            job = conn.client().tunings.tune(**_tune_arguments(spec, labels))
+            return _record(job), False
+        except (genai_errors.APIError, *_TRANSPORT) as exc:
+            error = _translated(exc, action)
+            elapsed = time.monotonic() - started
+            retriable = isinstance(error, Transient) or (
+                isinstance(error, PermissionDenied) and elapsed < retry.permission_grace
+            )
+            attempt += 1
+            if not retriable or attempt >= retry.attempts or elapsed >= retry.max_elapsed:
+                raise error from exc
+            if isinstance(error, PermissionDenied):
+                _progress(f"{action}: permission denied; IAM changes take a minute or two to "
+                          "reach Vertex, retrying")
+            retry.sleep(retry.delay(attempt))
+
+
+def cancel_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+    """Ask Vertex to cancel a job (best effort; the job ends CANCELLED later)."""
+    full = conn.job_name(name)
+    _call(f"cancelling tuning job {full}", lambda: conn.client().tunings.cancel(name=full), retry)
+
+
+def wait_for_tuning_job(
+    conn: Connection,
+    name: str,
+    *,
+    timeout: float,
+    poll_interval: float = 30.0,
+    target: frozenset[str] = TERMINAL_STATES,
+    on_progress: Callable[[str], None] = _progress,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobRecord:
+    """Poll until the job reaches a target state (terminal by default) and return it.
+
+    Polls start fast and back off to `poll_interval`. Raises WaitTimeout with the last state
+    seen when `timeout` seconds pass first. Every state change is reported with elapsed time.
+    """
+    started = time.monotonic()
+    delay = min(1.0, poll_interval)
+    last_state = None
+    while True:
+        job = get_tuning_job(conn, name, retry)
+        elapsed = time.monotonic() - started
+        if job.state != last_state:
+            on_progress(f"tuning job {job.name}: {job.state} after {_duration(elapsed)}")
+            last_state = job.state
+        if job.state in target:
+            return job
+        if elapsed >= timeout:
+            raise WaitTimeout(job.name, job.state, elapsed)
+        sleep(min(delay, max(0.0, timeout - elapsed)))
+        delay = min(poll_interval, delay * 2)
+
+
+def raise_if_failed(job: JobRecord) -> JobRecord:
+    """The job itself if it succeeded or is live; JobFailed with Vertex's message otherwise."""
+    if job.state in _FAILED_STATES:
+        raise JobFailed(job.name, job.state, job.outputs.error or "Vertex gave no reason")
+    return job
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+# --- tuned models and endpoints ----------------------------------------------------------
+
+
+def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Vertex REST call google-genai has no method for (endpoints), through its own client
+    so that credentials, base URL and error parsing stay the same."""
+    response = conn.client()._api_client.request(method, path, body or {})
+    return json.loads(response.body) if response.body else {}
+
+
+def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
+    """Remove what a finished job produced: undeploy the tuned model from every endpoint
+    (checkpoint endpoints first), delete those endpoints, then the model.
+
+    Returns one sentence per thing Vertex refused, for the caller to report; gone is done.
+    """
+    problems: list[str] = []
+    model = job.outputs.tuned_model_name
+    endpoints = [c.endpoint for c in job.outputs.checkpoints if c.endpoint]
+    if job.outputs.tuned_model_endpoint:
+        endpoints.append(job.outputs.tuned_model_endpoint)
+    for endpoint in dict.fromkeys(reversed(endpoints)):  # main endpoint last, each once
+        try:
+            _delete_endpoint(conn, endpoint, retry)
+        except NotFound:
+            continue
+        except ApiError as exc:
+            problems.append(f"could not delete endpoint {endpoint}: {exc.message}")
+    if model:
+        model_path = model.split("@", 1)[0]
+        try:
+            _call(f"deleting tuned model {model_path}",
+                  lambda: conn.client().models.delete(model=model_path), retry)
+        except NotFound:
+            pass
+        except ApiError as exc:
+            problems.append(f"could not delete tuned model {model_path}: {exc.message}")
+    return problems
+
+
+def _delete_endpoint(conn: Connection, endpoint: str, retry: RetryPolicy) -> None:
+    info = _call(f"reading endpoint {endpoint}", lambda: _rest(conn, "get", endpoint), retry)
+    for deployed in info.get("deployedModels", []):
+        _call(
+            f"undeploying model {deployed.get('id')} from {endpoint}",
+            lambda d=deployed: _rest(conn, "post", f"{endpoint}:undeployModel", {"deployedModelId": d["id"]}),
+            retry,
+        )
+    _call(f"deleting endpoint {endpoint}", lambda: _rest(conn, "delete", endpoint), retry)
+
+
+def generate_content(
+    conn: Connection,
+    endpoint: str,
+    prompt: str,
+    *,
+    system: str | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: float | None = None,
+    max_output_tokens: int | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> str:
+    """Ask a tuned model (its endpoint) one question and return the answer's text.
+    The thinking budget is 0: tuned models answer the tuned task directly."""
+    config = types.GenerateContentConfig(
+        system_instruction=system,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_output_tokens=max_output_tokens,
+        thinking_config=types.ThinkingConfig(thinking_budget=0),
+    )
+    response = _call(
+        f"asking {endpoint}",
+        lambda: conn.client().models.generate_content(model=endpoint, contents=prompt, config=config),
+        retry,
+    )
+    return response.text or ""
