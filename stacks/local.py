@@ -1,0 +1,48 @@
+"""The local stack: the TuningJob against the emulator, on the example data in the repo.
+
+It creates no Google Cloud resource. The emulator reads gs://BUCKET/OBJECT from its
+--gcs-dir, so "uploading" a dataset is placing it there under a name made from its content:
+as with the cloud stacks, changed data means a new object and so a new job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from stacks.config import StackConfig
+from stacks.outputs import export_job_outputs
+from tuning_provider import TuningJob, TuningJobArgs
+
+__all__ = ["LOCAL_BUCKET", "build_local_stack"]
+
+LOCAL_BUCKET = "local-tuning-datasets"
+
+
+def place_dataset(path: Path, gcs_dir: Path, bucket: str = LOCAL_BUCKET) -> str:
+    """Copy a dataset into the emulator's bucket folder under a content-addressed name."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    name = f"datasets/{path.stem}-{digest}.jsonl"
+    target = gcs_dir / bucket / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return f"gs://{bucket}/{name}"
+
+
+def build_local_stack(config: StackConfig) -> TuningJob:
+    training = place_dataset(config.training_data, config.local_gcs_dir)
+    validation = place_dataset(config.validation_data, config.local_gcs_dir) if config.validation_data else None
+    job = TuningJob(
+        f"{config.name_prefix}-job",
+        TuningJobArgs(
+            project=config.project,
+            location=config.region,
+            training_dataset_uri=training,
+            validation_dataset_uri=validation,
+            **config.job,
+        ),
+    )
+    export_job_outputs(job)
+    return job
