@@ -1,0 +1,76 @@
+"""`python -m tuning_provider emulator`: run the local Vertex tuning emulator in the foreground.
+
+Prints exactly one line on stdout, `listening on http://HOST:PORT`, once it serves requests,
+and stops cleanly (exit 0) on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the local Vertex AI tuning emulator",
+        description=(
+            "Serve the Vertex AI tuning REST subset (jobs, tuned models, endpoints, "
+            "generateContent) and Cloud Storage reads of --gcs-dir on one port, with state "
+            "in SQLite under --state-dir. gs://BUCKET/OBJECT is the file GCS_DIR/BUCKET/OBJECT. "
+            "Tuned endpoints imitate a tuned model by recalling training examples: no neural network."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8765,
+                        help="port to bind; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--state-dir", type=Path, default=Path(".state/emulator"),
+                        help="where the SQLite state lives (default: %(default)s)")
+    parser.add_argument("--gcs-dir", type=Path, default=Path(".state/gcs"),
+                        help="folder of buckets served as gs:// (default: %(default)s)")
+    parser.add_argument("--job-duration", type=_positive_float, default=2.0, metavar="SECONDS",
+                        help="how long a new tuning job takes to succeed (default: %(default)s)")
+    parser.add_argument("--fault-rate", type=_fraction, default=0.0, metavar="FRACTION",
+                        help="fraction of Vertex requests answered 429 or 503 (default: %(default)s)")
+    parser.add_argument("--fault-seed", type=int, default=None, metavar="N",
+                        help="seed that makes the injected faults reproducible")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so other subcommands do not pay for the server's imports.
+    from tuning_provider.emulator.server import Emulator, serve_until_signalled
+
+    emulator = Emulator(
+        args.state_dir,
+        args.gcs_dir,
+        job_duration=args.job_duration,
+        fault_rate=args.fault_rate,
+        fault_seed=args.fault_seed,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        serve_until_signalled(emulator, on_ready=lambda url: print(f"listening on {url}", flush=True))
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
