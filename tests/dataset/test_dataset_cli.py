@@ -1,0 +1,104 @@
+"""`python -m tuning_provider validate`: exit codes 0/1/2, the readable report and --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dataset_helpers import VALID, example, jsonl, write_jsonl
+
+from tuning_provider.cli import main
+
+BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_valid_dataset_exits_0_with_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 1500)
+
+    code = main(["validate", str(path)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"{path} (training dataset): valid" in out
+    assert "1,500 lines" in out and "examples:    1,500 (0 multimodal)" in out
+    assert "tokens:      ~6,000 in all" in out and "estimates at ~4 characters per token" in out
+
+
+def test_an_invalid_dataset_exits_1_and_lists_errors_by_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", VALID, BAD, VALID, BAD, BAD, b"")
+
+    code = main(["validate", str(path), "--max-errors", "2"])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "INVALID: 3 errors" in out
+    assert "line 2: contents[1] has role 'user' right after another 'user' turn" in out
+    assert "line 4: " in out and "line 5: " not in out
+    assert "… and 1 more error\n" in out
+    assert "warning: only 5 training examples" in out
+    assert "warning: 1 blank line was skipped (the first is line 6)" in out
+
+
+def test_whole_file_errors_are_listed_without_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "val.jsonl", VALID)
+
+    code = main(["validate", str(path), "--validation", "--base-model", "gemini-0"])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "(validation dataset)" in out
+    assert "file: 'gemini-0' is not a base model Vertex can tune" in out
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", VALID, BAD)
+
+    code = main(["validate", str(path), "--json", "--workers", "2"])
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert data["ok"] is False and data["uri"] == str(path) and data["kind"] == "training"
+    assert data["error_count"] == 1
+    assert data["errors"] == [{"line": 2, "message": data["errors"][0]["message"]}]
+    assert data["examples"] == 2 and data["estimated_tokens"] == 4 and data["chars_per_token"] == 4
+    expected_keys = {"bytes", "lines", "multimodal_examples", "characters", "max_example_tokens", "warnings"}
+    assert set(data) >= expected_keys
+
+
+def test_an_unreadable_dataset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "missing.jsonl"
+
+    code = main(["validate", str(missing)])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err == f"error: {missing}: there is no such file: check the path.\n"
+
+
+def test_an_unreadable_dataset_with_json_still_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "gs://bucket-only", "--json"])
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert data["ok"] is False and "names no object" in data["unreadable"]
+
+
+def test_the_module_entry_point(tmp_path: Path) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", VALID, BAD)
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tuning_provider", "validate", str(bad), "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+
+    assert finished.returncode == 1, finished.stderr
+    assert json.loads(finished.stdout)["errors"][0]["line"] == 2

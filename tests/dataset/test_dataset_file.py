@@ -1,0 +1,324 @@
+"""Whole-file behaviour: blank lines, line ends, counts and limits, the error bound, the base
+model, sources (paths, file objects, unreadable ones), chunking and worker processes."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
+
+from tuning_provider import dataset
+from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
+from tuning_provider.dataset import DatasetReport, LineError, validate_dataset
+from tuning_provider.errors import DatasetError
+
+BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))
+IMAGE = {"fileData": {"mimeType": "image/png", "fileUri": "gs://m/c.png"}}
+MULTIMODAL = jsonl(example(("user", [IMAGE]), ("model", "A cat.")))
+
+
+# --- blank lines and line ends --------------------------------------------------------------
+
+
+def test_blank_lines_are_skipped_not_counted_and_warned_about(tmp_path: Path) -> None:
+    report = report_for(tmp_path, VALID, b"", b"  \t", VALID, BAD, b"")
+
+    assert report.lines == 6
+    assert report.examples == 3
+    assert [(error.line, "contents[1]" in error.message) for error in report.errors] == [(5, True)]
+    [warning] = [w for w in report.warnings if "blank" in w]
+    assert "3 blank lines were skipped (the first is line 2)" in warning
+
+
+def test_a_final_newline_is_not_a_blank_line(tmp_path: Path) -> None:
+    with_newline = validate_dataset(write_jsonl(tmp_path / "a.jsonl", VALID, VALID, end=b"\n"))
+    without = validate_dataset(write_jsonl(tmp_path / "b.jsonl", VALID, VALID, end=b""))
+
+    for report in (with_newline, without):
+        assert (report.lines, report.examples, report.error_count) == (2, 2, 0)
+        assert not any("blank" in warning for warning in report.warnings)
+
+
+def test_crlf_line_ends_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b"\r\n".join([VALID, VALID, BAD, b""]) + b"\r\n")
+
+    report = validate_dataset(path)
+
+    assert (report.lines, report.examples) == (4, 3)
+    assert [error.line for error in report.errors] == [3]
+
+
+def test_an_empty_file_has_no_examples(tmp_path: Path) -> None:
+    report = report_for(tmp_path)
+
+    assert (report.lines, report.examples) == (0, 0)
+    assert report.errors == [LineError(0, "the file has no examples: write one JSON object per line.")]
+
+
+def test_invalid_utf8_is_reported_with_its_column(tmp_path: Path) -> None:
+    report = report_for(tmp_path, VALID, b'{"contents": "caf\xe9"}')
+
+    assert report.errors[0].line == 2
+    assert "not valid UTF-8 (byte 0xe9 at column 18)" in report.errors[0].message
+
+
+# --- example counts and limits --------------------------------------------------------------
+
+
+def test_training_under_the_recommended_count_is_a_warning(tmp_path: Path) -> None:
+    few = report_for(tmp_path, *[VALID] * (MIN_RECOMMENDED_EXAMPLES - 1))
+    enough = report_for(tmp_path, *[VALID] * MIN_RECOMMENDED_EXAMPLES)
+
+    assert few.ok and any(f"only {MIN_RECOMMENDED_EXAMPLES - 1} training examples" in w for w in few.warnings)
+    assert enough.ok and enough.warnings == []
+
+
+def test_validation_over_the_maximum_is_an_error(tmp_path: Path) -> None:
+    over = report_for(tmp_path, *[VALID] * (MAX_VALIDATION_EXAMPLES + 1), kind="validation")
+    at = report_for(tmp_path, *[VALID] * MAX_VALIDATION_EXAMPLES, kind="validation")
+
+    assert over.errors[0].line == 0
+    assert "the validation set has 5,001 examples, over the limit of 5,000" in over.errors[0].message
+    assert at.ok and at.warnings == []  # no recommended minimum for validation sets
+
+
+def test_training_over_the_maximum_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset, "MAX_TRAINING_EXAMPLES", 3)
+    over = report_for(tmp_path, VALID, VALID, VALID, VALID)
+    at = report_for(tmp_path, VALID, VALID, VALID)
+
+    assert [error.line for error in over.errors] == [0]
+    assert "the training set has 4 examples, over the limit of 3" in over.errors[0].message
+    assert at.ok
+
+
+def test_multimodal_training_examples_have_their_own_maximum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset, "MAX_TRAINING_EXAMPLES_MULTIMODAL", 2)
+    over = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, MULTIMODAL)
+    at = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, VALID)
+
+    assert over.multimodal_examples == 3
+    assert "3 multimodal examples, over the limit of 2" in over.errors[0].message
+    assert at.ok and at.multimodal_examples == 2
+
+
+def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset, "MAX_DATASET_BYTES", 2 * (len(VALID) + 1))
+    over = report_for(tmp_path, VALID, VALID, VALID)
+    at = report_for(tmp_path, VALID, VALID)
+
+    assert over.errors[0].line == 0 and "GiB limit of a tuning dataset" in over.errors[0].message
+    assert at.ok and at.bytes == 2 * (len(VALID) + 1)
+
+
+def test_a_line_too_long_to_hold_is_skipped_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(dataset, "_MAX_LINE_BYTES", 256)
+    huge = jsonl(example(("user", "x" * 5000), ("model", "y")))
+
+    report = report_for(tmp_path, VALID, huge, BAD, VALID)
+
+    assert [error.line for error in report.errors] == [2, 3]
+    assert f"the line is {len(huge):,} bytes long" in report.errors[0].message
+    assert (report.lines, report.examples) == (4, 4)
+
+
+# --- the base model -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "publishers/google/models/gemini-2.5-pro"])
+def test_a_known_base_model_passes(tmp_path: Path, model: str) -> None:
+    report = report_for(tmp_path, *[VALID] * 100, base_model=model)
+    assert report.ok and report.warnings == []
+
+
+def test_an_unknown_base_model_is_an_error(tmp_path: Path) -> None:
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-9-ultra")
+    assert report.errors[0].line == 0
+    message = report.errors[0].message
+    assert "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-2.5-pro" in message
+
+
+def test_a_deprecated_base_model_is_a_warning(tmp_path: Path) -> None:
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.0-flash-001")
+    assert report.ok
+    assert report.warnings == ["the base model gemini-2.0-flash-001 is deprecated: prefer a current one."]
+
+
+# --- the error list is bounded, the count is not ---------------------------------------------
+
+
+def test_the_error_list_stops_at_the_bound_but_counting_goes_on(tmp_path: Path) -> None:
+    lines = [BAD if index % 2 else VALID for index in range(200)]
+    report = report_for(tmp_path, *lines, max_errors=3)
+
+    assert [error.line for error in report.errors] == [2, 4, 6]
+    assert report.error_count == 100
+    assert report.summary().startswith(
+        f"{tmp_path / 'data.jsonl'}: 100 errors in 200 lines; line 2: contents[1] has role 'user'"
+    )
+
+
+def test_max_errors_zero_lists_nothing(tmp_path: Path) -> None:
+    report = report_for(tmp_path, BAD, BAD, max_errors=0)
+    assert report.errors == [] and report.error_count == 2 and not report.ok
+
+
+def test_whole_file_errors_come_first_within_the_bound(tmp_path: Path) -> None:
+    report = report_for(tmp_path, BAD, BAD, BAD, kind="training", base_model="nope", max_errors=2)
+    assert [error.line for error in report.errors] == [0, 1]
+    assert report.error_count == 4
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def test_report_summary_and_dict(tmp_path: Path) -> None:
+    report = report_for(tmp_path, *[VALID] * 1204)
+
+    assert report.summary() == (
+        f"{tmp_path / 'data.jsonl'}: valid training dataset, 1,204 examples in 1,204 lines, about "
+        "4,816 tokens (estimated at ~4 characters per token)."
+    )
+    data = report.to_dict()
+    assert data["ok"] is True and data["chars_per_token"] == 4
+    assert data["examples"] == 1204 and data["errors"] == [] and data["error_count"] == 0
+    assert data["bytes"] == os.path.getsize(tmp_path / "data.jsonl")
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+def test_file_objects_give_the_same_report_as_paths(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", VALID, BAD, b"", MULTIMODAL)
+    expected = validate_dataset(path).to_dict()
+
+    with open(path, "rb") as file:
+        assert validate_dataset(file).to_dict() == expected  # its name is the path
+    from_memory = validate_dataset(io.BytesIO(path.read_bytes())).to_dict()
+    assert from_memory.pop("uri") == "<stream>"
+    assert from_memory == {key: value for key, value in expected.items() if key != "uri"}
+
+
+def test_a_stream_with_only_read_works(tmp_path: Path) -> None:
+    class OnlyRead:
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._data.read(min(size, 5))  # short reads, like a network stream
+
+    report = validate_dataset(OnlyRead(b"\n".join([VALID, BAD, VALID])))
+    assert (report.lines, report.error_count, report.errors[0].line) == (3, 1, 2)
+
+
+def test_a_text_mode_file_is_refused(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", VALID)
+    with open(path, encoding="utf-8") as file, pytest.raises(DatasetError, match=r"binary mode \('rb'\)"):
+        validate_dataset(file)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make_source", "message"),
+    [
+        (lambda tmp: tmp / "missing.jsonl", "there is no such file: check the path."),
+        (lambda tmp: tmp, "this is a directory, not a JSONL file"),
+        (lambda tmp: "s3://bucket/train.jsonl", "only local paths and gs://bucket/object URIs can be read"),
+        (lambda tmp: "gs://bucket", "the URI names no object"),
+        (lambda tmp: "gs://bucket/", "the URI names no object"),
+    ],
+    ids=["missing", "directory", "other scheme", "gs bucket only", "gs empty object"],
+)
+def test_unreadable_sources_raise_a_dataset_error(
+    tmp_path: Path, make_source: Callable[[Path], str | Path], message: str
+) -> None:
+    source = make_source(tmp_path)
+    with pytest.raises(DatasetError) as raised:
+        validate_dataset(source)
+    assert raised.value.uri == str(source)
+    assert message in raised.value.message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_raises_a_dataset_error(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", VALID)
+    path.chmod(0)
+    with pytest.raises(DatasetError, match="permission denied"):
+        validate_dataset(path)
+
+
+# --- chunking and worker processes -----------------------------------------------------------
+
+
+def _mixed_lines() -> list[bytes]:
+    """Valid, invalid, blank, multimodal and unicode lines of varied lengths."""
+    lines = []
+    for index in range(300):
+        kind = index % 7
+        if kind == 0:
+            lines.append(BAD)
+        elif kind == 1:
+            lines.append(b"")
+        elif kind == 2:
+            lines.append(MULTIMODAL)
+        elif kind == 3:
+            lines.append(jsonl(example(("user", "é" * index), ("model", "東京" * (index % 13 + 1)))))
+        elif kind == 4 and index % 3 == 0:
+            lines.append(b"{broken")
+        else:
+            lines.append(VALID)
+    return lines
+
+
+def _as_dict(report: DatasetReport) -> dict[str, object]:
+    return report.to_dict()
+
+
+def test_tiny_chunks_give_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines(), end=b"")
+    expected = _as_dict(validate_dataset(path, max_errors=1000))
+
+    for chunk in (1, 7, 64, 1000):
+        monkeypatch.setattr(dataset, "_CHUNK_BYTES", chunk)
+        assert _as_dict(validate_dataset(path, max_errors=1000)) == expected, chunk
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_give_the_same_report_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines())
+    monkeypatch.setattr(dataset, "_MIN_BYTES_PER_WORKER", 1)  # split even a small file
+
+    for max_errors in (1000, 5):
+        one = validate_dataset(path, max_errors=max_errors)
+        many = validate_dataset(path, max_errors=max_errors, workers=workers)
+        assert _as_dict(many) == _as_dict(one)
+    assert one.error_count > 5 and one.warnings
+
+
+def test_ranges_start_at_line_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _mixed_lines()
+    path = write_jsonl(tmp_path / "data.jsonl", *lines)
+    monkeypatch.setattr(dataset, "_MIN_BYTES_PER_WORKER", 1)
+    data = path.read_bytes()
+
+    ranges = dataset._split_ranges(str(path), str(path), 4)
+
+    assert len(ranges) == 4
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    for (_, end), (start, _) in zip(ranges, ranges[1:]):
+        assert end == start and data[start - 1 : start] == b"\n"
+
+
+def test_a_small_file_is_scanned_in_one_process_whatever_the_workers(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", VALID, BAD)
+    assert dataset._split_ranges(str(path), str(path), 8) == [(0, path.stat().st_size)]
+    assert validate_dataset(path, workers=8).to_dict() == validate_dataset(path).to_dict()
