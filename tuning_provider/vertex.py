@@ -16,11 +16,13 @@ import json
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+from google.auth import exceptions as auth_errors
 from google.genai import Client, errors as genai_errors, types
 
 from tuning_provider.errors import (
@@ -102,6 +104,19 @@ class Connection:
         return name_or_id if "/" in name_or_id else f"{self.resource_prefix()}/tuningJobs/{name_or_id}"
 
 
+def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
+    """Run one call on a fresh client, held until the call returns.
+
+    google-genai closes a Client's HTTP connection when the Client is garbage collected, so
+    `conn.client().tunings.get(...)` fails with "the client has been closed": the temporary
+    Client is gone before the request is sent."""
+    client = conn.client()
+    try:
+        return use(client)
+    finally:
+        client.close()
+
+
 def _is_local(url: str) -> bool:
     host = urlparse(url).hostname or ""
     return host in {"localhost", "::1"} or host.startswith("127.")
@@ -165,6 +180,8 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 
 
 _TRANSPORT = _transport_errors()
+# Everything `_translated` knows how to turn into an ApiError.
+_FOREIGN: tuple[type[BaseException], ...] = (genai_errors.APIError, auth_errors.GoogleAuthError, *_TRANSPORT)
 
 
 def _translated(exc: BaseException, action: str) -> ApiError:
@@ -191,6 +208,16 @@ def _translated(exc: BaseException, action: str) -> ApiError:
         else:
             kind = InvalidRequest
         return kind(message, status=status, code=exc.status)
+    if isinstance(exc, auth_errors.GoogleAuthError) and not isinstance(exc, auth_errors.TransportError):
+        # Raised by google-auth on the first request: no Application Default Credentials, or
+        # credentials that can no longer be refreshed.
+        reason = ("no Application Default Credentials found"
+                  if isinstance(exc, auth_errors.DefaultCredentialsError) else f"{type(exc).__name__}: {exc}")
+        return Unauthenticated(
+            f"{action}: {reason}. Run `gcloud auth application-default login` or set "
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            status=None, code="UNAUTHENTICATED",
+        )
     return Transient(f"{action}: {type(exc).__name__}: {exc}", status=None, code="UNAVAILABLE")
 
 
@@ -201,7 +228,7 @@ def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) 
     while True:
         try:
             return fn()
-        except (genai_errors.APIError, *_TRANSPORT) as exc:
+        except _FOREIGN as exc:
             error = _translated(exc, action)
             elapsed = time.monotonic() - started
             retriable = isinstance(error, Transient) or (
@@ -307,7 +334,8 @@ def _tune_arguments(spec: TuningJobSpec, labels: dict[str, str]) -> dict[str, An
 def get_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> JobRecord:
     """The job by name or id; NotFound if Vertex has no such job."""
     full = conn.job_name(name)
-    return _record(_call(f"reading tuning job {full}", lambda: conn.client().tunings.get(name=full), retry))
+    job = _call(f"reading tuning job {full}", lambda: _with_client(conn, lambda c: c.tunings.get(name=full)), retry)
+    return _record(job)
 
 
 def find_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> JobRecord | None:
@@ -383,9 +411,12 @@ def submit_or_adopt(
         if existing is not None:
             return existing, True
         try:
-            job = conn.client().tunings.tune(**_tune_arguments(spec, labels))
+            with warnings.catch_warnings():
+                # google-genai marks tuning experimental; the project pins the SDK version.
+                warnings.simplefilter("ignore", genai_errors.ExperimentalWarning)
+                job = _with_client(conn, lambda c: c.tunings.tune(**_tune_arguments(spec, labels)))
             return _record(job), False
-        except (genai_errors.APIError, *_TRANSPORT) as exc:
+        except _FOREIGN as exc:
             error = _translated(exc, action)
             elapsed = time.monotonic() - started
             retriable = isinstance(error, Transient) or (
@@ -403,7 +434,8 @@ def submit_or_adopt(
 def cancel_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
     """Ask Vertex to cancel a job (best effort; the job ends CANCELLED later)."""
     full = conn.job_name(name)
-    _call(f"cancelling tuning job {full}", lambda: conn.client().tunings.cancel(name=full), retry)
+    _call(f"cancelling tuning job {full}",
+          lambda: _with_client(conn, lambda c: c.tunings.cancel(name=full)), retry)
 
 
 def wait_for_tuning_job(
@@ -458,7 +490,7 @@ def _duration(seconds: float) -> str:
 def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Vertex REST call google-genai has no method for (endpoints), through its own client
     so that credentials, base URL and error parsing stay the same."""
-    response = conn.client()._api_client.request(method, path, body or {})
+    response = _with_client(conn, lambda c: c._api_client.request(method, path, body or {}))
     return json.loads(response.body) if response.body else {}
 
 
@@ -484,7 +516,7 @@ def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
         model_path = model.split("@", 1)[0]
         try:
             _call(f"deleting tuned model {model_path}",
-                  lambda: conn.client().models.delete(model=model_path), retry)
+                  lambda: _with_client(conn, lambda c: c.models.delete(model=model_path)), retry)
         except NotFound:
             pass
         except ApiError as exc:
@@ -527,7 +559,9 @@ def generate_content(
     )
     response = _call(
         f"asking {endpoint}",
-        lambda: conn.client().models.generate_content(model=endpoint, contents=prompt, config=config),
+        lambda: _with_client(
+            conn, lambda c: c.models.generate_content(model=endpoint, contents=prompt, config=config)
+        ),
         retry,
     )
     return response.text or ""

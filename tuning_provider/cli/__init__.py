@@ -18,14 +18,14 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tuning_provider.cli import emulator, jobs, validate
+    from tuning_provider.cli import ask, emulator, jobs, validate
 
     parser = argparse.ArgumentParser(
         prog="python -m tuning_provider",
         description="Gemini supervised tuning on Vertex AI: datasets, jobs, tuned models, emulator.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate, emulator, jobs):
+    for module in (validate, emulator, jobs, ask):
         module.register(subparsers)
     return parser
 

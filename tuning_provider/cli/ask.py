@@ -1,0 +1,152 @@
+"""`ask`: one prompt to a tuned model's endpoint, the answer on stdout.
+
+    python -m tuning_provider ask ENDPOINT "prompt" [--system TEXT] [--temperature T]
+        [--top-p P] [--top-k K] [--max-output-tokens N]
+    python -m tuning_provider ask stack:NAME "prompt"      # the stack's tunedModelEndpoint
+    python -m tuning_provider ask --stack NAME "prompt"    # the same
+
+ENDPOINT is a full resource name (projects/P/locations/L/endpoints/ID) or a bare endpoint id,
+expanded with the project and location (see `tuning_provider.cli.connection`). A stack's
+endpoint is its `tunedModelEndpoint` output, read through the Pulumi CLI; the stack's config
+then also supplies the API endpoint. The thinking budget is 0, as tuned models want.
+Exit codes: 0 answered; 2 usage, or the stack has no endpoint yet; 3 API error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tuning_provider.cli.connection import (
+    CLI_RETRY,
+    STACKS_DIR,
+    UsageError,
+    add_connection_options,
+    command,
+    read_stack_config,
+    resolve_connection,
+    split_resource_name,
+)
+from tuning_provider.errors import NotFound
+from tuning_provider.vertex import Connection, generate_content
+
+__all__ = ["ENDPOINT_OUTPUT", "register", "resolve_endpoint", "stack_outputs"]
+
+# The stack output holding the tuned model's endpoint (stacks/outputs.py).
+ENDPOINT_OUTPUT = "tunedModelEndpoint"
+_STACK_PREFIX = "stack:"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "ask", help="ask a tuned model's endpoint one question",
+        description="Send one prompt to a tuned model's endpoint and print the answer.",
+    )
+    parser.add_argument(
+        "target", nargs="?", metavar="ENDPOINT_OR_STACK_OUTPUT",
+        help="endpoint resource name or id, or stack:NAME for that stack's tunedModelEndpoint "
+             "(may be left out with --stack NAME)",
+    )
+    parser.add_argument("prompt", metavar="PROMPT", help="the question, as one argument (quote it)")
+    parser.add_argument("--system", metavar="TEXT", help="a system instruction")
+    parser.add_argument("--temperature", type=_bounded(float, 0.0, 2.0), metavar="T", help="0 to 2")
+    parser.add_argument("--top-p", type=_bounded(float, 0.0, 1.0), metavar="P", help="0 to 1")
+    parser.add_argument("--top-k", type=_bounded(int, 1, None), metavar="K", help="1 or more")
+    parser.add_argument("--max-output-tokens", type=_bounded(int, 1, None), metavar="N", help="1 or more")
+    add_connection_options(parser)
+    parser.set_defaults(func=ask_command)
+
+
+def _bounded(kind: type[float] | type[int], low: float, high: float | None) -> Callable[[str], Any]:
+    def parse(value: str) -> float | int:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a {'whole ' if kind is int else ''}number") from None
+        if number < low or (high is not None and number > high):
+            span = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
+        return number
+
+    return parse
+
+
+def stack_outputs(stack: str) -> Mapping[str, Any]:
+    """The outputs of one of this project's stacks, read through the Pulumi CLI."""
+    try:
+        from pulumi import automation as auto
+
+        from stacks.engine import select_stack
+    except ImportError as exc:
+        raise UsageError(
+            f"reading stack outputs needs the project's stacks package; run from the project folder ({exc})"
+        ) from None
+    try:
+        return {key: output.value for key, output in select_stack(stack).outputs().items()}
+    except auto.errors.CommandError as exc:
+        detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
+        raise UsageError(f"cannot read the outputs of stack {stack}: {detail[-1] if detail else exc}") from None
+
+
+def resolve_endpoint(
+    args: argparse.Namespace,
+    *,
+    outputs_of: Callable[[str], Mapping[str, Any]] = stack_outputs,
+    environ: Mapping[str, str] | None = None,
+    stacks_dir: Path = STACKS_DIR,
+) -> tuple[Connection, str]:
+    """The connection and the endpoint's full resource name that the command line names.
+
+    `outputs_of` reads a stack's outputs (the seam tests replace); `environ` and `stacks_dir`
+    are passed to `resolve_connection`."""
+    target = args.target
+    stack = None
+    if target is None:
+        if not args.stack:
+            raise UsageError("name the endpoint: give ENDPOINT (or stack:NAME) before the prompt, or --stack NAME")
+        stack = args.stack
+    elif target.startswith(_STACK_PREFIX):
+        stack = target.removeprefix(_STACK_PREFIX)
+        if not stack:
+            raise UsageError("stack: needs a stack name, as in stack:local")
+        if not args.stack:
+            args = argparse.Namespace(**{**vars(args), "stack": stack})
+    if stack is not None:
+        # Fail on a misspelt stack before the Pulumi CLI creates it.
+        read_stack_config(stack, stacks_dir)
+        endpoint = outputs_of(stack).get(ENDPOINT_OUTPUT)
+        if not endpoint:
+            raise UsageError(
+                f"stack {stack} has no {ENDPOINT_OUTPUT} output yet: its tuning job has not "
+                f"succeeded, or `python -m stacks.engine up --stack {stack}` has not run"
+            )
+        target = str(endpoint)
+    resource = split_resource_name(target, "endpoints")
+    conn = resolve_connection(args, resource=resource, environ=environ, stacks_dir=stacks_dir)
+    full = target if resource else f"{conn.resource_prefix()}/endpoints/{target}"
+    return conn, full
+
+
+@command
+def ask_command(args: argparse.Namespace) -> int:
+    conn, endpoint = resolve_endpoint(args)
+    try:
+        answer = generate_content(
+            conn, endpoint, args.prompt,
+            system=args.system, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+            max_output_tokens=args.max_output_tokens, retry=CLI_RETRY,
+        )
+    except NotFound as exc:
+        raise NotFound(
+            f"endpoint {endpoint.rsplit('/', 1)[-1]} not found in {conn.resource_prefix()}: check the id, "
+            "or whether the tuned model was deleted",
+            status=exc.status, code=exc.code,
+        ) from exc
+    if not answer:
+        print(f"{endpoint} answered with no text", file=sys.stderr)
+        return 0
+    print(answer)
+    return 0

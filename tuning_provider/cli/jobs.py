@@ -1,0 +1,410 @@
+"""`jobs list | get | cancel`: day-2 operations on tuning jobs from the terminal.
+
+    python -m tuning_provider jobs list [--state S] [--label k=v] [--limit N] [--json]
+    python -m tuning_provider jobs get NAME_OR_ID [--json]
+    python -m tuning_provider jobs cancel NAME_OR_ID [--wait]
+
+Project, location and API endpoint: see `tuning_provider.cli.connection`. Tables and details
+go to stdout; progress of waits goes to stderr. Exit codes: 0 done; 1 nothing to cancel (the
+job had ended) or the wait ended otherwise than CANCELLED; 2 usage; 3 API error (not found,
+permission denied, quota).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
+
+from tuning_provider import catalog
+from tuning_provider.cli.connection import (
+    CLI_RETRY,
+    add_connection_options,
+    command,
+    resolve_connection,
+    split_resource_name,
+)
+from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
+from tuning_provider.vertex import (
+    LIVE_STATES,
+    TERMINAL_STATES,
+    Connection,
+    JobRecord,
+    cancel_tuning_job,
+    get_tuning_job,
+    list_tuning_jobs,
+    wait_for_tuning_job,
+)
+
+__all__ = [
+    "format_duration",
+    "format_time",
+    "job_details",
+    "job_id",
+    "job_json",
+    "job_seconds",
+    "jobs_table",
+    "register",
+]
+
+STATES = sorted(TERMINAL_STATES | LIVE_STATES)
+TABLE_HEADERS = ("ID", "DISPLAY NAME", "BASE MODEL", "STATE", "CREATED (UTC)", "DURATION")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    jobs = subparsers.add_parser(
+        "jobs", help="list, inspect and cancel tuning jobs",
+        description="List, inspect and cancel Vertex AI tuning jobs (or the emulator's).",
+    )
+    actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="a table of tuning jobs, newest first",
+                                 description="A table of the tuning jobs in a project and region.")
+    listing.add_argument("--state", type=_state, metavar="STATE",
+                         help=f"only jobs in this state ({', '.join(STATES)})")
+    listing.add_argument("--label", action="append", type=_label, default=[], metavar="KEY=VALUE",
+                         help="only jobs with this label (repeat for more)")
+    listing.add_argument("--limit", type=_positive, metavar="N", help="at most N jobs")
+    listing.add_argument("--page-size", type=_positive, default=100, metavar="N",
+                         help="jobs fetched per API call (default 100)")
+    listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    add_connection_options(listing)
+    listing.set_defaults(func=list_command)
+
+    get = actions.add_parser("get", help="every detail of one tuning job",
+                             description="State, timing, settings, data, tuned model and error of one job.")
+    get.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
+    get.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    add_connection_options(get)
+    get.set_defaults(func=get_command)
+
+    cancel = actions.add_parser("cancel", help="cancel a queued or running tuning job",
+                                description="Ask Vertex to cancel a job; with --wait, wait until it stops.")
+    cancel.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
+    cancel.add_argument("--wait", action="store_true", help="wait until the job has stopped, showing progress")
+    cancel.add_argument("--timeout", type=_seconds, default=1800.0, metavar="SECONDS",
+                        help="give up waiting after this long (default 1800)")
+    cancel.add_argument("--poll-interval", type=_seconds, default=10.0, metavar="SECONDS",
+                        help=argparse.SUPPRESS)
+    add_connection_options(cancel)
+    cancel.set_defaults(func=cancel_command)
+
+
+# --- argument types ------------------------------------------------------------------------
+
+
+def _state(value: str) -> str:
+    state = value.strip().upper().removeprefix("JOB_STATE_")
+    if state not in STATES:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a job state; use one of {', '.join(STATES)}")
+    return state
+
+
+def _label(value: str) -> tuple[str, str]:
+    key, sep, label_value = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE")
+    return key, label_value
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _job_connection(args: argparse.Namespace) -> tuple[Connection, str]:
+    """The connection and the job's full name; a full name brings its own project and region."""
+    resource = split_resource_name(args.job, "tuningJobs")
+    conn = resolve_connection(args, resource=resource)
+    return conn, conn.job_name(args.job)
+
+
+def _read_job(conn: Connection, name: str) -> JobRecord:
+    try:
+        return get_tuning_job(conn, name, CLI_RETRY)
+    except NotFound as exc:
+        raise NotFound(
+            f"tuning job {job_id(name)} not found in {conn.resource_prefix()}: check the id, "
+            "the project and the location",
+            status=exc.status, code=exc.code,
+        ) from exc
+
+
+@command
+def list_command(args: argparse.Namespace) -> int:
+    conn = resolve_connection(args)
+    labels = dict(args.label)
+    page_size = min(args.page_size, args.limit) if args.limit else args.page_size
+    records: list[JobRecord] = []
+    for record in list_tuning_jobs(conn, state=args.state, labels=labels, page_size=page_size, retry=CLI_RETRY):
+        records.append(record)
+        if args.limit and len(records) >= args.limit:
+            break
+    if args.json:
+        print(json.dumps([job_json(r) for r in records], indent=2))
+    elif records:
+        print(jobs_table(records))
+    else:
+        filters = [f"state {args.state}"] if args.state else []
+        filters += [f"label {k}={v}" for k, v in labels.items()]
+        suffix = f" with {' and '.join(filters)}" if filters else ""
+        print(f"no tuning jobs in {conn.resource_prefix()}{suffix}")
+    return 0
+
+
+@command
+def get_command(args: argparse.Namespace) -> int:
+    conn, name = _job_connection(args)
+    record = _read_job(conn, name)
+    if args.json:
+        print(json.dumps(job_json(record), indent=2))
+    else:
+        print(job_details(record))
+    return 0
+
+
+@command
+def cancel_command(args: argparse.Namespace) -> int:
+    conn, name = _job_connection(args)
+    record = _read_job(conn, name)
+    if not record.live:
+        return _nothing_to_cancel(record)
+    if record.state != "CANCELLING":
+        try:
+            cancel_tuning_job(conn, name, CLI_RETRY)
+        except InvalidRequest:
+            # Vertex answers 400 FAILED_PRECONDITION when the job ended in the meantime.
+            record = _read_job(conn, name)
+            if not record.live:
+                return _nothing_to_cancel(record)
+            raise
+        print(f"cancel requested for tuning job {job_id(name)} (was {record.state})")
+    else:
+        print(f"tuning job {job_id(name)} is being cancelled already")
+    if not args.wait:
+        return 0
+    progress = Progress(sys.stderr)
+    try:
+        final = wait_for_tuning_job(
+            conn, name, timeout=args.timeout, poll_interval=args.poll_interval,
+            on_progress=progress.report, retry=CLI_RETRY, sleep=progress.sleep,
+        )
+    except WaitTimeout as exc:
+        print(f"error: {exc}; check again with `jobs get {job_id(name)}`", file=sys.stderr)
+        return 1
+    if final.state != "CANCELLED":
+        print(f"error: tuning job {job_id(name)} ended {final.state} before the cancel took effect",
+              file=sys.stderr)
+        return 1
+    print(f"tuning job {job_id(name)} is CANCELLED")
+    return 0
+
+
+def _nothing_to_cancel(record: JobRecord) -> int:
+    print(f"error: tuning job {job_id(record.name)} already ended {record.state}; nothing to cancel",
+          file=sys.stderr)
+    return 1
+
+
+class Progress:
+    """Progress lines for a wait: each state change, and a reminder when nothing changed for
+    `every` seconds, so a long wait never looks hung."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.stream = stream
+        self.every = every
+        self.clock = clock
+        self._sleep = sleep
+        self.started = self.last = clock()
+
+    def report(self, message: str) -> None:
+        print(message, file=self.stream, flush=True)
+        self.last = self.clock()
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds)
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.report(f"  still waiting, {format_duration(now - self.started)} so far")
+
+
+# --- presentation --------------------------------------------------------------------------
+
+
+def job_id(name: str) -> str:
+    """The bare id at the end of a resource name."""
+    return name.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def format_time(value: str | None) -> str:
+    """An RFC 3339 time as 'YYYY-MM-DD HH:MM:SS' in UTC; '-' when absent."""
+    parsed = _parse_time(value)
+    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
+
+
+def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
+    """How long the job ran (from start, else creation, to end); for a live job, so far."""
+    outputs = record.outputs
+    begin = _parse_time(outputs.start_time) or _parse_time(outputs.create_time)
+    if begin is None:
+        return None
+    end = _parse_time(outputs.end_time)
+    if end is None:
+        if not record.live:
+            return None
+        end = now or dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (end - begin).total_seconds())
+
+
+def format_duration(seconds: float | None) -> str:
+    """12m03s, 1h02m03s; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> str:
+    """Aligned columns: id, display name, base model, state, created (UTC), duration."""
+    return _table(TABLE_HEADERS, (
+        (
+            job_id(r.name),
+            r.display_name or "-",
+            catalog.model_id(r.base_model) if r.base_model else "-",
+            r.state,
+            format_time(r.outputs.create_time),
+            format_duration(job_seconds(r, now)),
+        )
+        for r in records
+    ))
+
+
+def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The job as plain JSON data: its outputs and the settings it was created with."""
+    return {
+        "id": job_id(record.name),
+        **record.outputs.model_dump(mode="json"),
+        "update_time": record.update_time,
+        "duration_seconds": job_seconds(record, now),
+        "base_model": record.base_model,
+        "display_name": record.display_name,
+        "description": record.description,
+        "labels": record.labels,
+        "training_dataset_uri": record.training_dataset_uri,
+        "validation_dataset_uri": record.validation_dataset_uri,
+        "hyper_parameters": record.hyper_parameters,
+    }
+
+
+def _hyper_parameters(values: dict[str, Any]) -> str:
+    if not values:
+        return "-"
+    size = values.get("adapter_size")
+    try:
+        size_text = str(catalog.adapter_size_number(size)) if size else "auto"
+    except ValueError:
+        size_text = str(size)
+    epochs = values.get("epoch_count")
+    rate = values.get("learning_rate_multiplier")
+    return (f"epochs {epochs if epochs is not None else 'auto'}, adapter size {size_text}, "
+            f"learning rate multiplier {rate if rate is not None else 'auto'}")
+
+
+def _data_stats(record: JobRecord) -> str:
+    stats = record.outputs.tuning_data_stats
+    if stats is None:
+        return "-"
+    parts = [
+        f"{value:,} {unit}"
+        for value, unit in ((stats.examples, "examples"), (stats.characters, "characters"),
+                            (stats.tokens, "billable tokens"), (stats.steps, "steps"))
+        if value is not None
+    ]
+    return ", ".join(parts) or "-"
+
+
+def job_details(record: JobRecord, now: dt.datetime | None = None) -> str:
+    """Every detail of a job that matters, one 'field: value' line each ('-' when absent)."""
+    out = record.outputs
+    lines: list[tuple[str, str]] = [
+        ("name", out.name),
+        ("display name", record.display_name or "-"),
+        ("description", record.description or "-"),
+        ("state", out.state),
+        ("base model", record.base_model or "-"),
+        ("created", _utc(out.create_time)),
+        ("started", _utc(out.start_time)),
+        ("ended", _utc(out.end_time)),
+        ("updated", _utc(record.update_time)),
+        ("duration", format_duration(job_seconds(record, now)) + (" so far" if record.live else "")),
+        ("hyperparameters", _hyper_parameters(record.hyper_parameters)),
+        ("training data", record.training_dataset_uri or "-"),
+        ("validation data", record.validation_dataset_uri or "-"),
+        ("data stats", _data_stats(record)),
+        ("tuned model", out.tuned_model_name or "-"),
+        ("endpoint", out.tuned_model_endpoint or "-"),
+        ("checkpoints", str(len(out.checkpoints)) if out.checkpoints else "-"),
+    ]
+    for checkpoint in out.checkpoints:
+        where = [f"epoch {checkpoint.epoch}" if checkpoint.epoch is not None else "",
+                 f"step {checkpoint.step}" if checkpoint.step is not None else "",
+                 checkpoint.endpoint or ""]
+        lines.append((f"  {checkpoint.checkpoint_id}", "  ".join(w for w in where if w) or "-"))
+    lines += [
+        ("experiment", out.experiment or "-"),
+        ("labels", ", ".join(f"{k}={v}" for k, v in sorted(record.labels.items())) or "-"),
+        ("error", out.error or "-"),
+    ]
+    width = max(len(key) for key, _ in lines) + 1
+    return "\n".join(f"{key + ':':<{width}} {value}" for key, value in lines)
+
+
+def _utc(value: str | None) -> str:
+    text = format_time(value)
+    return text if text == "-" else f"{text} UTC"
