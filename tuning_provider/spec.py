@@ -210,7 +210,8 @@ class TuningJobSpec(BaseModel):
         if value is not None and not _SERVICE_ACCOUNT.match(value):
             raise ValueError(
                 f"{value!r} is not a service account email such as "
-                "tuning@PROJECT.iam.gserviceaccount.com"
+                "tuning-job@PROJECT.iam.gserviceaccount.com (its id is 6-30 lowercase letters, "
+                "digits and hyphens)"
             )
         return value
 

@@ -1,0 +1,409 @@
+"""TuningJobProvider against the emulator over HTTP, through google-genai, as in production.
+
+Named variants after the resource's behaviours: basic, check failures, diff decisions,
+faults, wait bound and adoption, disappears, external cancel, delete (running and finished),
+failed job, pickling.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import dill
+import pytest
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.rpc import UNKNOWN
+
+from tuning_provider import vertex
+from tuning_provider.emulator import Emulator
+from tuning_provider.errors import JobFailed, NotFound
+from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
+from tuning_provider.spec import FINGERPRINT_LABEL
+
+PROJECT, LOCATION = "test-project", "us-central1"
+
+
+def make_provider(url: str) -> TuningJobProvider:
+    provider = TuningJobProvider()
+    provider.configure(ConfigureRequest(Config({API_ENDPOINT_KEY: url}, "tuning")))
+    return provider
+
+
+def inputs(train_uri: str, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "project": PROJECT,
+        "location": LOCATION,
+        "base_model": "gemini-2.5-flash",
+        "training_dataset_uri": train_uri,
+        "epoch_count": 2,
+        "adapter_size": 4,
+        "tuned_model_display_name": "reviews",
+        "labels": {"team": "ml"},
+        "poll_interval_seconds": 0.2,
+        "wait_timeout_seconds": 60,
+        "resource_key": "tuning/test/reviews",
+    }
+    base.update(overrides)
+    return base
+
+
+def checked(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any]:
+    result = provider.check({}, raw)
+    assert result.failures == [], [(f.property, f.reason) for f in result.failures]
+    return result.inputs
+
+
+def all_jobs(url: str) -> list[vertex.JobRecord]:
+    return list(vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, url)))
+
+
+@pytest.fixture
+def provider(emulator: Emulator) -> TuningJobProvider:
+    return make_provider(emulator.url)
+
+
+@pytest.fixture
+def train_uri(write_training_file) -> str:
+    return write_training_file()
+
+
+# --- basic -----------------------------------------------------------------------------
+
+
+def test_basic_create_waits_to_succeeded_with_all_outputs(provider, train_uri, emulator, capfd, sample_examples):
+    props = checked(provider, inputs(train_uri))
+    result = provider.create(props)
+    outs = result.outs
+    assert result.id == outs["name"]
+    assert outs["name"].startswith(f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/")
+    assert outs["state"] == "SUCCEEDED"
+    assert outs["tuned_model_name"].startswith(f"projects/{PROJECT}/locations/{LOCATION}/models/")
+    assert outs["tuned_model_endpoint"].startswith(f"projects/{PROJECT}/locations/{LOCATION}/endpoints/")
+    assert [c["epoch"] for c in outs["checkpoints"]] == [1, 2]
+    assert outs["checkpoints"][-1]["endpoint"] == outs["tuned_model_endpoint"]
+    assert outs["experiment"]
+    assert outs["error"] is None
+    stats = outs["tuning_data_stats"]
+    assert stats["examples"] == len(sample_examples) and stats["characters"] > 0 and stats["tokens"] > 0 and stats["steps"] > 0
+    assert outs["create_time"] and outs["start_time"] and outs["end_time"]
+    # Inputs are kept, normalised, beside the outputs: diff compares against them.
+    assert outs["adapter_size"] == "ADAPTER_SIZE_FOUR" and outs["epoch_count"] == 2
+    progress = capfd.readouterr().err
+    assert "submitted tuning job" in progress and "SUCCEEDED after" in progress
+    # The fingerprint label is on the job in Vertex, not among the resource's labels.
+    (job,) = all_jobs(emulator.url)
+    assert job.labels[FINGERPRINT_LABEL] and outs["labels"] == {"team": "ml"}
+
+
+def test_basic_without_waiting_records_the_job_as_it_stands(provider, train_uri):
+    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
+    assert outs["state"] in {"PENDING", "QUEUED", "RUNNING"}
+    assert outs["tuned_model_endpoint"] is None
+
+
+# --- check -----------------------------------------------------------------------------
+
+BAD_INPUTS = [
+    ("base_model", {"base_model": "gpt-4"}, "cannot be tuned"),
+    ("adapter_size", {"adapter_size": 3}, "not one of"),
+    ("adapter_size", {"base_model": "gemini-2.5-pro", "adapter_size": 16}, "supports adapter sizes"),
+    ("epoch_count", {"epoch_count": 0}, "greater than or equal to 1"),
+    ("learning_rate_multiplier", {"learning_rate_multiplier": 50}, "less than or equal to 10"),
+    ("training_dataset_uri", {"training_dataset_uri": "/tmp/train.jsonl"}, "gs://BUCKET"),
+    ("training_dataset_uri", {"training_dataset_uri": "gs://tuning-data/train.csv"}, ".jsonl"),
+    ("validation_dataset_uri", {"validation_dataset_uri": "gs://tuning-data/data/train.jsonl"}, "training file itself"),
+    ("location", {"location": "global"}, "not 'global'"),
+    ("location", {"base_model": "gemini-3.5-flash", "adapter_size": None, "location": "us-east1"}, "tuned only in"),
+    ("kms_key_name", {"kms_key_name": "my-key"}, "keyRings"),
+    ("kms_key_name", {"kms_key_name": "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"}, "job's region"),
+    ("kms_key_name", {"base_model": "gemini-3.5-flash", "adapter_size": None,
+                      "kms_key_name": f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k"}, "customer-managed"),
+    ("service_account", {"service_account": "me@example.com"}, "service account email"),
+    ("labels", {"labels": {"Team": "ml"}}, "lowercase letter"),
+    ("labels", {"labels": {"team": "ML Platform"}}, "has value"),
+    ("labels", {"labels": {FINGERPRINT_LABEL: "x"}}, "reserved"),
+    ("tuned_model_display_name", {"tuned_model_display_name": "x" * 129}, "at most 128"),
+    ("project", {"project": "My Project"}, "not a project id"),
+    ("existing_job_name", {"existing_job_name": "job-1"}, "tuningJobs/ID"),
+    ("epochs", {"epochs": 3}, "not an input of TuningJob"),
+]
+
+
+@pytest.mark.parametrize(("field", "override", "phrase"), BAD_INPUTS, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD_INPUTS)])
+def test_check_names_the_field_at_fault(provider, field, override, phrase):
+    raw = inputs("gs://tuning-data/data/train.jsonl", **override)
+    raw = {k: v for k, v in raw.items() if v is not None}
+    failures = provider.check({}, raw).failures
+    assert [(f.property, phrase in f.reason) for f in failures] == [(field, True)], [
+        (f.property, f.reason) for f in failures
+    ]
+
+
+def test_check_reports_every_bad_field_at_once(provider):
+    raw = inputs("gs://tuning-data/x.txt", epoch_count=0, labels={"A": "b"})
+    assert {f.property for f in provider.check({}, raw).failures} == {
+        "training_dataset_uri", "epoch_count", "labels"
+    }
+
+
+def test_check_requires_the_essentials(provider):
+    failures = provider.check({}, {"epoch_count": 3}).failures
+    assert {f.property for f in failures} == {"project", "base_model", "training_dataset_uri"}
+    assert all(f.reason == "is required" for f in failures)
+
+
+def test_check_lets_unknown_values_through_in_preview(provider):
+    raw = inputs(UNKNOWN, kms_key_name=UNKNOWN, service_account=UNKNOWN)
+    result = provider.check({}, raw)
+    assert result.failures == []
+    # Rules on known fields still apply in a preview.
+    bad = provider.check({}, inputs(UNKNOWN, base_model="gemini-2.5-pro", adapter_size=16)).failures
+    assert [f.property for f in bad] == ["adapter_size"]
+
+
+def test_check_normalises_spellings(provider):
+    props = checked(provider, inputs("gs://tuning-data/t.jsonl", adapter_size="4",
+                                     base_model="publishers/google/models/gemini-2.5-flash"))
+    assert props["adapter_size"] == "ADAPTER_SIZE_FOUR"
+    assert props["base_model"] == "gemini-2.5-flash"
+
+
+def test_check_validates_a_gcs_dataset_when_asked(provider, write_training_file):
+    bad_uri = write_training_file(name="bad.jsonl", lines=['{"contents": []}'])
+    failures = provider.check({}, inputs(bad_uri, validate_dataset=True)).failures
+    assert [f.property for f in failures] == ["training_dataset_uri"]
+    assert "line 1" in failures[0].reason
+    missing = provider.check({}, inputs("gs://tuning-data/none.jsonl", validate_dataset=True)).failures
+    assert [f.property for f in missing] == ["training_dataset_uri"]
+    good = write_training_file(name="good.jsonl")
+    assert provider.check({}, inputs(good, validate_dataset=True)).failures == []
+
+
+# --- diff ------------------------------------------------------------------------------
+
+# field -> (a new value, whether a change replaces the job). Written out here, not derived
+# from the spec's markers, so that the markers themselves are what is tested.
+CHANGES = {
+    "project": ("other-project", True),
+    "location": ("europe-west4", True),
+    "base_model": ("gemini-2.5-pro", True),
+    "training_dataset_uri": ("gs://tuning-data/data/train-v2.jsonl", True),
+    "validation_dataset_uri": ("gs://tuning-data/data/val.jsonl", True),
+    "epoch_count": (5, True),
+    "adapter_size": (8, True),
+    "learning_rate_multiplier": (0.5, True),
+    "export_last_checkpoint_only": (True, True),
+    "tuned_model_display_name": ("reviews-v2", True),
+    "description": ("now with more data", True),
+    "labels": ({"team": "search"}, True),
+    "kms_key_name": (f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k", True),
+    "service_account": (f"tuning-job@{PROJECT}.iam.gserviceaccount.com", True),
+    "existing_job_name": (f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42", True),
+    "wait_for_completion": (False, False),
+    "wait_timeout_seconds": (7200, False),
+    "poll_interval_seconds": (10, False),
+    "validate_dataset": (True, False),
+    "resource_key": ("tuning/test/renamed", False),
+}
+
+
+def succeeded_outs(provider: TuningJobProvider, **overrides: Any) -> dict[str, Any]:
+    """Old outputs as create leaves them, without running a job."""
+    outs = checked(provider, inputs("gs://tuning-data/data/train.jsonl", **overrides))
+    outs.update(name="projects/p/locations/l/tuningJobs/1", state="SUCCEEDED", __provider="x")
+    return outs
+
+
+def test_diff_covers_every_input():
+    from tuning_provider.spec import TuningJobSpec
+
+    assert set(CHANGES) == set(TuningJobSpec.model_fields)
+
+
+@pytest.mark.parametrize("field", sorted(CHANGES))
+def test_diff_replace_or_update_per_field(provider, field, write_training_file):
+    write_training_file("data/train.jsonl")  # validate_dataset=True reads it in check
+    olds = succeeded_outs(provider)
+    value, replaces = CHANGES[field]
+    news = checked(provider, {**inputs("gs://tuning-data/data/train.jsonl"), field: value})
+    result = provider.diff(olds["name"], olds, news)
+    assert result.changes is True
+    assert result.replaces == ([field] if replaces else [])
+    assert result.delete_before_replace is False  # a finished job keeps serving until replaced
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"adapter_size": "ADAPTER_SIZE_FOUR"}, {"adapter_size": "4"}),
+        ({"base_model": "gemini-2.5-flash"}, {"base_model": "publishers/google/models/gemini-2.5-flash"}),
+        ({"export_last_checkpoint_only": False}, {}),
+        ({"labels": {}}, {"labels": None}),
+        ({"epoch_count": 3}, {"epoch_count": 3.0}),
+    ],
+)
+def test_diff_equal_values_in_other_spellings_change_nothing(provider, old, new):
+    olds = succeeded_outs(provider, **old)
+    raw = {**inputs("gs://tuning-data/data/train.jsonl"), **new}
+    news = checked(provider, {k: v for k, v in raw.items() if v is not None})
+    result = provider.diff(olds["name"], olds, news)
+    assert (result.changes, result.replaces) == (False, [])
+
+
+def test_diff_with_unknown_inputs_in_preview(provider):
+    olds = succeeded_outs(provider)
+    news = {**inputs(UNKNOWN), "__provider": UNKNOWN}
+    result = provider.diff(olds["name"], olds, news)
+    assert result.replaces == ["training_dataset_uri"]
+    steering_only = {**inputs("gs://tuning-data/data/train.jsonl"), "wait_timeout_seconds": UNKNOWN}
+    assert provider.diff(olds["name"], olds, steering_only).replaces == []
+
+
+def test_diff_replaces_a_job_cancelled_outside_pulumi(provider):
+    olds = {**succeeded_outs(provider), "state": "CANCELLED"}
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl"))
+    result = provider.diff(olds["name"], olds, news)
+    assert result.replaces == ["state"]
+
+
+def test_diff_updates_a_job_recorded_while_running_and_cancels_it_before_replacing(provider):
+    olds = {**succeeded_outs(provider), "state": "RUNNING"}
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl"))
+    result = provider.diff(olds["name"], olds, news)
+    assert (result.changes, result.replaces) == (True, [])
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl", epoch_count=4))
+    result = provider.diff(olds["name"], olds, news)
+    assert result.replaces == ["epoch_count"] and result.delete_before_replace is True
+
+
+# --- faults ----------------------------------------------------------------------------
+
+
+def test_faults_thirty_percent_still_create_exactly_one_job(tmp_path, gcs_dir, write_training_file):
+    uri = write_training_file()
+    state = tmp_path / "faulty-state"
+    with Emulator(state, gcs_dir, job_duration=1.0, fault_rate=0.3, fault_seed=7) as emu:
+        provider = make_provider(emu.url)
+        outs = provider.create(checked(provider, inputs(uri))).outs
+        assert outs["state"] == "SUCCEEDED"
+    with Emulator(state, gcs_dir, job_duration=1.0) as calm:  # same state, no faults
+        assert [j.name for j in all_jobs(calm.url)] == [outs["name"]]
+
+
+# --- wait bound and adoption -----------------------------------------------------------
+
+
+def test_wait_bound_records_running_job_then_a_second_create_adopts_it(tmp_path, gcs_dir, write_training_file, capfd):
+    uri = write_training_file()
+    with Emulator(tmp_path / "state", gcs_dir, job_duration=6.0) as emu:
+        provider = make_provider(emu.url)
+        props = checked(provider, inputs(uri, wait_timeout_seconds=0.5))
+        first = provider.create(props).outs
+        assert first["state"] in {"PENDING", "RUNNING", "QUEUED"}
+        assert "keeps running in Vertex" in capfd.readouterr().err
+        # An interrupted `pulumi up` recorded nothing; the next create must not pay twice.
+        second = provider.create(checked(provider, inputs(uri, wait_timeout_seconds=30))).outs
+        assert second["name"] == first["name"] and second["state"] == "SUCCEEDED"
+        assert "adopted tuning job" in capfd.readouterr().err
+        assert len(all_jobs(emu.url)) == 1
+        # A running job recorded by the bound is completed by an update, with no new job.
+        update = provider.update(first["name"], first, checked(provider, inputs(uri)))
+        assert update.outs["state"] == "SUCCEEDED"
+
+
+def test_same_settings_in_another_resource_are_not_adopted(provider, train_uri, emulator):
+    a = provider.create(checked(provider, inputs(train_uri, resource_key="tuning/test/a"))).outs
+    b = provider.create(checked(provider, inputs(train_uri, resource_key="tuning/test/b"))).outs
+    assert a["name"] != b["name"] and len(all_jobs(emulator.url)) == 2
+
+
+def test_existing_job_name_adopts_that_job(provider, train_uri, emulator):
+    first = provider.create(checked(provider, inputs(train_uri))).outs
+    adopted = provider.create(checked(provider, inputs(train_uri, existing_job_name=first["name"],
+                                                       resource_key="tuning/test/other"))).outs
+    assert adopted["name"] == first["name"] and len(all_jobs(emulator.url)) == 1
+    with pytest.raises(Exception, match="there is no tuning job"):
+        provider.create(checked(provider, inputs(
+            train_uri, existing_job_name=f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/999")))
+
+
+# --- failures --------------------------------------------------------------------------
+
+
+def test_failed_job_raises_with_vertex_message(provider, write_training_file):
+    uri = write_training_file(name="broken.jsonl", lines=[
+        '{"contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]}]}',
+        "not json",
+    ])
+    with pytest.raises(JobFailed) as info:
+        provider.create(checked(provider, inputs(uri)))
+    assert info.value.state == "FAILED" and "line 2" in info.value.message
+
+
+def test_missing_dataset_fails_the_job_with_vertex_message(provider):
+    with pytest.raises(JobFailed, match="does not exist"):
+        provider.create(checked(provider, inputs("gs://tuning-data/absent.jsonl")))
+
+
+# --- read ------------------------------------------------------------------------------
+
+
+def test_read_sees_a_cancel_made_outside_pulumi(provider, train_uri, emulator):
+    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    vertex.cancel_tuning_job(conn, outs["name"])
+    refreshed = provider.read(outs["name"], outs)
+    assert refreshed.id == outs["name"]
+    assert refreshed.outs["state"] in {"CANCELLING", "CANCELLED"}
+    assert refreshed.outs["epoch_count"] == 2  # inputs kept for later diffs
+
+
+def test_read_of_a_vanished_job_drops_it(provider):
+    olds = succeeded_outs(provider)
+    gone = f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/123456789"
+    result = provider.read(gone, {**olds, "name": gone})
+    assert (result.id, result.outs) == ("", {})
+
+
+# --- delete ----------------------------------------------------------------------------
+
+
+def test_delete_cancels_a_running_job(provider, train_uri, emulator):
+    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
+    provider.delete(outs["name"], outs)
+    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, emulator.url), outs["name"])
+    assert job.state == "CANCELLED"
+
+
+def test_delete_of_a_finished_job_removes_endpoints_and_model(provider, train_uri, emulator, genai_client):
+    outs = provider.create(checked(provider, inputs(train_uri))).outs
+    provider.delete(outs["name"], outs)
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    for endpoint in {outs["tuned_model_endpoint"], *(c["endpoint"] for c in outs["checkpoints"])}:
+        with pytest.raises(NotFound):
+            vertex._call("get endpoint", lambda e=endpoint: vertex._rest(conn, "get", e))
+    with pytest.raises(Exception) as info:
+        genai_client.models.get(model=outs["tuned_model_name"].split("@")[0])
+    assert "404" in str(info.value)
+    provider.delete(outs["name"], outs)  # again: gone is done
+
+
+# --- pickling --------------------------------------------------------------------------
+
+
+def test_serialized_provider_round_trips_and_holds_no_endpoint_or_token(emulator):
+    provider = make_provider(emulator.url)
+    fresh = serialize_provider(TuningJobProvider())
+    raw = base64.b64decode(fresh)
+    restored = dill.loads(raw)
+    assert isinstance(restored, TuningJobProvider) and restored.api_endpoint is None
+    assert b"tuning_provider.provider" in raw  # pickled by reference, not by value
+    assert len(raw) < 512
+    # Configured in the provider process only: what the program pickled never saw it.
+    assert provider.api_endpoint == emulator.url
+    for secret in (b"local-emulator", b"Bearer", b"token", emulator.url.encode()):
+        assert secret not in raw
