@@ -1,0 +1,258 @@
+"""The dev and prod stacks: the TuningJob on Google Cloud with what a security review expects.
+
+    services   aiplatform, storage, iam (and cloudkms with CMEK) enabled, never disabled on destroy
+    key        a key ring and key in the job's region, rotated every keyRotationDays (CMEK only)
+    bucket     the datasets' bucket in the job's region: uniform bucket-level access, public
+               access prevention enforced, versioning, default encryption with the key
+    datasets   the local files as objects named by their content: changed data is a new object,
+               so a new job, and the preview shows the job's replacement for it
+    identity   the job's own service account: roles/aiplatform.tuningServiceAgent in the
+               project, roles/storage.objectViewer on the bucket only, and token creation on
+               that account only for the secure fine-tuning service agent; the deployer
+               (tuning:deployer, if set) may act as that account only
+    key users  the Vertex AI and Cloud Storage service agents, on the key only
+    job        the TuningJob, after every binding above exists
+
+No primitive role (owner, editor, viewer) and no project-wide storage role is granted.
+
+Service agents: the Vertex AI agent comes from a ServiceIdentity resource, which also creates it
+on a fresh project (a binding to an agent that does not exist yet fails). The Cloud Storage
+agent comes from the storage API (`get_project_service_account`), which likewise creates it;
+Google asks for this rather than writing its email by hand. The secure fine-tuning agent has no
+such API: its email is built from the project number found in the Vertex AI agent's email, so no
+project number is configured by hand, and so none can be wrong and grant another project's agent.
+
+With `protect` (prod) the key ring, key and bucket are protected, and the TuningJob is retained
+on delete: a replaced or destroyed job leaves its tuned model and endpoint serving until someone
+removes them. The job itself is not protected, since that would refuse the retraining a changed
+setting asks for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_gcp as gcp
+
+from stacks.config import StackConfig
+from stacks.outputs import export_job_outputs
+from tuning_provider import TuningJob, TuningJobArgs
+
+__all__ = [
+    "ACT_AS_ROLE",
+    "DATASET_READER_ROLE",
+    "KEY_USER_ROLE",
+    "TOKEN_CREATOR_ROLE",
+    "TUNING_AGENT_ROLE",
+    "GcpStack",
+    "build_gcp_stack",
+    "dataset_object_name",
+]
+
+TUNING_AGENT_ROLE = "roles/aiplatform.tuningServiceAgent"
+DATASET_READER_ROLE = "roles/storage.objectViewer"
+TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"
+KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+ACT_AS_ROLE = "roles/iam.serviceAccountUser"
+
+SECONDS_PER_DAY = 86_400
+# Old versions of replaced objects are kept this long, then deleted.
+NONCURRENT_VERSION_DAYS = 30
+
+_VERTEX_AGENT = re.compile(r"^service-(?P<number>[0-9]+)@gcp-sa-aiplatform\.iam\.gserviceaccount\.com$")
+
+
+@dataclass(frozen=True)
+class GcpStack:
+    """What build_gcp_stack created; `job_dependencies` is exactly what the job waits for."""
+
+    services: dict[str, gcp.projects.Service]
+    vertex_agent: gcp.projects.ServiceIdentity
+    key_ring: gcp.kms.KeyRing | None
+    key: gcp.kms.CryptoKey | None
+    bucket: gcp.storage.Bucket
+    datasets: dict[str, gcp.storage.BucketObject]
+    service_account: gcp.serviceaccount.Account
+    bindings: list[pulumi.CustomResource]
+    job: TuningJob
+    job_dependencies: list[pulumi.Resource] = field(default_factory=list)
+
+
+def dataset_object_name(path: Path) -> str:
+    """The object name of a local dataset: its content's digest is part of it, so changed
+    data is a new object (and, through the job's dataset URI, a new job)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"datasets/{path.stem}-{digest}.jsonl"
+
+
+def _services(config: StackConfig) -> dict[str, gcp.projects.Service]:
+    names = ["aiplatform", "storage", "iam"] + (["cloudkms"] if config.cmek else [])
+    return {
+        name: gcp.projects.Service(
+            f"{name}-api",
+            project=config.project,
+            service=f"{name}.googleapis.com",
+            # Other workloads in the project may use the API too.
+            disable_on_destroy=False,
+        )
+        for name in names
+    }
+
+
+def _tuning_agent_member(vertex_agent_email: str) -> str:
+    """The secure fine-tuning service agent, from the project number in the Vertex AI agent's email."""
+    match = _VERTEX_AGENT.match(vertex_agent_email)
+    if match is None:
+        raise ValueError(
+            f"the Vertex AI service agent {vertex_agent_email!r} does not have the documented form "
+            "service-PROJECT_NUMBER@gcp-sa-aiplatform.iam.gserviceaccount.com"
+        )
+    return f"serviceAccount:service-{match['number']}@gcp-sa-vertex-tune.iam.gserviceaccount.com"
+
+
+def build_gcp_stack(config: StackConfig) -> GcpStack:
+    """Declare the whole cloud stack for `config` and export its outputs."""
+    labels = {"managed-by": "pulumi", "stack": pulumi.get_stack(), "app": config.name_prefix}
+    services = _services(config)
+
+    def after(*apis: str, protect: bool = False, also: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        """Options of a resource that needs these APIs enabled (and `also` these resources)."""
+        return pulumi.ResourceOptions(depends_on=[*(services[a] for a in apis), *also], protect=protect)
+
+    vertex_agent = gcp.projects.ServiceIdentity(
+        "vertex-ai-agent", project=config.project, service="aiplatform.googleapis.com", opts=after("aiplatform")
+    )
+    key_bindings: list[pulumi.CustomResource] = []
+
+    # --- the key, and the service agents allowed to use it -------------------------------
+    key_ring = key = None
+    if config.cmek:
+        key_ring = gcp.kms.KeyRing(
+            "key-ring", project=config.project, name=config.key_ring, location=config.region,
+            opts=after("cloudkms", protect=config.protect),
+        )
+        key = gcp.kms.CryptoKey(
+            "dataset-key",
+            name=config.key,
+            key_ring=key_ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=f"{config.key_rotation_days * SECONDS_PER_DAY}s",
+            labels=labels,
+            opts=after(protect=config.protect),
+        )
+        storage_agent = gcp.storage.get_project_service_account_output(
+            project=config.project, opts=pulumi.InvokeOutputOptions(depends_on=[services["storage"]])
+        )
+        key_bindings = [
+            gcp.kms.CryptoKeyIAMMember(
+                "vertex-ai-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=vertex_agent.member
+            ),
+            gcp.kms.CryptoKeyIAMMember(
+                "storage-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=storage_agent.member
+            ),
+        ]
+
+    # --- the bucket and the datasets in it -----------------------------------------------
+    bucket = gcp.storage.Bucket(
+        "dataset-bucket",
+        project=config.project,
+        name=config.bucket,
+        location=config.region.upper(),
+        uniform_bucket_level_access=True,
+        public_access_prevention="enforced",
+        versioning={"enabled": True},
+        encryption={"default_kms_key_name": key.id} if key is not None else None,
+        lifecycle_rules=[{
+            "action": {"type": "Delete"},
+            "condition": {"days_since_noncurrent_time": NONCURRENT_VERSION_DAYS, "with_state": "ARCHIVED"},
+        }],
+        # Versioning keeps old object versions, so only a forced delete empties the bucket; a
+        # protected (prod) bucket is never emptied by Pulumi.
+        force_destroy=not config.protect,
+        labels=labels,
+        # A bucket whose default key the storage agent cannot use yet fails to create.
+        opts=after("storage", protect=config.protect, also=key_bindings),
+    )
+    files = {"training": config.training_data, "validation": config.validation_data}
+    datasets = {
+        kind: gcp.storage.BucketObject(
+            f"{kind}-data",
+            bucket=bucket.name,
+            name=dataset_object_name(path),
+            source=pulumi.FileAsset(str(path)),
+            content_type="application/jsonl",
+        )
+        for kind, path in files.items()
+        if path is not None
+    }
+    uris = {kind: pulumi.Output.concat("gs://", obj.bucket, "/", obj.name) for kind, obj in datasets.items()}
+
+    # --- the job's identity ----------------------------------------------------------------
+    account = gcp.serviceaccount.Account(
+        "job-service-account",
+        project=config.project,
+        account_id=config.service_account_id,
+        display_name=f"Gemini tuning job ({pulumi.get_stack()})",
+        description="Runs the Vertex AI supervised tuning job of this stack; reads its dataset bucket.",
+        opts=after("iam"),
+    )
+    bindings: list[pulumi.CustomResource] = [
+        *key_bindings,
+        gcp.projects.IAMMember(
+            "job-sa-tuning-agent-role", project=config.project, role=TUNING_AGENT_ROLE, member=account.member
+        ),
+        gcp.storage.BucketIAMMember(
+            "job-sa-reads-datasets", bucket=bucket.name, role=DATASET_READER_ROLE, member=account.member
+        ),
+        gcp.serviceaccount.IAMMember(
+            "tuning-agent-mints-job-sa-tokens",
+            service_account_id=account.name,
+            role=TOKEN_CREATOR_ROLE,
+            member=vertex_agent.email.apply(_tuning_agent_member),
+        ),
+    ]
+    if config.deployer:
+        # Creating a job that runs as the account needs iam.serviceAccounts.actAs on it.
+        bindings.append(gcp.serviceaccount.IAMMember(
+            "deployer-acts-as-job-sa", service_account_id=account.name, role=ACT_AS_ROLE, member=config.deployer
+        ))
+
+    # --- the job -----------------------------------------------------------------------------
+    job_dependencies: list[pulumi.Resource] = [services["aiplatform"], vertex_agent, *bindings, *datasets.values()]
+    job = TuningJob(
+        f"{config.name_prefix}-job",
+        TuningJobArgs(
+            project=config.project,
+            location=config.region,
+            training_dataset_uri=uris["training"],
+            validation_dataset_uri=uris.get("validation"),
+            kms_key_name=key.id if key is not None else None,
+            service_account=account.email,
+            **config.job,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=job_dependencies, retain_on_delete=config.protect),
+    )
+
+    export_job_outputs(job)
+    pulumi.export("bucket", bucket.name)
+    pulumi.export("trainingDatasetUri", uris["training"])
+    pulumi.export("validationDatasetUri", uris.get("validation"))
+    pulumi.export("kmsKeyName", key.id if key is not None else None)
+    pulumi.export("serviceAccount", account.email)
+    return GcpStack(
+        services=services,
+        vertex_agent=vertex_agent,
+        key_ring=key_ring,
+        key=key,
+        bucket=bucket,
+        datasets=datasets,
+        service_account=account,
+        bindings=bindings,
+        job=job,
+        job_dependencies=job_dependencies,
+    )

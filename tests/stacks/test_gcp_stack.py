@@ -1,0 +1,534 @@
+"""The dev and prod stack programs, built under Pulumi's mocks from their own Pulumi.<stack>.yaml.
+
+Each build runs the real program (`stacks.run`, as __main__.py does) against a mock engine that
+records every registered resource: its type, inputs, the dependencies and options (protect,
+retainOnDelete) the program sent with it. The tests assert on that record, as a reviewer would
+read a preview. Datasets are copied to temporary files so that a test can change their content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+import stacks
+from stacks.config import load_config
+from stacks.gcp import _tuning_agent_member, dataset_object_name
+from tuning_provider.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_NUMBER = "123456789012"
+VERTEX_AGENT = f"service-{PROJECT_NUMBER}@gcp-sa-aiplatform.iam.gserviceaccount.com"
+STORAGE_AGENT = f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+TUNING_AGENT = f"service-{PROJECT_NUMBER}@gcp-sa-vertex-tune.iam.gserviceaccount.com"
+
+SERVICE = "gcp:projects/service:Service"
+SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity"
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+KEY_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+BUCKET = "gcp:storage/bucket:Bucket"
+OBJECT = "gcp:storage/bucketObject:BucketObject"
+BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+TUNING_JOB = "pulumi-python:dynamic/vertex:TuningJob"
+IAM_TYPES = {KEY_MEMBER, BUCKET_MEMBER, ACCOUNT_MEMBER, PROJECT_MEMBER}
+PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+
+JOB_OUTPUTS = {"tuningJobName", "tuningJobState", "tunedModelName", "tunedModelEndpoint", "checkpoints", "experiment"}
+CLOUD_OUTPUTS = JOB_OUTPUTS | {"bucket", "trainingDatasetUri", "validationDatasetUri", "kmsKeyName", "serviceAccount"}
+
+
+# --- the mock engine -----------------------------------------------------------------------------
+
+class CloudMocks(Mocks):
+    """Answers like Google Cloud would (real-looking ids, emails and key names) and keeps the
+    inputs of every resource by name."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        self.inputs[args.name] = inputs
+        extra: dict[str, Any] = {}
+        if args.typ == SERVICE:
+            id_ = f"{inputs['project']}/{inputs['service']}"
+        elif args.typ == SERVICE_IDENTITY:
+            id_ = f"projects/{inputs['project']}/services/{inputs['service']}"
+            extra = {"email": VERTEX_AGENT, "member": f"serviceAccount:{VERTEX_AGENT}"}
+        elif args.typ == KEY_RING:
+            id_ = f"projects/{inputs['project']}/locations/{inputs['location']}/keyRings/{inputs['name']}"
+        elif args.typ == CRYPTO_KEY:
+            id_ = f"{inputs['keyRing']}/cryptoKeys/{inputs['name']}"
+        elif args.typ == BUCKET:
+            id_ = inputs["name"]
+            extra = {"url": f"gs://{inputs['name']}", "projectNumber": PROJECT_NUMBER}
+        elif args.typ == OBJECT:
+            id_ = f"{inputs['bucket']}-{inputs['name']}"
+            extra = {"outputName": inputs["name"]}
+        elif args.typ == ACCOUNT:
+            email = f"{inputs['accountId']}@{inputs['project']}.iam.gserviceaccount.com"
+            id_ = f"projects/{inputs['project']}/serviceAccounts/{email}"
+            extra = {"email": email, "member": f"serviceAccount:{email}", "name": id_, "uniqueId": "1"}
+        elif args.typ in IAM_TYPES:
+            id_ = f"{args.name}/{inputs['role']}"
+            extra = {"etag": "BwX"}
+        elif args.typ == TUNING_JOB:
+            name = f"projects/{inputs['project']}/locations/{inputs['location']}/tuningJobs/42"
+            models = f"projects/{PROJECT_NUMBER}/locations/{inputs['location']}"
+            id_ = name
+            extra = {
+                "name": name,
+                "state": "SUCCEEDED",
+                "tuned_model_name": f"{models}/models/7@1",
+                "tuned_model_endpoint": f"{models}/endpoints/9",
+                "checkpoints": [],
+                "experiment": f"{models}/metadataStores/default/contexts/tuning-experiment-42",
+            }
+        else:
+            raise AssertionError(f"the program registered an unexpected resource type {args.typ}")
+        return id_, {**inputs, **extra}
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            return {
+                "emailAddress": STORAGE_AGENT,
+                "member": f"serviceAccount:{STORAGE_AGENT}",
+                "project": args.args["project"],
+                "id": STORAGE_AGENT,
+            }, []
+        raise AssertionError(f"the program made an unexpected call {args.token}")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One resource as the program registered it."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    dependencies: frozenset[str]  # names of the resources it waits for
+    protect: bool
+    retain_on_delete: bool
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock engine, also keeping what MockResourceArgs leaves out: dependencies and options."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.requests: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
+        self.requests[request.name] = request
+        return super().RegisterResource(request)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What one run of the program registered and exported."""
+
+    resources: dict[str, Registered]
+    outputs: dict[str, Any]
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources.values() if r.type == typ]
+
+    def one(self, typ: str) -> Registered:
+        (found,) = self.of_type(typ)
+        return found
+
+    @property
+    def job(self) -> Registered:
+        return self.one(TUNING_JOB)
+
+    @property
+    def bindings(self) -> list[Registered]:
+        return [r for r in self.resources.values() if r.type in IAM_TYPES]
+
+
+def _config_value(value: Any) -> str:
+    # What the engine hands a program: strings, and JSON for structured values.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def deploy(config: dict[str, Any], stack: str) -> Deployment:
+    """Run the stack program under the mocks with this `tuning:*` config (keys without namespace)."""
+    mocks = CloudMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.reset_options(project="tuning", stack=stack)
+    pulumi.runtime.set_all_config({f"tuning:{k}": _config_value(v) for k, v in config.items()})
+    pulumi.runtime.set_mocks(mocks, project="tuning", stack=stack, preview=False, monitor=monitor)
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        stacks.run()
+        root = pulumi.runtime.get_root_resource()
+        return pulumi.Output.from_input(root.outputs).apply(exported.update)
+
+    program()
+    resources = {}
+    for name, request in monitor.requests.items():
+        if request.type == "pulumi:pulumi:Stack":
+            continue
+        resources[name] = Registered(
+            type=request.type,
+            name=name,
+            inputs=mocks.inputs[name],
+            dependencies=frozenset(urn.rsplit("::", 1)[-1] for urn in request.dependencies),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+    return Deployment(resources, exported)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_runtime() -> Iterator[None]:
+    """Leave the Pulumi runtime as it was found: no mocks, no config, no root stack."""
+    yield
+    pulumi.runtime.set_all_config({})
+    pulumi.runtime.reset_options()
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The `tuning:*` settings of stacks/Pulumi.<stack>.yaml, without the namespace."""
+    settings = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {key.removeprefix("tuning:"): value for key, value in settings.items()}
+
+
+def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The config with its datasets copied into `folder`, so a test may change them."""
+    out = dict(config)
+    for key in ("trainingData", "validationData"):
+        if key in config:
+            target = folder / Path(config[key]).name
+            shutil.copyfile(ROOT / config[key], target)
+            out[key] = str(target)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dev_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev"))
+
+
+@pytest.fixture(scope="module")
+def prod_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod"))
+
+
+@pytest.fixture(scope="module")
+def dev(dev_config: dict[str, Any]) -> Deployment:
+    return deploy(dev_config, "dev")
+
+
+@pytest.fixture(scope="module")
+def prod(prod_config: dict[str, Any]) -> Deployment:
+    return deploy(prod_config, "prod")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def cloud(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
+# --- what each stack creates ----------------------------------------------------------------------
+
+def test_the_stacks_create_exactly_these_resources(dev: Deployment, prod: Deployment) -> None:
+    expected = {
+        "aiplatform-api": SERVICE, "storage-api": SERVICE, "iam-api": SERVICE, "cloudkms-api": SERVICE,
+        "vertex-ai-agent": SERVICE_IDENTITY,
+        "key-ring": KEY_RING, "dataset-key": CRYPTO_KEY,
+        "vertex-ai-agent-uses-key": KEY_MEMBER, "storage-agent-uses-key": KEY_MEMBER,
+        "dataset-bucket": BUCKET, "training-data": OBJECT, "validation-data": OBJECT,
+        "job-service-account": ACCOUNT,
+        "job-sa-tuning-agent-role": PROJECT_MEMBER,
+        "job-sa-reads-datasets": BUCKET_MEMBER,
+        "tuning-agent-mints-job-sa-tokens": ACCOUNT_MEMBER,
+        "deployer-acts-as-job-sa": ACCOUNT_MEMBER,
+        "gemini-tuning-job": TUNING_JOB,
+    }
+    for deployment in (dev, prod):
+        assert {name: r.type for name, r in deployment.resources.items()} == expected
+
+
+def test_the_apis_the_job_needs_are_enabled_and_never_disabled(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    services = deployment.of_type(SERVICE)
+    assert {s.inputs["service"] for s in services} == {
+        "aiplatform.googleapis.com", "storage.googleapis.com", "cloudkms.googleapis.com", "iam.googleapis.com"
+    }
+    for service in services:
+        assert service.inputs["project"] == config["project"]
+        assert service.inputs["disableOnDestroy"] is False
+    # Each resource waits for the API it is created through.
+    resources = deployment.resources
+    assert "cloudkms-api" in resources["key-ring"].dependencies
+    assert "storage-api" in resources["dataset-bucket"].dependencies
+    assert "iam-api" in resources["job-service-account"].dependencies
+    assert "aiplatform-api" in resources["vertex-ai-agent"].dependencies
+    assert "aiplatform-api" in deployment.job.dependencies
+
+
+def test_the_key_ring_and_key_are_in_the_jobs_region_and_rotate(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    ring, key = deployment.one(KEY_RING), deployment.one(CRYPTO_KEY)
+    assert ring.inputs["location"] == config["region"]
+    assert ring.inputs["project"] == config["project"]
+    assert key.inputs["keyRing"] == (
+        f"projects/{config['project']}/locations/{config['region']}/keyRings/gemini-tuning-ring"
+    )
+    assert key.inputs["rotationPeriod"] == f"{config['keyRotationDays'] * 86400}s"
+    assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
+
+
+def test_the_bucket_is_private_versioned_and_encrypted_with_the_key(
+    cloud: tuple[Deployment, dict[str, Any]],
+) -> None:
+    deployment, config = cloud
+    bucket = deployment.one(BUCKET).inputs
+    assert bucket["name"] == f"{config['project']}-gemini-tuning-datasets"
+    assert bucket["project"] == config["project"]
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["versioning"] == {"enabled": True}
+    assert bucket["encryption"] == {"defaultKmsKeyName": deployment.outputs["kmsKeyName"]}
+    # Only an unprotected (dev) bucket may be emptied by `pulumi destroy`.
+    assert bucket["forceDestroy"] is (not config["protect"])
+    # A bucket whose default key the storage agent cannot use yet would fail to create.
+    assert "storage-agent-uses-key" in deployment.resources["dataset-bucket"].dependencies
+
+
+def test_every_regional_resource_is_in_the_configured_region(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    region = config["region"]
+    assert deployment.one(KEY_RING).inputs["location"] == region
+    assert deployment.one(BUCKET).inputs["location"].lower() == region
+    assert deployment.job.inputs["location"] == region
+    assert f"/locations/{region}/" in deployment.job.inputs["kms_key_name"]
+
+
+def test_prod_protects_key_and_bucket_and_retains_the_tuned_model(prod: Deployment) -> None:
+    protected = {name for name, r in prod.resources.items() if r.protect}
+    assert protected == {"key-ring", "dataset-key", "dataset-bucket"}
+    assert prod.job.retain_on_delete is True
+    assert prod.job.protect is False  # a changed setting must still be able to retrain
+
+
+def test_dev_protects_nothing(dev: Deployment) -> None:
+    assert not any(r.protect or r.retain_on_delete for r in dev.resources.values())
+
+
+# --- datasets -----------------------------------------------------------------------------------
+
+def test_datasets_are_uploaded_under_content_addressed_names(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    bucket = deployment.one(BUCKET).inputs["name"]
+    for kind, key in (("training", "trainingData"), ("validation", "validationData")):
+        path = Path(config[key])
+        obj = deployment.resources[f"{kind}-data"].inputs
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        assert obj["name"] == f"datasets/{path.stem}-{digest}.jsonl"
+        assert obj["bucket"] == bucket
+        assert isinstance(obj["source"], pulumi.FileAsset) and obj["source"].path == str(path)
+        assert deployment.outputs[f"{kind}DatasetUri"] == f"gs://{bucket}/{obj['name']}"
+
+
+def test_changed_training_data_is_a_new_object_and_so_a_new_job(
+    dev: Deployment, dev_config: dict[str, Any], tmp_path: Path
+) -> None:
+    changed = with_datasets(dev_config, tmp_path)
+    train = Path(changed["trainingData"])
+    train.write_text(train.read_text() + train.read_text().splitlines()[0] + "\n")
+    after = deploy(changed, "dev")
+    before_name = dev.resources["training-data"].inputs["name"]
+    after_name = after.resources["training-data"].inputs["name"]
+    assert after_name != before_name == dataset_object_name(Path(dev_config["trainingData"]))
+    # training_dataset_uri reaches Vertex, so the provider's diff plans a replacement for it.
+    assert after.job.inputs["training_dataset_uri"] != dev.job.inputs["training_dataset_uri"]
+    assert after.job.inputs["training_dataset_uri"].endswith(after_name)
+    # Unchanged validation data keeps its object.
+    assert after.resources["validation-data"].inputs["name"] == dev.resources["validation-data"].inputs["name"]
+
+
+# --- identity and IAM -----------------------------------------------------------------------------
+
+def _grants(deployment: Deployment) -> set[tuple[str, str, str, str]]:
+    """Every IAM grant as (binding type, role, on what, to whom)."""
+    target = {KEY_MEMBER: "cryptoKeyId", BUCKET_MEMBER: "bucket", ACCOUNT_MEMBER: "serviceAccountId",
+              PROJECT_MEMBER: "project"}
+    return {(b.type, b.inputs["role"], b.inputs[target[b.type]], b.inputs["member"]) for b in deployment.bindings}
+
+
+def test_the_exact_iam_grants(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    project = config["project"]
+    job_sa = f"gemini-tuning-job@{project}.iam.gserviceaccount.com"
+    key = deployment.outputs["kmsKeyName"]
+    bucket = deployment.outputs["bucket"]
+    assert _grants(deployment) == {
+        (PROJECT_MEMBER, "roles/aiplatform.tuningServiceAgent", project, f"serviceAccount:{job_sa}"),
+        (BUCKET_MEMBER, "roles/storage.objectViewer", bucket, f"serviceAccount:{job_sa}"),
+        (ACCOUNT_MEMBER, "roles/iam.serviceAccountTokenCreator", f"projects/{project}/serviceAccounts/{job_sa}",
+         f"serviceAccount:{TUNING_AGENT}"),
+        (ACCOUNT_MEMBER, "roles/iam.serviceAccountUser", f"projects/{project}/serviceAccounts/{job_sa}",
+         config["deployer"]),
+        (KEY_MEMBER, "roles/cloudkms.cryptoKeyEncrypterDecrypter", key, f"serviceAccount:{VERTEX_AGENT}"),
+        (KEY_MEMBER, "roles/cloudkms.cryptoKeyEncrypterDecrypter", key, f"serviceAccount:{STORAGE_AGENT}"),
+    }
+
+
+def test_no_primitive_or_project_wide_storage_role_is_granted(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, _ = cloud
+    roles = {b.inputs["role"] for b in deployment.bindings}
+    assert not roles & PRIMITIVE_ROLES
+    project_roles = {b.inputs["role"] for b in deployment.of_type(PROJECT_MEMBER)}
+    assert project_roles == {"roles/aiplatform.tuningServiceAgent"}
+
+
+def test_without_a_deployer_the_role_set_is_the_jobs_own(dev_config: dict[str, Any], tmp_path: Path) -> None:
+    config = {k: v for k, v in with_datasets(dev_config, tmp_path).items() if k != "deployer"}
+    deployment = deploy(config, "dev")
+    assert {b.inputs["role"] for b in deployment.bindings} == {
+        "roles/aiplatform.tuningServiceAgent",
+        "roles/storage.objectViewer",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+    }
+
+
+def test_the_tuning_agent_comes_from_the_vertex_agents_project_number() -> None:
+    assert _tuning_agent_member(VERTEX_AGENT) == f"serviceAccount:{TUNING_AGENT}"
+    with pytest.raises(ValueError, match="documented form"):
+        _tuning_agent_member("someone@example.com")
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+def test_the_job_waits_for_every_binding_and_dataset(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, _ = cloud
+    waits_for = deployment.job.dependencies
+    assert {b.name for b in deployment.bindings} <= waits_for
+    assert {"training-data", "validation-data", "aiplatform-api", "vertex-ai-agent"} <= waits_for
+
+
+def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
+    cloud: tuple[Deployment, dict[str, Any]],
+) -> None:
+    deployment, config = cloud
+    job = deployment.job.inputs
+    assert job["project"] == config["project"]
+    assert job["training_dataset_uri"] == deployment.outputs["trainingDatasetUri"]
+    assert job["validation_dataset_uri"] == deployment.outputs["validationDatasetUri"]
+    assert job["training_dataset_uri"].startswith(f"gs://{deployment.outputs['bucket']}/datasets/train-")
+    key = deployment.one(CRYPTO_KEY).inputs
+    assert job["kms_key_name"] == f"{key['keyRing']}/cryptoKeys/{key['name']}" == deployment.outputs["kmsKeyName"]
+    assert job["service_account"] == f"gemini-tuning-job@{config['project']}.iam.gserviceaccount.com"
+    # The job settings come from tuning:job unchanged.
+    for name, value in config["job"].items():
+        assert job[name] == value
+
+
+def test_the_outputs_serving_apps_read(cloud: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, config = cloud
+    outputs = deployment.outputs
+    assert set(outputs) == CLOUD_OUTPUTS
+    assert outputs["tuningJobName"].endswith("/tuningJobs/42")
+    assert outputs["tuningJobState"] == "SUCCEEDED"
+    assert outputs["tunedModelEndpoint"].endswith("/endpoints/9")
+    assert outputs["tunedModelName"].endswith("/models/7@1")
+    assert outputs["checkpoints"] == []
+    assert "tuning-experiment-42" in outputs["experiment"]
+    assert outputs["kmsKeyName"] == (
+        f"projects/{config['project']}/locations/{config['region']}/keyRings/gemini-tuning-ring"
+        "/cryptoKeys/gemini-tuning-key"
+    )
+    assert outputs["serviceAccount"] == f"gemini-tuning-job@{config['project']}.iam.gserviceaccount.com"
+
+
+# --- CMEK off -------------------------------------------------------------------------------------
+
+def test_without_cmek_there_is_no_key_and_nothing_uses_one(dev_config: dict[str, Any], tmp_path: Path) -> None:
+    deployment = deploy({**with_datasets(dev_config, tmp_path), "cmek": False}, "dev")
+    assert not deployment.of_type(KEY_RING) and not deployment.of_type(CRYPTO_KEY)
+    assert not deployment.of_type(KEY_MEMBER)
+    assert "cloudkms-api" not in deployment.resources
+    bucket = deployment.one(BUCKET).inputs
+    assert "encryption" not in bucket
+    assert bucket["uniformBucketLevelAccess"] is True and bucket["publicAccessPrevention"] == "enforced"
+    assert "kms_key_name" not in deployment.job.inputs
+    assert deployment.outputs["kmsKeyName"] is None
+    assert {b.name for b in deployment.bindings} <= deployment.job.dependencies
+
+
+# --- bad config -------------------------------------------------------------------------------------
+
+def _without(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda c: {k: v for k, v in c.items() if k != key}
+
+
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda c: {**c, key: value}
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (_without("project"), "tuning:project", "is required"),
+        (_without("trainingData"), "tuning:trainingData", "is required"),
+        (_set("trainingData", "examples/data/missing.jsonl"), "tuning:trainingData", "is not a file"),
+        (_set("cmek", "sometimes"), "tuning:cmek", "boolean"),
+        (_set("keyRotationDays", "0"), "tuning:keyRotationDays", "greater than or equal to 1"),
+        (_set("region", "global"), "tuning:region", "does not run Gemini tuning jobs"),
+        (_set("project", "My Project"), "tuning:project", "is not a project id"),
+        (_set("bucketName", "Datasets!"), "tuning:bucketName", "is not a bucket name"),
+        (_set("keyRingName", "ring/1"), "tuning:keyRingName", "is not a Cloud KMS name"),
+        (_set("deployer", "ci@example.com"), "tuning:deployer", "is not an IAM principal"),
+        (_set("bukcetName", "x"), "tuning:bukcetName", "Extra inputs"),
+        (lambda c: {**c, "job": {**c["job"], "base_model": "gemini-3.5-flash"}}, "tuning:cmek",
+         "does not support customer-managed keys"),
+        (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job", "epoch_count"),
+        (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job", "set by the stack program"),
+    ],
+)
+def test_a_bad_setting_is_reported_by_its_key(
+    dev_config: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]], key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(change(dev_config))
+    assert caught.value.key == key
+    assert words in str(caught.value)
+
+
+def test_the_program_stops_on_a_bad_setting_before_creating_anything(dev_config: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match=re.escape("config tuning:region:")):
+        deploy({**dev_config, "region": "global"}, "dev")
+
+
+# --- the local stack ----------------------------------------------------------------------------
+
+def test_the_local_stack_still_creates_only_the_job(tmp_path: Path) -> None:
+    config = {**with_datasets(stack_file_config("local"), tmp_path), "localGcsDir": str(tmp_path / "gcs")}
+    deployment = deploy(config, "local")
+    assert [r.type for r in deployment.resources.values()] == [TUNING_JOB]
+    assert deployment.job.inputs["training_dataset_uri"].startswith("gs://local-tuning-datasets/datasets/train-")
+    assert set(deployment.outputs) == JOB_OUTPUTS
