@@ -20,13 +20,16 @@ fi
 command -v go >/dev/null || { echo "install-pulumi: Go >= 1.25 is needed to build pulumi $version" >&2; exit 1; }
 echo "install-pulumi: building pulumi v$version from source (first run only, several minutes)" >&2
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+log="$root/.tools/pulumi-build.log"
+mkdir -p "$root/.tools"
+: > "$log"
+trap 'status=$?; rm -rf "$work"; if [ $status -ne 0 ]; then echo "install-pulumi: failed; the last lines of $log:" >&2; tail -25 "$log" >&2; fi' EXIT
 cd "$work"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 go mod init pulumi-build >/dev/null 2>&1
 # pkg's go.mod carries replace directives that `go get` ignores: apply its non-local ones
 # here first (its ../sdk replace is the same sdk version, required explicitly below).
-go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$version" > pkg.json
+go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$version" > pkg.json 2>>"$log"
 pkgmod="$(python3 -c 'import json,sys; print(json.load(open("pkg.json"))["GoMod"])')"
 go mod edit $(python3 - "$pkgmod" <<'PY'
 import re, sys
@@ -34,12 +37,12 @@ for old, new in re.findall(r"^replace (\S+(?: \S+)?) => (\S+ \S+)$", open(sys.ar
     print("-replace=%s=%s" % (old.replace(" ", "@"), new.replace(" ", "@")))
 PY
 )
-go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version" >&2
+go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version" >>"$log" 2>&1
 sdkdir="$(go list -m -f '{{.Dir}}' "github.com/pulumi/pulumi/sdk/v3")"
 mkdir -p "$dest"
 go build -trimpath -tags osusergo,grpcnotrace \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
-  -o "$dest/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
+  -o "$dest/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >>"$log" 2>&1
 install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$dest/"
 have_version "$dest/pulumi" || { echo "install-pulumi: the built CLI does not report v$version" >&2; exit 1; }
 echo "$dest"
