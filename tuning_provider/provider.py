@@ -150,7 +150,9 @@ class TuningJobProvider(ResourceProvider):
                                 "check the name, project and location") from exc
             _progress(f"adopted existing tuning job {job.name} ({job.state})")
         else:
-            retry = vertex.RetryPolicy(permission_grace=IAM_PROPAGATION_SECONDS)
+            retry = vertex.RetryPolicy(
+                attempts=40, max_elapsed=IAM_PROPAGATION_SECONDS, permission_grace=IAM_PROPAGATION_SECONDS
+            )
             job, adopted = vertex.submit_or_adopt(conn, spec, retry)
             verb = "adopted" if adopted else "submitted"
             _progress(f"{verb} tuning job {job.name} ({job.state})")

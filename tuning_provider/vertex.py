@@ -403,32 +403,19 @@ def submit_or_adopt(
     """
     fingerprint = spec.fingerprint()
     labels = {**spec.labels, FINGERPRINT_LABEL: fingerprint}
-    action = f"creating tuning job for {spec.base_model} in {conn.resource_prefix()}"
-    started = time.monotonic()
-    attempt = 0
-    while True:
+
+    def attempt() -> tuple[JobRecord, bool]:
         existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry)
         if existing is not None:
             return existing, True
-        try:
-            with warnings.catch_warnings():
-                # google-genai marks tuning experimental; the project pins the SDK version.
-                warnings.simplefilter("ignore", genai_errors.ExperimentalWarning)
-                job = _with_client(conn, lambda c: c.tunings.tune(**_tune_arguments(spec, labels)))
-            return _record(job), False
-        except _FOREIGN as exc:
-            error = _translated(exc, action)
-            elapsed = time.monotonic() - started
-            retriable = isinstance(error, Transient) or (
-                isinstance(error, PermissionDenied) and elapsed < retry.permission_grace
-            )
-            attempt += 1
-            if not retriable or attempt >= retry.attempts or elapsed >= retry.max_elapsed:
-                raise error from exc
-            if isinstance(error, PermissionDenied):
-                _progress(f"{action}: permission denied; IAM changes take a minute or two to "
-                          "reach Vertex, retrying")
-            retry.sleep(retry.delay(attempt))
+        with warnings.catch_warnings():
+            # google-genai marks tuning experimental; the project pins the SDK version.
+            warnings.simplefilter("ignore", genai_errors.ExperimentalWarning)
+            job = _with_client(conn, lambda c: c.tunings.tune(**_tune_arguments(spec, labels)))
+        return _record(job), False
+
+    # A failed submit is retried as a whole attempt: look up first, then submit again.
+    return _call(f"creating tuning job for {spec.base_model} in {conn.resource_prefix()}", attempt, retry)
 
 
 def cancel_tuning_job(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:

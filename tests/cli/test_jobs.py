@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from google.genai import types
 
+from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider.cli import main
 from tuning_provider.cli import jobs as jobs_cli
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
@@ -30,22 +31,6 @@ from tuning_provider.errors import InvalidRequest, Transient
 from tuning_provider.spec import TuningJobOutputs
 from tuning_provider.vertex import Connection, JobRecord, cancel_tuning_job
 
-PROJECT, LOCATION = "test-project", "us-central1"
-PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
-ROOT = Path(__file__).resolve().parents[2]
-CONNECTION_ENV = ("TUNING_PROJECT", "TUNING_LOCATION", "TUNING_API_ENDPOINT", "GOOGLE_CLOUD_PROJECT",
-                  "GOOGLE_CLOUD_LOCATION")
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in CONNECTION_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def emu(emulator_factory, manual_clock):
-    return emulator_factory(clock=manual_clock)
 
 
 @pytest.fixture

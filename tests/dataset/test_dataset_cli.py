@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dataset_helpers import VALID, example, jsonl, write_jsonl
+from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 
 from tuning_provider.cli import main
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
+from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
 
 from tuning_provider import dataset
 from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
@@ -246,12 +246,23 @@ def test_unreadable_sources_raise_a_dataset_error(
     assert message in raised.value.message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
 def test_an_unreadable_file_raises_a_dataset_error(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "data.jsonl", VALID)
     path.chmod(0)
-    with pytest.raises(DatasetError, match="permission denied"):
-        validate_dataset(path)
+    if os.geteuid() != 0:
+        with pytest.raises(DatasetError, match="permission denied"):
+            validate_dataset(path)
+        return
+    # Root reads any file: check with the effective ids of an unprivileged user instead
+    # (root keeps its saved id, so it can switch back).
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        with pytest.raises(DatasetError, match="permission denied"):
+            validate_dataset(path)
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
 
 
 # --- chunking and worker processes -----------------------------------------------------------

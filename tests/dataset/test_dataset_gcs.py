@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataset_helpers import VALID, example, jsonl, write_jsonl
+from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 
 from tuning_provider import dataset
 from tuning_provider.dataset import validate_dataset

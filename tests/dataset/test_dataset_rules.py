@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataset_helpers import VALID, example, jsonl, report_for
+from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for
 
 from tuning_provider import dataset
 from tuning_provider.catalog import CHARS_PER_TOKEN, MAX_TOKENS_PER_EXAMPLE

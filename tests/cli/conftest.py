@@ -1,0 +1,25 @@
+"""Fixtures shared by the command-line tests: a clean environment and an emulator on a
+manual clock, so job states change only when a test moves the clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT, LOCATION = "test-project", "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
+ROOT = Path(__file__).resolve().parents[2]
+CONNECTION_ENV = ("TUNING_PROJECT", "TUNING_LOCATION", "TUNING_API_ENDPOINT", "GOOGLE_CLOUD_PROJECT",
+                  "GOOGLE_CLOUD_LOCATION")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONNECTION_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def emu(emulator_factory, manual_clock):
+    return emulator_factory(clock=manual_clock)

@@ -1,0 +1,79 @@
+"""vertex._call's retry policy on google-genai's own errors (the emulator's faults cover
+429/503 over HTTP; permission denials right after IAM changes it cannot produce)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from google.genai import errors as genai_errors
+
+from tuning_provider import vertex
+from tuning_provider.errors import InvalidRequest, NotFound, PermissionDenied, Transient
+
+
+def api_error(code: int, status: str, message: str = "boom") -> genai_errors.APIError:
+    return genai_errors.APIError(code, {"error": {"code": code, "status": status, "message": message}})
+
+
+def failing(*errors: BaseException) -> tuple[Callable[[], str], list[int]]:
+    """A call that raises the given errors in turn, then answers "ok"; and its call count."""
+    calls: list[int] = []
+
+    def call() -> str:
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return "ok"
+
+    return call, calls
+
+
+def policy(**overrides: float) -> vertex.RetryPolicy:
+    return vertex.RetryPolicy(sleep=lambda _: None, **overrides)
+
+
+def test_transient_errors_are_retried_until_success():
+    call, calls = failing(api_error(429, "RESOURCE_EXHAUSTED"), api_error(503, "UNAVAILABLE"),
+                          ConnectionResetError("reset by peer"))
+    assert vertex._call("reading", call, policy()) == "ok"
+    assert len(calls) == 4
+
+
+def test_transient_errors_stop_at_the_attempt_bound():
+    call, calls = failing(*[api_error(503, "UNAVAILABLE")] * 10)
+    with pytest.raises(Transient) as info:
+        vertex._call("reading job j", call, policy(attempts=3))
+    assert len(calls) == 3 and info.value.status == 503 and "reading job j" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [(400, "INVALID_ARGUMENT", InvalidRequest), (404, "NOT_FOUND", NotFound), (403, "PERMISSION_DENIED", PermissionDenied)],
+)
+def test_other_errors_are_not_retried_and_keep_their_status(code, status, kind):
+    call, calls = failing(api_error(code, status, "nope"))
+    with pytest.raises(kind) as info:
+        vertex._call("reading", call, policy())
+    assert len(calls) == 1 and (info.value.status, info.value.code) == (code, status)
+    assert isinstance(info.value.__cause__, genai_errors.APIError)
+
+
+def test_permission_denied_is_retried_within_the_iam_grace_and_says_why(capsys):
+    call, calls = failing(api_error(403, "PERMISSION_DENIED"), api_error(403, "PERMISSION_DENIED"))
+    assert vertex._call("creating", call, policy(permission_grace=60)) == "ok"
+    assert len(calls) == 3
+    assert "IAM changes take a minute or two" in capsys.readouterr().err
+
+
+def test_permission_denied_message_names_the_roles():
+    call, _ = failing(api_error(403, "PERMISSION_DENIED", "Permission 'aiplatform.tuningJobs.create' denied"))
+    with pytest.raises(PermissionDenied, match="roles/aiplatform.user"):
+        vertex._call("creating", call, policy())
+
+
+def test_backoff_is_capped_and_jittered():
+    retry = vertex.RetryPolicy(initial_delay=0.5, max_delay=4.0)
+    delays = [retry.delay(attempt) for attempt in range(1, 12) for _ in range(20)]
+    assert all(0 <= d <= 4.0 for d in delays)
+    assert len(set(delays)) > 100  # jittered: no two retries in lockstep
