@@ -1,7 +1,7 @@
 # The project's commands. `make up` and `make test` work from a fresh clone, offline.
 PY := .venv/bin/python
 
-.PHONY: setup up down preview refresh test bench emulator
+.PHONY: setup up down preview refresh test lint bench emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -24,8 +24,11 @@ down: emulator
 	@$(PY) -m stacks.engine destroy --stack local
 	@bash scripts/emulator.sh stop
 
-test: setup
+test: setup lint
 	@$(PY) -m pytest
+
+lint: setup
+	@$(PY) -m ruff check .
 
 bench: setup
 	@$(PY) bench/bench_dataset.py

@@ -44,8 +44,16 @@ _HOMES = {
 
 if TYPE_CHECKING:
     from tuning_provider.errors import (
-        ApiError, ConfigError, DatasetError, JobFailed, NotFound, PermissionDenied, SpecError,
-        Transient, TuningError, WaitTimeout,
+        ApiError,
+        ConfigError,
+        DatasetError,
+        JobFailed,
+        NotFound,
+        PermissionDenied,
+        SpecError,
+        Transient,
+        TuningError,
+        WaitTimeout,
     )
     from tuning_provider.provider import TuningJobProvider
     from tuning_provider.resource import TuningJob, TuningJobArgs

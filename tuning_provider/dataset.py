@@ -889,7 +889,7 @@ def _split_ranges(uri: str, path: str, workers: int) -> list[tuple[int, int]]:
                     starts.append(cut)
     except OSError as exc:
         raise _open_error(uri, exc) from exc
-    return list(zip(starts, starts[1:] + [size]))
+    return list(zip(starts, starts[1:] + [size], strict=True))
 
 
 def _next_line_start(file: IO[bytes], offset: int) -> int:

@@ -32,7 +32,7 @@ from tuning_provider.errors import (
     SpecError,
     WaitTimeout,
 )
-from tuning_provider.spec import TuningJobOutputs, TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
 
 __all__ = ["API_ENDPOINT_KEY", "TuningJobProvider"]
 

@@ -47,7 +47,7 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         self,
         resource_name: str,
         args: Any = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(args)} if args else {}

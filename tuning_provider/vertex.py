@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from google.auth import exceptions as auth_errors
-from google.genai import Client, errors as genai_errors, types
+from google.genai import Client, types
+from google.genai import errors as genai_errors
 
 from tuning_provider.errors import (
     ApiError,
@@ -260,8 +261,8 @@ def _time(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _record(job: types.TuningJob) -> JobRecord:
@@ -366,7 +367,7 @@ def list_tuning_jobs(
     page_token: str | None = None
     while True:
         config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, lambda: client.tunings.list(config=config), retry)
+        pager = _call(action, lambda config=config: client.tunings.list(config=config), retry)
         for job in pager.page:
             record = _record(job)
             # Filter here too: how far Vertex's list filter supports labels is not documented.

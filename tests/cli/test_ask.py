@@ -25,7 +25,6 @@ from tuning_provider.cli.connection import UsageError
 from tuning_provider.vertex import Connection, generate_content
 
 
-
 @pytest.fixture
 def endpoint(emu, make_genai_client, write_dataset, start_tuning_job, manual_clock) -> str:
     """The endpoint of a succeeded tuned model, trained on conftest's sample examples."""

@@ -17,20 +17,18 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from google.genai import types
 
 from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
-from tuning_provider.cli import main
 from tuning_provider.cli import jobs as jobs_cli
+from tuning_provider.cli import main
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
 from tuning_provider.errors import InvalidRequest, Transient
 from tuning_provider.spec import TuningJobOutputs
 from tuning_provider.vertex import Connection, JobRecord, cancel_tuning_job
-
 
 
 @pytest.fixture
@@ -420,7 +418,7 @@ def test_durations_and_times():
         return JobRecord(TuningJobOutputs(name="projects/p/locations/l/tuningJobs/7", state=state, **times),
                          None, None, None, {}, None, None, {}, None)
 
-    now = dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.UTC)
     running = record("RUNNING", create_time="2026-03-01T10:00:00Z", start_time="2026-03-01T10:47:57Z")
     assert jobs_cli.format_duration(jobs_cli.job_seconds(running, now)) == "12m03s"
     queued = record("QUEUED", create_time="2026-03-01T10:59:00Z")
@@ -488,4 +486,4 @@ def test_module_entry_point_end_to_end(emu, client, train_uri, start_tuning_job,
 
 
 def _utc(epoch_seconds: float) -> str:
-    return dt.datetime.fromtimestamp(epoch_seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(epoch_seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")

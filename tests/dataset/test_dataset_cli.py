@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 
+from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 from tuning_provider.cli import main
 
 BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
 
+from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
 from tuning_provider import dataset
 from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
 from tuning_provider.dataset import DatasetReport, LineError, validate_dataset
@@ -325,7 +325,7 @@ def test_ranges_start_at_line_starts(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     assert len(ranges) == 4
     assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-    for (_, end), (start, _) in zip(ranges, ranges[1:]):
+    for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
         assert end == start and data[start - 1 : start] == b"\n"
 
 

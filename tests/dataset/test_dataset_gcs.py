@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 
+from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 from tuning_provider import dataset
 from tuning_provider.dataset import validate_dataset
 from tuning_provider.emulator import Emulator

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for
 
+from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for
 from tuning_provider import dataset
 from tuning_provider.catalog import CHARS_PER_TOKEN, MAX_TOKENS_PER_EXAMPLE
 
@@ -126,7 +126,9 @@ FAILING: list[tuple[str, bytes, str]] = [
     ),
     (
         "file uri not gs",
-        jsonl(example(("user", [{"fileData": {"mimeType": "image/png", "fileUri": "https://x.com/c.png"}}]), ("model", "b"))),
+        jsonl(example(
+            ("user", [{"fileData": {"mimeType": "image/png", "fileUri": "https://x.com/c.png"}}]), ("model", "b")
+        )),
         "fileUri 'https://x.com/c.png' is not a gs://bucket/object URI",
     ),
     (
@@ -188,7 +190,8 @@ FAILING: list[tuple[str, bytes, str]] = [
     (
         "tokens",
         jsonl(example(("user", "a" * (MAX_CHARS - 1)), ("model", "bc"))),
-        f"about {MAX_TOKENS_PER_EXAMPLE + 1:,} tokens (an estimate at ~4 characters per token), over the limit of {MAX_TOKENS_PER_EXAMPLE:,}",
+        f"about {MAX_TOKENS_PER_EXAMPLE + 1:,} tokens (an estimate at ~4 characters per token), "
+        f"over the limit of {MAX_TOKENS_PER_EXAMPLE:,}",
     ),
     (
         "tokens with system",

@@ -107,7 +107,7 @@ def test_unset_epoch_count_uses_the_default_and_is_not_echoed(clocked, write_dat
 def test_list_filters_by_label_and_pages(genai_client, write_dataset, start_tuning_job):
     uri = write_dataset()
     wanted = [start_tuning_job(genai_client, uri, labels={"team": "a", "n": str(i)}).name for i in range(5)]
-    for i in range(3):
+    for _ in range(3):
         start_tuning_job(genai_client, uri, labels={"team": "b"})
 
     pager = genai_client.tunings.list(config=types.ListTuningJobsConfig(page_size=2, filter='labels.team="a"'))

@@ -226,7 +226,8 @@ def test_up_killed_while_waiting_then_up_again_ends_with_one_job(running_project
     # TuningJob create is cleared (`pulumi refresh --clear-pending-creates`), and `pulumi up`
     # creates again, which adopts the job by its fingerprint label.
     stack = project.stack()
-    assert recover_interrupted_creates(stack) == [f"urn:pulumi:{STACK}::tuning::pulumi-python:dynamic/vertex:TuningJob::engine-job"]
+    urn = f"urn:pulumi:{STACK}::tuning::pulumi-python:dynamic/vertex:TuningJob::engine-job"
+    assert recover_interrupted_creates(stack) == [urn]
     stack.up()
     out = outputs(stack)
     assert out["tuningJobName"] == submitted.name and out["tuningJobState"] == "SUCCEEDED"

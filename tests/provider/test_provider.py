@@ -8,7 +8,6 @@ failed job, pickling.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 import dill
@@ -88,7 +87,8 @@ def test_basic_create_waits_to_succeeded_with_all_outputs(provider, train_uri, e
     assert outs["experiment"]
     assert outs["error"] is None
     stats = outs["tuning_data_stats"]
-    assert stats["examples"] == len(sample_examples) and stats["characters"] > 0 and stats["tokens"] > 0 and stats["steps"] > 0
+    assert stats["examples"] == len(sample_examples)
+    assert stats["characters"] > 0 and stats["tokens"] > 0 and stats["steps"] > 0
     assert outs["create_time"] and outs["start_time"] and outs["end_time"]
     # Inputs are kept, normalised, beside the outputs: diff compares against them.
     assert outs["adapter_size"] == "ADAPTER_SIZE_FOUR" and outs["epoch_count"] == 2
@@ -133,7 +133,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("field", "override", "phrase"), BAD_INPUTS, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    ("field", "override", "phrase"), BAD_INPUTS, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD_INPUTS)]
+)
 def test_check_names_the_field_at_fault(provider, field, override, phrase):
     raw = inputs("gs://tuning-data/data/train.jsonl", **override)
     raw = {k: v for k, v in raw.items() if v is not None}

@@ -49,7 +49,11 @@ def test_transient_errors_stop_at_the_attempt_bound():
 
 @pytest.mark.parametrize(
     ("code", "status", "kind"),
-    [(400, "INVALID_ARGUMENT", InvalidRequest), (404, "NOT_FOUND", NotFound), (403, "PERMISSION_DENIED", PermissionDenied)],
+    [
+        (400, "INVALID_ARGUMENT", InvalidRequest),
+        (404, "NOT_FOUND", NotFound),
+        (403, "PERMISSION_DENIED", PermissionDenied),
+    ],
 )
 def test_other_errors_are_not_retried_and_keep_their_status(code, status, kind):
     call, calls = failing(api_error(code, status, "nope"))

@@ -269,13 +269,13 @@ def _parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def format_time(value: str | None) -> str:
     """An RFC 3339 time as 'YYYY-MM-DD HH:MM:SS' in UTC; '-' when absent."""
     parsed = _parse_time(value)
-    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
 
 
 def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
@@ -288,7 +288,7 @@ def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | No
     if end is None:
         if not record.live:
             return None
-        end = now or dt.datetime.now(dt.timezone.utc)
+        end = now or dt.datetime.now(dt.UTC)
     return max(0.0, (end - begin).total_seconds())
 
 

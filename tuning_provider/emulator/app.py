@@ -32,7 +32,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
 from tuning_provider.emulator import responder
-from tuning_provider.emulator.state import GcsStore, MediaFile, VertexState
+from tuning_provider.emulator.gcs import GcsStore, MediaFile
+from tuning_provider.emulator.state import VertexState
 from tuning_provider.errors import (
     ApiError,
     Conflict,

@@ -33,7 +33,8 @@ from tuning_provider.emulator.app import (
     Response,
     error_response,
 )
-from tuning_provider.emulator.state import Clock, DatasetValidator, GcsStore, VertexState
+from tuning_provider.emulator.gcs import GcsStore
+from tuning_provider.emulator.state import Clock, DatasetValidator, VertexState
 from tuning_provider.errors import InvalidRequest
 
 __all__ = ["Emulator", "EmulatorServer", "serve_until_signalled"]

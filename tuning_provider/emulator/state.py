@@ -6,8 +6,7 @@ errors (`tuning_provider.errors`), which app.py turns into Google's error body.
 Two stores:
 - `VertexState`: tuning jobs, tuned models and endpoints in SQLite (thread-safe; one
   connection behind a lock, since the HTTP server is threaded).
-- `GcsStore`: buckets as folders, gs://BUCKET/OBJECT being the file GCS_DIR/BUCKET/OBJECT.
-  The Vertex side reads datasets through it, the GCS routes serve it.
+- `GcsStore` (gcs.py): buckets as folders; the Vertex side reads datasets through it.
 
 How a job's life is decided (at create, then only read from the clock):
 - create checks the request and answers 400 INVALID_ARGUMENT for what Vertex rejects up
@@ -29,14 +28,10 @@ How a job's life is decided (at create, then only read from the clock):
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
-import hashlib
 import json
 import math
-import mimetypes
-import os
 import random
 import re
 import sqlite3
@@ -44,12 +39,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from tuning_provider import catalog
 from tuning_provider.emulator import responder
+from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.gcs import GcsStore, MediaFile
 from tuning_provider.errors import InvalidRequest, NotFound, TuningError
 
 __all__ = [
@@ -117,7 +113,6 @@ _HYPER_PARAMETER_FIELDS = frozenset(
     {"epochCount", "learningRateMultiplier", "adapterSize", "batchSize", "learningRate"}
 )
 
-_GCS_URI = re.compile(r"gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<object>.+)")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
@@ -132,11 +127,6 @@ _FILTER_STATE = re.compile(r'state\s*(?P<op>!=|=)\s*"?(?P<state>JOB_STATE_[A-Z_]
 def failed_precondition(message: str) -> InvalidRequest:
     """400 FAILED_PRECONDITION: the request is fine but the resource is in the wrong state."""
     return InvalidRequest(message, code="FAILED_PRECONDITION")
-
-
-def rfc3339(seconds: float) -> str:
-    """A timestamp as Google's JSON writes it: UTC, microseconds, a Z."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DatasetReportLike(Protocol):
@@ -158,190 +148,6 @@ def _validate_with_dataset_module(path: str, *, kind: str, base_model: str) -> D
     from tuning_provider.dataset import validate_dataset
 
     return validate_dataset(path, kind=kind, base_model=base_model)  # type: ignore[arg-type]
-
-
-# --- Cloud Storage: buckets as folders ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MediaFile:
-    """An object's bytes on disk and its metadata, for a media download."""
-
-    path: Path
-    size: int
-    metadata: dict[str, Any]
-
-
-class GcsStore:
-    """gs://BUCKET/OBJECT is the file ROOT/BUCKET/OBJECT; a bucket is a folder of ROOT."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        # Hashing a big dataset on every metadata call would be slow; keyed by size and mtime.
-        self._hash_cache: dict[tuple[str, int, int], tuple[str, str | None]] = {}
-        self._lock = threading.Lock()
-
-    # The Vertex side's view.
-    def local_path(self, uri: str) -> Path:
-        """The file behind a gs:// URI (which may not exist); InvalidRequest for a bad URI."""
-        match = _GCS_URI.fullmatch(uri)
-        if not match:
-            raise InvalidRequest(f"Invalid GCS URI {uri!r}: expected gs://BUCKET/OBJECT.")
-        return self._object_path(match["bucket"], match["object"])
-
-    # Operations of the JSON API.
-    def get_bucket(self, bucket: str) -> dict[str, Any]:
-        folder = self._bucket_path(bucket)
-        if not folder.is_dir():
-            raise NotFound(f"The specified bucket does not exist: {bucket}.")
-        stat = folder.stat()
-        return {
-            "kind": "storage#bucket",
-            "id": bucket,
-            "name": bucket,
-            "location": "US",
-            "storageClass": "STANDARD",
-            "timeCreated": rfc3339(stat.st_mtime),
-            "updated": rfc3339(stat.st_mtime),
-            "metageneration": "1",
-        }
-
-    def get_object(self, bucket: str, name: str) -> dict[str, Any]:
-        return self.media(bucket, name).metadata
-
-    def media(self, bucket: str, name: str) -> MediaFile:
-        path = self._object_path(bucket, name)
-        if not path.is_file():
-            self.get_bucket(bucket)  # a missing bucket is its own 404
-            raise NotFound(f"No such object: {bucket}/{name}")
-        stat = path.stat()
-        return MediaFile(path=path, size=stat.st_size, metadata=self._metadata(bucket, name, path, stat))
-
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", delimiter: str = "", page_token: str = "", max_results: int = 1000
-    ) -> dict[str, Any]:
-        folder = self._bucket_path(bucket)
-        self.get_bucket(bucket)
-        names = sorted(
-            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
-        )
-        last = _decode_token(page_token) if page_token else ""
-        items: list[dict[str, Any]] = []
-        prefixes: set[str] = set()
-        next_token = None
-        for name in names:
-            if not name.startswith(prefix) or name <= last:
-                continue
-            if len(items) + len(prefixes) >= max_results:
-                next_token = _encode_token(last)
-                break
-            last = name
-            rest = name[len(prefix):]
-            if delimiter and delimiter in rest:
-                prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
-                continue
-            path = folder / name
-            items.append(self._metadata(bucket, name, path, path.stat()))
-        answer: dict[str, Any] = {"kind": "storage#objects", "items": items}
-        if prefixes:
-            answer["prefixes"] = sorted(prefixes)
-        if next_token:
-            answer["nextPageToken"] = next_token
-        return answer
-
-    def insert_object(self, bucket: str, name: str, data: bytes) -> dict[str, Any]:
-        self.get_bucket(bucket)
-        path = self._object_path(bucket, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write aside, then rename: a reader never sees half an object.
-        spare = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.upload")
-        spare.write_bytes(data)
-        os.replace(spare, path)
-        return self.get_object(bucket, name)
-
-    def delete_object(self, bucket: str, name: str) -> None:
-        path = self._object_path(bucket, name)
-        if not path.is_file():
-            raise NotFound(f"No such object: {bucket}/{name}")
-        path.unlink()
-
-    # Paths and metadata.
-    def _bucket_path(self, bucket: str) -> Path:
-        if not bucket or "/" in bucket or bucket.startswith("."):
-            raise InvalidRequest(f"Invalid bucket name: {bucket!r}.")
-        return self.root / bucket
-
-    def _object_path(self, bucket: str, name: str) -> Path:
-        segments = name.split("/")
-        # Refuse names that would leave the bucket's folder or hide as upload leftovers.
-        if not name or any(s in ("", ".", "..") or s.startswith(".") for s in segments):
-            raise InvalidRequest(f"Invalid object name: {name!r}.")
-        return self._bucket_path(bucket).joinpath(*segments)
-
-    def _metadata(self, bucket: str, name: str, path: Path, stat: os.stat_result) -> dict[str, Any]:
-        md5, crc32c = self._hashes(path, stat)
-        generation = str(stat.st_mtime_ns // 1000)  # GCS generations are microsecond times
-        content_type = "application/jsonl" if name.endswith(".jsonl") else (
-            mimetypes.guess_type(name)[0] or "application/octet-stream"
-        )
-        metadata = {
-            "kind": "storage#object",
-            "id": f"{bucket}/{name}/{generation}",
-            "name": name,
-            "bucket": bucket,
-            "generation": generation,
-            "metageneration": "1",
-            "contentType": content_type,
-            "storageClass": "STANDARD",
-            "size": str(stat.st_size),
-            "md5Hash": md5,
-            "timeCreated": rfc3339(stat.st_mtime),
-            "updated": rfc3339(stat.st_mtime),
-        }
-        if crc32c:
-            metadata["crc32c"] = crc32c
-        return metadata
-
-    def _hashes(self, path: Path, stat: os.stat_result) -> tuple[str, str | None]:
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        with self._lock:
-            if key in self._hash_cache:
-                return self._hash_cache[key]
-        md5 = hashlib.md5(usedforsecurity=False)
-        crc = _crc32c_hasher()
-        with path.open("rb") as data:
-            for chunk in iter(lambda: data.read(1 << 20), b""):
-                md5.update(chunk)
-                if crc is not None:
-                    crc.update(chunk)
-        hashes = (
-            base64.b64encode(md5.digest()).decode(),
-            base64.b64encode(crc.digest()).decode() if crc is not None else None,
-        )
-        with self._lock:
-            self._hash_cache[key] = hashes
-        return hashes
-
-
-def _crc32c_hasher() -> Any:
-    # google-crc32c comes with google-cloud-storage; without it objects just lack crc32c.
-    try:
-        import google_crc32c
-    except ImportError:
-        return None
-    return google_crc32c.Checksum()
-
-
-def _encode_token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest(f"Invalid page token {token!r}.") from None
 
 
 # --- Vertex AI: tuning jobs, tuned models, endpoints -----------------------------------------
@@ -502,7 +308,7 @@ class VertexState:
                 if not all(match(job) for match in matches):
                     continue
                 if len(jobs) == size:
-                    next_token = _encode_token(str(last_seq))
+                    next_token = encode_page_token(str(last_seq))
                     break
                 jobs.append(job)
                 last_seq = row["seq"]
@@ -989,7 +795,7 @@ def _reject_unknown_fields(obj: Mapping[str, Any], known: Iterable[str], where: 
 
 
 def _gcs_uri(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not _GCS_URI.fullmatch(value):
+    if not isinstance(value, str) or not GCS_URI.fullmatch(value):
         raise InvalidRequest(
             f"supervised_tuning_spec.{field} must be a Cloud Storage URI of the form "
             f"gs://BUCKET/OBJECT (a bucket name has 3 to 63 lowercase letters, digits, dashes, "
@@ -1078,7 +884,7 @@ def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
 
 
 def _seq_from_token(token: str) -> int:
-    value = _decode_token(token)
+    value = decode_page_token(token)
     if not value.isdigit():
         raise InvalidRequest(f"Invalid page token {token!r}.")
     return int(value)
