@@ -5,18 +5,25 @@
 
 from __future__ import annotations
 
+import pulumi
+
 from stacks.config import StackConfig, load_config
+from tuning_provider.errors import ConfigError, DatasetError
 
 __all__ = ["StackConfig", "load_config", "run"]
 
 
 def run() -> None:
-    config = load_config()
-    if config.emulated:
-        from stacks.local import build_local_stack
+    try:
+        config = load_config()
+        if config.emulated:
+            from stacks.local import build_local_stack
 
-        build_local_stack(config)
-    else:
-        from stacks.gcp import build_gcp_stack
+            build_local_stack(config)
+        else:
+            from stacks.gcp import build_gcp_stack
 
-        build_gcp_stack(config)
+            build_gcp_stack(config)
+    except (ConfigError, DatasetError) as exc:
+        # The user's to fix, and the message says how: no traceback around it.
+        raise pulumi.RunError(str(exc)) from None

@@ -30,16 +30,15 @@ setting asks for.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
+from stacks.datasets import checked_datasets, dataset_object_name
 from stacks.outputs import export_job_outputs
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -51,7 +50,6 @@ __all__ = [
     "TUNING_AGENT_ROLE",
     "GcpStack",
     "build_gcp_stack",
-    "dataset_object_name",
 ]
 
 TUNING_AGENT_ROLE = "roles/aiplatform.tuningServiceAgent"
@@ -83,13 +81,6 @@ class GcpStack:
     job_dependencies: list[pulumi.Resource] = field(default_factory=list)
 
 
-def dataset_object_name(path: Path) -> str:
-    """The object name of a local dataset: its content's digest is part of it, so changed
-    data is a new object (and, through the job's dataset URI, a new job)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return f"datasets/{path.stem}-{digest}.jsonl"
-
-
 def _services(config: StackConfig) -> dict[str, gcp.projects.Service]:
     names = ["aiplatform", "storage", "iam"] + (["cloudkms"] if config.cmek else [])
     return {
@@ -117,6 +108,8 @@ def _tuning_agent_member(vertex_agent_email: str) -> str:
 
 def build_gcp_stack(config: StackConfig) -> GcpStack:
     """Declare the whole cloud stack for `config` and export its outputs."""
+    # First: bad data must stop `pulumi up` before any resource is registered (and created).
+    dataset_files = checked_datasets(config)
     labels = {"managed-by": "pulumi", "stack": pulumi.get_stack(), "app": config.name_prefix}
     services = _services(config)
 
@@ -178,7 +171,6 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
         # A bucket whose default key the storage agent cannot use yet fails to create.
         opts=after("storage", protect=config.protect, also=key_bindings),
     )
-    files = {"training": config.training_data, "validation": config.validation_data}
     datasets = {
         kind: gcp.storage.BucketObject(
             f"{kind}-data",
@@ -187,8 +179,7 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
             source=pulumi.FileAsset(str(path)),
             content_type="application/jsonl",
         )
-        for kind, path in files.items()
-        if path is not None
+        for kind, path in dataset_files.items()
     }
     uris = {kind: pulumi.Output.concat("gs://", obj.bucket, "/", obj.name) for kind, obj in datasets.items()}
 

@@ -7,11 +7,11 @@ as with the cloud stacks, changed data means a new object and so a new job.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 from stacks.config import StackConfig
+from stacks.datasets import checked_datasets, dataset_object_name
 from stacks.outputs import export_job_outputs
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -22,8 +22,7 @@ LOCAL_BUCKET = "local-tuning-datasets"
 
 def place_dataset(path: Path, gcs_dir: Path, bucket: str = LOCAL_BUCKET) -> str:
     """Copy a dataset into the emulator's bucket folder under a content-addressed name."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    name = f"datasets/{path.stem}-{digest}.jsonl"
+    name = dataset_object_name(path)
     target = gcs_dir / bucket / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -32,15 +31,14 @@ def place_dataset(path: Path, gcs_dir: Path, bucket: str = LOCAL_BUCKET) -> str:
 
 
 def build_local_stack(config: StackConfig) -> TuningJob:
-    training = place_dataset(config.training_data, config.local_gcs_dir)
-    validation = place_dataset(config.validation_data, config.local_gcs_dir) if config.validation_data else None
+    uris = {kind: place_dataset(path, config.local_gcs_dir) for kind, path in checked_datasets(config).items()}
     job = TuningJob(
         f"{config.name_prefix}-job",
         TuningJobArgs(
             project=config.project,
             location=config.region,
-            training_dataset_uri=training,
-            validation_dataset_uri=validation,
+            training_dataset_uri=uris["training"],
+            validation_dataset_uri=uris.get("validation"),
             **config.job,
         ),
     )

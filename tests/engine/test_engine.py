@@ -187,12 +187,28 @@ def test_bad_input_fails_preview_with_the_check_message_and_creates_nothing(proj
     assert project.jobs() == []
 
 
+def test_bad_local_dataset_fails_preview_with_the_line_and_creates_nothing(project, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    lines = Path(project.config["tuning:trainingData"]).read_text().splitlines()
+    lines[2] = '{"contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "user", "parts": [{"text": "?"}]}]}'
+    bad.write_text("\n".join(lines) + "\n")
+    project.config["tuning:trainingData"] = str(bad)
+    project.write()
+    with pytest.raises(auto.errors.CommandError) as info:
+        project.stack().preview()
+    message = str(info.value)
+    assert "bad line(s) in the training data (tuning:trainingData)" in message
+    assert "line 3: contents[1] has role 'user' right after another 'user' turn" in message
+    assert "Traceback" not in message
+    assert project.jobs() == []
+
+
 def test_bad_stack_config_names_the_key(project):
     project.config["tuning:epochs"] = 3
     project.write()
     with pytest.raises(auto.errors.CommandError) as info:
         project.stack().preview()
-    assert "tuning:epochs" in str(info.value)
+    assert "tuning:epochs" in str(info.value) and "Traceback" not in str(info.value)
 
 
 def test_up_killed_while_waiting_then_up_again_ends_with_one_job(running_project):

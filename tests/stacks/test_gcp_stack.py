@@ -24,7 +24,8 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 
 import stacks
 from stacks.config import load_config
-from stacks.gcp import _tuning_agent_member, dataset_object_name
+from stacks.datasets import dataset_object_name
+from stacks.gcp import _tuning_agent_member
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,9 +133,11 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.requests: dict[str, Any] = {}
+        self.types: list[str] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
         self.requests[request.name] = request
+        self.types.append(request.type)
         return super().RegisterResource(request)
 
 
@@ -170,10 +173,13 @@ def _config_value(value: Any) -> str:
     return str(value)
 
 
-def deploy(config: dict[str, Any], stack: str) -> Deployment:
-    """Run the stack program under the mocks with this `tuning:*` config (keys without namespace)."""
+def deploy(config: dict[str, Any], stack: str, registered: list[str] | None = None) -> Deployment:
+    """Run the stack program under the mocks with this `tuning:*` config (keys without namespace).
+    `registered`, if given, receives the type of every registration, also when the program fails."""
     mocks = CloudMocks()
     monitor = RecordingMonitor(mocks)
+    if registered is not None:
+        monitor.types = registered
     pulumi.runtime.reset_options(project="tuning", stack=stack)
     pulumi.runtime.set_all_config({f"tuning:{k}": _config_value(v) for k, v in config.items()})
     pulumi.runtime.set_mocks(mocks, project="tuning", stack=stack, preview=False, monitor=monitor)
@@ -520,8 +526,24 @@ def test_a_bad_setting_is_reported_by_its_key(
 
 
 def test_the_program_stops_on_a_bad_setting_before_creating_anything(dev_config: dict[str, Any]) -> None:
-    with pytest.raises(ConfigError, match=re.escape("config tuning:region:")):
+    with pytest.raises(pulumi.RunError, match=re.escape("config tuning:region:")):
         deploy({**dev_config, "region": "global"}, "dev")
+
+
+def test_a_bad_dataset_line_stops_the_program_before_anything_is_uploaded(
+    dev_config: dict[str, Any], tmp_path: Path
+) -> None:
+    good = Path(dev_config["trainingData"]).read_text().splitlines()
+    bad = tmp_path / "train.jsonl"
+    unanswered = '{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
+    bad.write_text("\n".join([*good[:4], unanswered, *good[4:]]) + "\n")
+    registered: list[str] = []
+    with pytest.raises(pulumi.RunError) as raised:
+        deploy({**dev_config, "trainingData": str(bad)}, "dev", registered)
+    assert registered == ["pulumi:pulumi:Stack"]  # nothing of the stack's own
+    message = str(raised.value)
+    assert "1 bad line(s) in the training data (tuning:trainingData)" in message
+    assert "line 5: the last turn, contents[0], has role 'user'" in message
 
 
 # --- the local stack ----------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""The stack's local dataset files: checked before anything is uploaded, and named by content.
+
+Both run in `pulumi preview` too, so a bad line fails the preview with its line number, before
+a bucket, an object or a tuning job is paid for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pulumi
+
+from stacks.config import StackConfig
+from tuning_provider.dataset import validate_dataset
+from tuning_provider.errors import DatasetError
+
+__all__ = ["checked_datasets", "dataset_object_name"]
+
+# How many bad lines a failed preview lists; the report counts them all.
+LISTED_ERRORS = 10
+
+
+def dataset_object_name(path: Path) -> str:
+    """The object name of a local dataset: its content's digest is part of it, so changed
+    data is a new object (and, through the job's dataset URI, a new job)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"datasets/{path.stem}-{digest}.jsonl"
+
+
+def checked_datasets(config: StackConfig) -> dict[str, Path]:
+    """The stack's dataset files by kind ("training", "validation"), each validated as that
+    kind for the job's base model. Raises DatasetError with the bad lines listed; warnings
+    (a small training set, say) are shown and do not stop the run."""
+    files = {"training": config.training_data, "validation": config.validation_data}
+    base_model = config.job.get("base_model")
+    checked: dict[str, Path] = {}
+    for kind, path in files.items():
+        if path is None:
+            continue
+        report = validate_dataset(path, kind=kind, base_model=base_model, max_errors=LISTED_ERRORS)  # type: ignore[arg-type]
+        for warning in report.warnings:
+            pulumi.log.warn(f"{path.name}: {warning}")
+        if not report.ok:
+            lines = [f"line {e.line}: {e.message}" if e.line else e.message for e in report.errors]
+            more = report.error_count - len(report.errors)
+            if more > 0:
+                lines.append(f"... and {more:,} more")
+            key = "tuning:trainingData" if kind == "training" else "tuning:validationData"
+            raise DatasetError(
+                str(path),
+                f"{report.error_count:,} bad line(s) in the {kind} data ({key}); fix them, or run "
+                f"`python -m tuning_provider validate {path}` for the full report:\n  " + "\n  ".join(lines),
+                report,
+            )
+        checked[kind] = path
+    return checked
