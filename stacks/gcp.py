@@ -39,8 +39,8 @@ import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
 from stacks.datasets import checked_datasets, dataset_object_name
-from stacks.outputs import export_job_outputs
-from tuning_provider import TuningJob, TuningJobArgs
+from stacks.job import declare_tuning_job
+from tuning_provider import TuningJob
 
 __all__ = [
     "ACT_AS_ROLE",
@@ -215,21 +215,13 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
 
     # --- the job -----------------------------------------------------------------------------
     job_dependencies: list[pulumi.Resource] = [services["aiplatform"], vertex_agent, *bindings, *datasets.values()]
-    job = TuningJob(
-        f"{config.name_prefix}-job",
-        TuningJobArgs(
-            project=config.project,
-            location=config.region,
-            training_dataset_uri=uris["training"],
-            validation_dataset_uri=uris.get("validation"),
-            kms_key_name=key.id if key is not None else None,
-            service_account=account.email,
-            **config.job,
-        ),
+    job = declare_tuning_job(
+        config,
+        uris,
         opts=pulumi.ResourceOptions(depends_on=job_dependencies, retain_on_delete=config.protect),
+        kms_key_name=key.id if key is not None else None,
+        service_account=account.email,
     )
-
-    export_job_outputs(job)
     pulumi.export("bucket", bucket.name)
     pulumi.export("trainingDatasetUri", uris["training"])
     pulumi.export("validationDatasetUri", uris.get("validation"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from stacks.config import StackConfig
 from stacks.datasets import checked_datasets, dataset_object_name
-from stacks.outputs import export_job_outputs
-from tuning_provider import TuningJob, TuningJobArgs
+from stacks.job import declare_tuning_job
+from tuning_provider import TuningJob
 
 __all__ = ["LOCAL_BUCKET", "build_local_stack"]
 
@@ -32,15 +32,4 @@ def place_dataset(path: Path, gcs_dir: Path, bucket: str = LOCAL_BUCKET) -> str:
 
 def build_local_stack(config: StackConfig) -> TuningJob:
     uris = {kind: place_dataset(path, config.local_gcs_dir) for kind, path in checked_datasets(config).items()}
-    job = TuningJob(
-        f"{config.name_prefix}-job",
-        TuningJobArgs(
-            project=config.project,
-            location=config.region,
-            training_dataset_uri=uris["training"],
-            validation_dataset_uri=uris.get("validation"),
-            **config.job,
-        ),
-    )
-    export_job_outputs(job)
-    return job
+    return declare_tuning_job(config, uris)

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
-from tuning_provider.cli import main
 from tuning_provider.cli.ask import ENDPOINT_OUTPUT, resolve_endpoint
 from tuning_provider.cli.connection import UsageError
 from tuning_provider.vertex import Connection, generate_content
@@ -32,19 +31,6 @@ def endpoint(emu, make_genai_client, write_dataset, start_tuning_job, manual_clo
     job = start_tuning_job(client, write_dataset())
     manual_clock.advance(5)
     return client.tunings.get(name=job.name).tuned_model.endpoint
-
-
-@pytest.fixture
-def cli(emu, capsys):
-    """Run the command line against the emulator: (exit code, stdout, stderr)."""
-
-    def run(*argv: str, connect: bool = True) -> tuple[int, str, str]:
-        flags = ["--project", PROJECT, "--location", LOCATION, "--api-endpoint", emu.url] if connect else []
-        code = main([*argv, *flags])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def namespace(**values: Any) -> argparse.Namespace:

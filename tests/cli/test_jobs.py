@@ -24,7 +24,6 @@ from google.genai import types
 
 from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider.cli import jobs as jobs_cli
-from tuning_provider.cli import main
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
 from tuning_provider.errors import InvalidRequest, Transient
 from tuning_provider.spec import TuningJobOutputs
@@ -39,19 +38,6 @@ def client(emu, make_genai_client):
 @pytest.fixture
 def train_uri(write_dataset) -> str:
     return write_dataset()
-
-
-@pytest.fixture
-def cli(emu, capsys):
-    """Run the command line against the emulator: (exit code, stdout, stderr)."""
-
-    def run(*argv: str, connect: bool = True) -> tuple[int, str, str]:
-        flags = ["--project", PROJECT, "--location", LOCATION, "--api-endpoint", emu.url] if connect else []
-        code = main([*argv, *flags])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def job_id(job: types.TuningJob) -> str:
