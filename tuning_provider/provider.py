@@ -159,14 +159,18 @@ class TuningJobProvider(ResourceProvider):
         job = self._settle(conn, spec, job)
         return CreateResult(job.name, self._outs(spec, job))
 
-    def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only steering settings change in place: no API write, just the wait they ask for.
         spec = self._spec(news)
         conn = self._connection(spec)
-        job = self._settle(conn, spec, vertex.get_tuning_job(conn, id_))
+        # A failure already recorded (by a refresh) was reported then; only a new one raises.
+        was_live = olds.get("state") in vertex.LIVE_STATES
+        job = self._settle(conn, spec, vertex.get_tuning_job(conn, id_), raise_failed=was_live)
         return UpdateResult(self._outs(spec, job))
 
-    def _settle(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
+    def _settle(
+        self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord, *, raise_failed: bool = True
+    ) -> vertex.JobRecord:
         """Wait for the job as the spec asks; a job still live at the bound is kept as it is."""
         if spec.wait_for_completion and job.live:
             try:
@@ -180,7 +184,7 @@ class TuningJobProvider(ResourceProvider):
                     "Run `pulumi up` or `pulumi refresh` later to record its result."
                 )
                 job = vertex.get_tuning_job(conn, job.name)
-        if job.state == "FAILED":
+        if job.state == "FAILED" and raise_failed:
             raise JobFailed(job.name, job.state, job.outputs.error or "Vertex gave no reason")
         return job
 

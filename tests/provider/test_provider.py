@@ -346,6 +346,18 @@ def test_failed_job_raises_with_vertex_message(provider, write_training_file):
     assert info.value.state == "FAILED" and "line 2" in info.value.message
 
 
+def test_update_raises_only_for_a_failure_it_sees_happen(provider, write_training_file):
+    uri = write_training_file(name="broken.jsonl", lines=["not json"])
+    outs = provider.create(checked(provider, inputs(uri, wait_for_completion=False))).outs
+    news = checked(provider, inputs(uri, wait_timeout_seconds=30))
+    with pytest.raises(JobFailed, match="line 1"):
+        provider.update(outs["name"], outs, news)  # recorded live: the failure is news
+    refreshed = provider.read(outs["name"], outs).outs
+    assert refreshed["state"] == "FAILED" and "line 1" in refreshed["error"]
+    # Recorded FAILED already (by that refresh): steering changes apply without raising again.
+    assert provider.update(outs["name"], refreshed, news).outs["state"] == "FAILED"
+
+
 def test_missing_dataset_fails_the_job_with_vertex_message(provider):
     with pytest.raises(JobFailed, match="does not exist"):
         provider.create(checked(provider, inputs("gs://tuning-data/absent.jsonl")))
