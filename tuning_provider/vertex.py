@@ -204,7 +204,13 @@ def _translated(exc: BaseException, action: str) -> ApiError:
             message += ". Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
         elif status == 409:
             kind = Conflict
-        elif status in (429, 500, 502, 503, 504):
+        elif status == 429:
+            kind = Transient
+            message += (
+                ". Vertex's quota is used up for now; tuning often allows one concurrent job per "
+                "project: wait for running jobs, or ask for more on the console's Quotas page"
+            )
+        elif status in (500, 502, 503, 504):
             kind = Transient
         else:
             kind = InvalidRequest
@@ -223,7 +229,8 @@ def _translated(exc: BaseException, action: str) -> ApiError:
 
 
 def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) -> T:
-    """Run one idempotent API call, retrying transient failures within the policy's bounds."""
+    """Run one API call, retrying transient failures within the policy's bounds. The call must
+    be safe to repeat: idempotent, or made so (submit_or_adopt looks up before submitting)."""
     started = time.monotonic()
     attempt = 0
     while True:

@@ -20,9 +20,11 @@ import sys
 from typing import Any
 
 import pytest
+from google.genai import errors as genai_errors
 from google.genai import types
 
 from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
+from tuning_provider import vertex
 from tuning_provider.cli import jobs as jobs_cli
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
 from tuning_provider.errors import InvalidRequest, Transient
@@ -430,23 +432,24 @@ def test_progress_reminds_during_long_silences():
     ]
 
 
-def test_quota_errors_name_the_fix(capsys):
+def test_api_errors_reach_the_dispatcher():
+    quota = genai_errors.APIError(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                                                  "message": "Quota exceeded"}})
+
     @command
     def exhausted(args: Any) -> int:
-        raise Transient("listing tuning jobs in projects/p/locations/l: Quota exceeded (HTTP 429)",
-                        status=429, code="RESOURCE_EXHAUSTED")
-
-    assert exhausted(None) == 3
-    err = capsys.readouterr().err
-    assert err.startswith("error: listing tuning jobs in projects/p/locations/l: Quota exceeded (HTTP 429). ")
-    assert "quota" in err.split("(HTTP 429)")[1].lower() and err.count("\n") == 1
-
-    @command
-    def unavailable(args: Any) -> int:
-        raise Transient("down (HTTP 503)", status=503)
+        raise vertex._translated(quota, "listing tuning jobs in projects/p/locations/l")
 
     with pytest.raises(Transient):  # left to the dispatcher: one line, exit 3
-        unavailable(None)
+        exhausted(None)
+
+
+def test_the_quota_message_says_what_to_do():
+    quota = genai_errors.APIError(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                                                  "message": "Quota exceeded"}})
+    error = vertex._translated(quota, "creating tuning job")
+    assert isinstance(error, Transient) and error.status == 429
+    assert "Quota exceeded (HTTP 429)" in str(error) and "Quotas page" in str(error)
 
 
 # --- the real entry point ---------------------------------------------------------------------

@@ -31,7 +31,6 @@ from urllib.parse import urlparse
 
 import yaml
 
-from tuning_provider.errors import Transient
 from tuning_provider.vertex import Connection, RetryPolicy
 
 __all__ = [
@@ -157,8 +156,8 @@ def _text(value: Any, key: str, origin: str) -> str | None:
 
 
 def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A subcommand's `func`: usage problems become one line and exit code 2; a quota error
-    gets what to do about it. Other TuningErrors reach the dispatcher (one line, exit 3)."""
+    """A subcommand's `func`: usage problems become one line and exit code 2. TuningErrors
+    (their messages say what to do, a quota's included) reach the dispatcher: one line, exit 3."""
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
@@ -167,14 +166,5 @@ def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
         except UsageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        except Transient as exc:
-            if exc.status != 429:
-                raise
-            print(
-                f"error: {exc}. The project's Vertex AI quota is used up: wait and retry, or ask "
-                "for more in the console (IAM & Admin > Quotas, service aiplatform.googleapis.com)",
-                file=sys.stderr,
-            )
-            return 3
 
     return run
