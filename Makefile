@@ -29,6 +29,7 @@ test: setup lint
 
 lint: setup
 	@$(PY) -m ruff check .
+	@$(PY) -m mypy
 
 bench: setup
 	@$(PY) bench/bench_dataset.py

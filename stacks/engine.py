@@ -116,7 +116,7 @@ def recover_interrupted_creates(stack: auto.Stack, on_output: Callable[[str], No
     TuningJob, and return their URNs. That is safe because a TuningJob create is idempotent: the
     next create finds the job it submitted by its fingerprint label and adopts it. A pending
     create of any other resource is left for a person to resolve (`pulumi refresh`)."""
-    pending = stack.export_stack().deployment.get("pending_operations") or []
+    pending = (stack.export_stack().deployment or {}).get("pending_operations") or []
     creates = [op["resource"]["urn"] for op in pending if op.get("type") == "creating"]
     if not creates:
         return []

@@ -545,7 +545,8 @@ class _Tally:
         for line in lines:
             lineno += 1
             try:
-                example = decode(line)
+                # A _TooLong placeholder is no buffer: msgspec's TypeError sends it to slow().
+                example = decode(line)  # type: ignore[arg-type]
             except (msgspec.DecodeError, UnicodeDecodeError, TypeError):
                 self.slow(line, lineno)
                 continue
@@ -669,7 +670,7 @@ def _line_batches(readinto: _ReadInto, limit: int | None = None) -> Iterator[lis
         end = buffer.rfind(b"\n", 0, filled)
         if end < 0:
             continue
-        lines = []
+        lines: list[memoryview | _TooLong] = []
         append = lines.append
         find = buffer.find
         start = 0
@@ -789,7 +790,7 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
     # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
-    from google.cloud.storage.retry import DEFAULT_RETRY
+    from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]  # no type info
 
     # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
     retry = DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
@@ -834,7 +835,7 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
             if position >= size:
                 return b""
             last = min(position + want, size) - 1  # download ranges are inclusive
-            data = blob.download_as_bytes(
+            data: bytes = blob.download_as_bytes(
                 start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
             )
             position += len(data)
@@ -857,7 +858,7 @@ def _storage_endpoint(given: str | None) -> str | None:
 def _storage_client(endpoint: str | None) -> Any:
     """Google's client with Application Default Credentials, or an anonymous one for the
     emulator at `endpoint`."""
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[import-untyped]  # no type information
 
     if not endpoint:
         return storage.Client()
@@ -865,7 +866,7 @@ def _storage_client(endpoint: str | None) -> Any:
 
     return storage.Client(
         project="local",
-        credentials=AnonymousCredentials(),
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options={"api_endpoint": endpoint},
     )
 

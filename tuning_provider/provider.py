@@ -88,10 +88,13 @@ class TuningJobProvider(ResourceProvider):
         return CheckResult(spec.model_dump(), failures)
 
     def _dataset_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
-        from tuning_provider.dataset import validate_dataset
+        from tuning_provider.dataset import DatasetKind, validate_dataset
 
         failures = []
-        for field, kind in (("training_dataset_uri", "training"), ("validation_dataset_uri", "validation")):
+        kinds: tuple[tuple[str, DatasetKind], ...] = (
+            ("training_dataset_uri", "training"), ("validation_dataset_uri", "validation"),
+        )
+        for field, kind in kinds:
             uri = getattr(spec, field)
             if uri is None:
                 continue
@@ -238,7 +241,7 @@ def _differs(old_spec: TuningJobSpec, field: str, value: Any) -> bool:
         new = TuningJobSpec.model_validate({**old_spec.model_dump(), field: value})
     except (ValueError, SpecError):
         return True
-    return getattr(new, field) != getattr(old_spec, field)
+    return bool(getattr(new, field) != getattr(old_spec, field))
 
 
 def _progress(message: str) -> None:

@@ -8,7 +8,7 @@ attribute of the resource (`job.tuned_model_endpoint` is a `pulumi.Output[str]`)
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -22,7 +22,7 @@ __all__ = ["TuningJob", "TuningJobArgs"]
 def _args_class() -> type:
     # One optional Input per spec field; the spec validates them in the provider's check.
     fields = [
-        (name, Optional["pulumi.Input[Any]"], dataclasses.field(default=None))
+        (name, "pulumi.Input[Any] | None", dataclasses.field(default=None))
         for name in TuningJobSpec.model_fields
         if name != "resource_key"
     ]
@@ -58,3 +58,8 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         # Outputs are declared as None so Pulumi exposes them as attributes.
         props.update({name: None for name in TuningJobOutputs.model_fields})
         super().__init__(TuningJobProvider(), resource_name, props, opts)
+
+    if TYPE_CHECKING:
+        # Every input and output is set as an attribute at run time (see the module docstring);
+        # type checkers learn here that each is a pulumi.Output.
+        def __getattr__(self, name: str) -> pulumi.Output[Any]: ...

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import (
     BaseModel,
@@ -343,7 +343,9 @@ def _field_adapter(name: str) -> Callable[[Any], Any]:
     from pydantic import TypeAdapter
 
     info = TuningJobSpec.model_fields[name]
-    adapter = TypeAdapter(Annotated[info.annotation, *info.metadata])  # type: ignore[valid-type]
+    # The field's type with its validators and constraints, built at run time.
+    annotated: Any = cast(Any, Annotated)[(info.annotation, *info.metadata)]
+    adapter: TypeAdapter[Any] = TypeAdapter(annotated)
     return adapter.validate_python
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import random
 import sys
@@ -88,7 +89,7 @@ class Connection:
             if _is_local(self.api_endpoint):
                 from google.oauth2.credentials import Credentials
 
-                credentials = Credentials(token="local-emulator")
+                credentials = Credentials(token="local-emulator")  # type: ignore[no-untyped-call]
         return Client(
             vertexai=True,
             project=self.project,
@@ -374,7 +375,7 @@ def list_tuning_jobs(
     page_token: str | None = None
     while True:
         config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, lambda config=config: client.tunings.list(config=config), retry)
+        pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
         for job in pager.page:
             record = _record(job)
             # Filter here too: how far Vertex's list filter supports labels is not documented.
@@ -524,7 +525,7 @@ def _delete_endpoint(conn: Connection, endpoint: str, retry: RetryPolicy) -> Non
     for deployed in info.get("deployedModels", []):
         _call(
             f"undeploying model {deployed.get('id')} from {endpoint}",
-            lambda d=deployed: _rest(conn, "post", f"{endpoint}:undeployModel", {"deployedModelId": d["id"]}),
+            functools.partial(_rest, conn, "post", f"{endpoint}:undeployModel", {"deployedModelId": deployed["id"]}),
             retry,
         )
     _call(f"deleting endpoint {endpoint}", lambda: _rest(conn, "delete", endpoint), retry)

@@ -102,7 +102,8 @@ class Request:
             raise InvalidRequest(f"Invalid JSON payload received. {exc}.") from None
         if not isinstance(value, dict):
             raise InvalidRequest("Invalid JSON payload received. The request body must be a JSON object.")
-        return camel_keys(value)
+        body: dict[str, Any] = camel_keys(value)
+        return body
 
 
 @dataclass(frozen=True)

@@ -186,4 +186,4 @@ def _crc32c_hasher() -> Any:
         import google_crc32c
     except ImportError:
         return None
-    return google_crc32c.Checksum()
+    return google_crc32c.Checksum()  # type: ignore[no-untyped-call]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import random
@@ -37,12 +38,14 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tuning_provider import catalog
+from tuning_provider.dataset import DatasetKind, DatasetReport
+from tuning_provider.dataset import validate_dataset as validate_dataset_file
 from tuning_provider.emulator import responder
 from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.gcs import GcsStore, MediaFile
@@ -54,7 +57,6 @@ __all__ = [
     "PENDING_FRACTION",
     "TERMINAL_STATES",
     "Clock",
-    "DatasetReportLike",
     "DatasetValidator",
     "GcsStore",
     "MediaFile",
@@ -129,25 +131,9 @@ def failed_precondition(message: str) -> InvalidRequest:
     return InvalidRequest(message, code="FAILED_PRECONDITION")
 
 
-class DatasetReportLike(Protocol):
-    """What the emulator reads of `tuning_provider.dataset.DatasetReport`."""
-
-    ok: bool
-    errors: Sequence[Any]  # items have .line (int, 0 for whole-file problems) and .message
-    error_count: int
-    examples: int
-    characters: int
-    estimated_tokens: int
-
-
-DatasetValidator = Callable[..., DatasetReportLike]
-
-
-def _validate_with_dataset_module(path: str, *, kind: str, base_model: str) -> DatasetReportLike:
-    # Imported on first use: the emulator must start even where datasets are never checked.
-    from tuning_provider.dataset import validate_dataset
-
-    return validate_dataset(path, kind=kind, base_model=base_model)  # type: ignore[arg-type]
+# The project's one dataset validator, `tuning_provider.dataset.validate_dataset`, unless a
+# test injects another with its signature.
+DatasetValidator = Callable[..., DatasetReport]
 
 
 # --- Vertex AI: tuning jobs, tuned models, endpoints -----------------------------------------
@@ -255,7 +241,7 @@ class VertexState:
         self._gcs = gcs
         self._job_duration = job_duration
         self._clock = clock
-        self._validate = validate_dataset or _validate_with_dataset_module
+        self._validate = validate_dataset or validate_dataset_file
         self._ids = random.Random()  # ids only need to be unique, not predictable
 
     def close(self) -> None:
@@ -523,10 +509,10 @@ class VertexState:
                 f"{request.adapter_size} cannot be used with {model.id}; supported: {supported}.",
                 None, [],
             )
-        datasets = [("training", request.training_uri)]
+        datasets: list[tuple[DatasetKind, str]] = [("training", request.training_uri)]
         if request.validation_uri:
             datasets.append(("validation", request.validation_uri))
-        reports: dict[str, DatasetReportLike] = {}
+        reports: dict[str, DatasetReport] = {}
         for kind, uri in datasets:
             path = self._gcs.local_path(uri)
             if not path.is_file():
@@ -577,7 +563,7 @@ class VertexState:
     # --- rows and their JSON ---------------------------------------------------------------
 
     def _job_row(self, parent: str, job_id: str) -> sqlite3.Row:
-        row = self._db.execute(
+        row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM tuning_jobs WHERE parent = ? AND id = ?", (parent, job_id)
         ).fetchone()
         if row is None:
@@ -592,7 +578,8 @@ class VertexState:
         job["state"] = state
         job["createTime"] = rfc3339(timeline.create_time)
         changed = timeline.create_time
-        started = state != PENDING and not (state == CANCELLED and timeline.cancel_time < timeline.start_time)
+        cancelled_early = timeline.cancel_time is not None and timeline.cancel_time < timeline.start_time
+        started = state != PENDING and not (state == CANCELLED and cancelled_early)
         if started:
             job["startTime"] = rfc3339(timeline.start_time)
             job["experiment"] = f"{parent}/metadataStores/default/contexts/tuning-experiment-{job_id}"
@@ -614,7 +601,7 @@ class VertexState:
 
     def _model_row(self, parent: str, model_id: str, name: str) -> sqlite3.Row:
         bare_id, _, version = model_id.partition("@")
-        row = self._db.execute(
+        row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM models WHERE parent = ? AND id = ?", (parent, bare_id)
         ).fetchone()
         if row is None or version not in ("", _MODEL_VERSION, "default"):
@@ -655,7 +642,7 @@ class VertexState:
         return model
 
     def _endpoint_row(self, parent: str, endpoint_id: str) -> sqlite3.Row:
-        row = self._db.execute(
+        row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM endpoints WHERE parent = ? AND id = ?", (parent, endpoint_id)
         ).fetchone()
         if row is None:
@@ -852,7 +839,7 @@ def _check_encryption(spec: Any, location: str, model: catalog.BaseModelInfo) ->
         )
 
 
-def _dataset_failure(kind: str, uri: str, report: DatasetReportLike) -> str:
+def _dataset_failure(kind: str, uri: str, report: DatasetReport) -> str:
     """Vertex-like failure text naming the first bad line."""
     first = report.errors[0] if report.errors else None
     where = f"line {first.line}: " if first is not None and first.line else ""
@@ -862,19 +849,30 @@ def _dataset_failure(kind: str, uri: str, report: DatasetReportLike) -> str:
     return f"The {kind} dataset {uri} is invalid: {where}{detail}{tail}"
 
 
+def _label_is(key: str, value: str, equal: bool, job: dict[str, Any]) -> bool:
+    return bool(job.get("labels", {}).get(key) == value) == equal
+
+
+def _has_label(key: str, job: dict[str, Any]) -> bool:
+    return key in job.get("labels", {})
+
+
+def _state_is(state: str, equal: bool, job: dict[str, Any]) -> bool:
+    return bool(job["state"] == state) == equal
+
+
 def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
     """Predicates on a job's JSON for an AIP-160 filter: labels.K="V", labels.K:*, state=S."""
     matches: list[Callable[[dict[str, Any]], bool]] = []
     for clause in _FILTER_AND.split(text.strip()) if text.strip() else []:
         clause = clause.strip()
         if m := _FILTER_LABEL.fullmatch(clause):
-            key, value, equal = m["key"], m["quoted"] if m["quoted"] is not None else m["bare"], m["op"] == "="
-            matches.append(lambda job, k=key, v=value, eq=equal: (job.get("labels", {}).get(k) == v) == eq)
+            value = m["quoted"] if m["quoted"] is not None else m["bare"]
+            matches.append(functools.partial(_label_is, m["key"], value, m["op"] == "="))
         elif m := _FILTER_HAS_LABEL.fullmatch(clause):
-            matches.append(lambda job, k=m["key"]: k in job.get("labels", {}))
+            matches.append(functools.partial(_has_label, m["key"]))
         elif m := _FILTER_STATE.fullmatch(clause):
-            state, equal = m["state"], m["op"] == "="
-            matches.append(lambda job, s=state, eq=equal: (job["state"] == s) == eq)
+            matches.append(functools.partial(_state_is, m["state"], m["op"] == "="))
         else:
             raise InvalidRequest(
                 f"Unsupported filter {clause!r}: the emulator understands labels.KEY=\"VALUE\", "
