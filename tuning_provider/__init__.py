@@ -11,53 +11,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ApiError",
-    "ConfigError",
-    "DatasetError",
-    "JobFailed",
-    "NotFound",
-    "PermissionDenied",
-    "SpecError",
-    "Transient",
-    "TuningError",
-    "TuningJob",
-    "TuningJobArgs",
-    "TuningJobOutputs",
-    "TuningJobProvider",
-    "TuningJobSpec",
-    "WaitTimeout",
-]
+from tuning_provider import errors as _errors
 
+# Where each public name lives: every error of the hierarchy, and the resource's pieces.
 _HOMES = {
-    **dict.fromkeys(
-        ["ApiError", "ConfigError", "DatasetError", "JobFailed", "NotFound", "PermissionDenied",
-         "SpecError", "Transient", "TuningError", "WaitTimeout"],
-        "tuning_provider.errors",
-    ),
+    **dict.fromkeys(_errors.__all__, "tuning_provider.errors"),
     "TuningJob": "tuning_provider.resource",
     "TuningJobArgs": "tuning_provider.resource",
     "TuningJobProvider": "tuning_provider.provider",
     "TuningJobOutputs": "tuning_provider.spec",
     "TuningJobSpec": "tuning_provider.spec",
 }
+__all__ = sorted(_HOMES)
 
-if TYPE_CHECKING:
-    from tuning_provider.errors import (
-        ApiError,
-        ConfigError,
-        DatasetError,
-        JobFailed,
-        NotFound,
-        PermissionDenied,
-        SpecError,
-        Transient,
-        TuningError,
-        WaitTimeout,
-    )
-    from tuning_provider.provider import TuningJobProvider
-    from tuning_provider.resource import TuningJob, TuningJobArgs
-    from tuning_provider.spec import TuningJobOutputs, TuningJobSpec
+if TYPE_CHECKING:  # what type checkers see; at run time names load on first use
+    from tuning_provider.errors import *  # noqa: F403
+    from tuning_provider.provider import TuningJobProvider as TuningJobProvider
+    from tuning_provider.resource import TuningJob as TuningJob
+    from tuning_provider.resource import TuningJobArgs as TuningJobArgs
+    from tuning_provider.spec import TuningJobOutputs as TuningJobOutputs
+    from tuning_provider.spec import TuningJobSpec as TuningJobSpec
 
 
 def __getattr__(name: str) -> Any:
