@@ -1,31 +1,76 @@
 #!/usr/bin/env bash
-# Puts a pulumi CLI of the pinned version in .tools/pulumi/bin and prints that folder.
-# Uses one already on PATH when its version matches; otherwise builds the CLI from the
-# Go module proxy (no prebuilt downloads are reachable here) and reuses it on later runs.
+# Puts a pulumi CLI of the pinned version, the Python language host and the dynamic-provider
+# shim in .tools/pulumi/bin and prints that folder. Uses a CLI already on PATH when its version
+# matches and its Python plugins are beside it; otherwise builds them from the Go module proxy
+# (no prebuilt downloads are reachable here) and reuses them on later runs.
 set -euo pipefail
 version="${PULUMI_VERSION:-3.259.0}"
+# The newest sdk/v3 that still holds python/cmd/pulumi-language-python: the host's own module is
+# not served by the module proxy. It works with the CLI above (preview, up, refresh, destroy).
+host_version="3.79.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dest="$root/.tools/pulumi/bin"
 
 have_version() { [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$version" ]; }
+have_python_plugins() {
+  [ -x "$1/pulumi-resource-pulumi-python" ] && [ -x "$1/pulumi-language-python" ] \
+    && [ -x "$1/pulumi-language-python-exec" ]
+}
 
-if have_version "$dest/pulumi" && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
+if have_version "$dest/pulumi" && have_python_plugins "$dest"; then
   echo "$dest"; exit 0
 fi
 if existing="$(command -v pulumi 2>/dev/null)" && have_version "$existing" \
-   && command -v pulumi-resource-pulumi-python >/dev/null 2>&1; then
+   && have_python_plugins "$(dirname "$existing")"; then
   dirname "$existing"; exit 0
 fi
 
 command -v go >/dev/null || { echo "install-pulumi: Go >= 1.25 is needed to build pulumi $version" >&2; exit 1; }
-echo "install-pulumi: building pulumi v$version from source (first run only, several minutes)" >&2
 work="$(mktemp -d)"
 log="$root/.tools/pulumi-build.log"
-mkdir -p "$root/.tools"
+mkdir -p "$root/.tools" "$dest"
 : > "$log"
 trap 'status=$?; rm -rf "$work"; if [ $status -ne 0 ]; then echo "install-pulumi: failed; the last lines of $log:" >&2; tail -25 "$log" >&2; fi' EXIT
-cd "$work"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+build_flags=(-trimpath -tags osusergo,grpcnotrace)
+
+# The Python language host, from sdk/v3@v$host_version in a module of its own (it needs that
+# sdk, the CLI needs the current one). sdk's go.mod replaces golang.org/x/text: repeat it here,
+# since `go install ...@version` refuses modules with replace directives.
+build_language_host() {
+  echo "install-pulumi: building the Python language host (sdk v$host_version)" >&2
+  mkdir -p "$work/host" && cd "$work/host"
+  go mod init pulumi-language-python-build >/dev/null 2>&1
+  go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$host_version" > sdk.json 2>>"$log"
+  sdkmod="$(python3 -c 'import json; print(json.load(open("sdk.json"))["GoMod"])')"
+  go mod edit $(sed -n 's/^replace \(\S*\) => \(\S*\) \(\S*\)$/-replace=\1=\2@\3/p' "$sdkmod")
+  go get "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python@v$host_version" >>"$log" 2>&1
+  go build "${build_flags[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$host_version" \
+    -o "$dest/pulumi-language-python-v$host_version" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python \
+    >>"$log" 2>&1
+  # The program runner the host starts: the current one, matching the pulumi Python package.
+  go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$version" > current-sdk.json 2>>"$log"
+  currentsdk="$(python3 -c 'import json; print(json.load(open("current-sdk.json"))["Dir"])')"
+  install -m 0755 "$currentsdk/python/cmd/pulumi-language-python-exec" "$dest/"
+  # The current CLI passes Pulumi.yaml's runtime options in a way this host predates, so it would
+  # run the first python3 on PATH: hand it the project's virtualenv as the flag it does read.
+  cat > "$dest/pulumi-language-python" <<SH
+#!/bin/sh
+# Python language host v$host_version, told the project's virtualenv (Pulumi.yaml runtime.options).
+venv="\$(sed -n 's/^[[:space:]]*virtualenv:[[:space:]]*//p' Pulumi.yaml 2>/dev/null | head -n 1)"
+exec "\$(dirname "\$0")/pulumi-language-python-v$host_version" \${venv:+-virtualenv="\$venv"} "\$@"
+SH
+  chmod 0755 "$dest/pulumi-language-python"
+  cd "$work"
+}
+
+if have_version "$dest/pulumi" && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
+  build_language_host
+  echo "$dest"; exit 0
+fi
+echo "install-pulumi: building pulumi v$version from source (first run only, several minutes)" >&2
+cd "$work"
 go mod init pulumi-build >/dev/null 2>&1
 # pkg's go.mod carries replace directives that `go get` ignores: apply its non-local ones
 # here first (its ../sdk replace is the same sdk version, required explicitly below).
@@ -39,10 +84,10 @@ PY
 )
 go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version" >>"$log" 2>&1
 sdkdir="$(go list -m -f '{{.Dir}}' "github.com/pulumi/pulumi/sdk/v3")"
-mkdir -p "$dest"
-go build -trimpath -tags osusergo,grpcnotrace \
+go build "${build_flags[@]}" \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
   -o "$dest/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >>"$log" 2>&1
 install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$dest/"
 have_version "$dest/pulumi" || { echo "install-pulumi: the built CLI does not report v$version" >&2; exit 1; }
+build_language_host
 echo "$dest"

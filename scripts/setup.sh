@@ -17,5 +17,31 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
     -r requirements-dev.txt -c constraints.txt
   echo "$wanted" > "$stamp"
 fi
-bash scripts/install-pulumi.sh >/dev/null
-echo "setup: ready (.venv, $(.tools/pulumi/bin/pulumi version 2>/dev/null || pulumi version))" >&2
+bin="$(bash scripts/install-pulumi.sh)"
+mkdir -p .state/pulumi-backend
+
+# `pulumi` in the virtualenv: the CLI with this project's offline defaults, so that after
+# `. .venv/bin/activate` plain `pulumi up --stack local` needs nothing else. Each default
+# gives way to a value already set (a cloud stack's PULUMI_BACKEND_URL, say) or to a
+# `pulumi login`.
+cat > .venv/bin/pulumi <<SH
+#!/bin/sh
+# Written by scripts/setup.sh: the pulumi CLI with the project's offline defaults.
+: "\${PULUMI_SKIP_UPDATE_CHECK:=true}"
+: "\${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:=true}"
+if [ -z "\${PULUMI_BACKEND_URL:-}" ] && ! grep -qs '"current": *"[^"]' "\${PULUMI_HOME:-\$HOME/.pulumi}/credentials.json"; then
+  PULUMI_BACKEND_URL="file://$root/.state/pulumi-backend"; export PULUMI_BACKEND_URL
+fi
+# The local stack's secrets use an empty passphrase; other stacks set theirs (or use Cloud KMS).
+if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" ]; then
+  PULUMI_CONFIG_PASSPHRASE=; export PULUMI_CONFIG_PASSPHRASE
+fi
+export PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+exec "$bin/pulumi" "\$@"
+SH
+chmod 0755 .venv/bin/pulumi
+# The local stack, in the state backend in effect, so that `pulumi up --stack local` just works.
+if ! .venv/bin/pulumi stack ls --json 2>/dev/null | grep -q '"name": "local"'; then
+  .venv/bin/pulumi stack init local --no-select >/dev/null
+fi
+echo "setup: ready (.venv, pulumi $(.venv/bin/pulumi version))" >&2
