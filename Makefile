@@ -1,7 +1,11 @@
 # The project's commands. `make up` and `make test` work from a fresh clone, offline.
+# The pulumi commands are the plain CLI, exactly as a user types them after
+# `. .venv/bin/activate` (the venv's `pulumi` carries the project's offline defaults).
 PY := .venv/bin/python
+PULUMI := .venv/bin/pulumi
+STACK := local
 
-.PHONY: setup up down preview refresh test lint bench emulator
+.PHONY: setup up down preview refresh outputs test lint bench emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -9,19 +13,26 @@ setup:
 emulator: setup
 	@bash scripts/emulator.sh start
 
-# Deploy the local stack against the emulator and print its outputs.
+# Deploy the local stack against the emulator and print its outputs. An interrupted earlier
+# `pulumi up` is recovered first (stale lock, pending TuningJob creates): its job is adopted.
 up: emulator
-	@$(PY) -m stacks.engine up --stack local
+	@$(PY) -m stacks.engine recover --stack $(STACK)
+	@$(PULUMI) up --yes --stack $(STACK)
+	@$(MAKE) --no-print-directory outputs
+
+outputs:
+	@echo "Outputs of stack $(STACK):"
+	@$(PULUMI) stack output --json --stack $(STACK)
 
 preview: emulator
-	@$(PY) -m stacks.engine preview --stack local --diff
+	@$(PULUMI) preview --diff --stack $(STACK)
 
 refresh: emulator
-	@$(PY) -m stacks.engine refresh --stack local
+	@$(PULUMI) refresh --yes --stack $(STACK)
 
 # Destroy the local stack (cancels or cleans up its job) and stop the emulator.
 down: emulator
-	@$(PY) -m stacks.engine destroy --stack local
+	@$(PULUMI) destroy --yes --stack $(STACK)
 	@bash scripts/emulator.sh stop
 
 test: setup lint

@@ -12,7 +12,8 @@ For a stack with `tuning:apiEndpoint` (local) the request goes to that emulator 
 
 Credentials are Application Default Credentials (`gcloud auth application-default login`, or
 the workload's service account); the state backend is the one in PULUMI_BACKEND_URL, or the
-project's local one for the local stack. The answer is generated with thinking off (budget 0),
+project's local one for the local stack (run it with the virtualenv active: `. .venv/bin/activate`).
+The answer is generated with thinking off (budget 0),
 as tuned models are meant to answer their task directly.
 Exit codes: 0 answered; 2 the endpoint could not be found; 3 the model could not be asked.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -30,7 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's packages
 
-from stacks.engine import offline_env  # noqa: E402
 from tuning_provider.errors import TuningError  # noqa: E402
 from tuning_provider.vertex import Connection, generate_content  # noqa: E402
 
@@ -42,10 +41,9 @@ class NotReady(Exception):
 
 
 def pulumi(*args: str) -> subprocess.CompletedProcess[str]:
-    """The pulumi CLI in the project folder (the project's own build when it has one)."""
+    """The pulumi CLI on PATH (with the virtualenv active, the project's own), in the project folder."""
     return subprocess.run(
-        ["pulumi", *args, "--non-interactive"], cwd=ROOT, env={**os.environ, **offline_env()},
-        capture_output=True, text=True, check=False,
+        ["pulumi", *args, "--non-interactive"], cwd=ROOT, capture_output=True, text=True, check=False,
     )
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pulumi
 
 from stacks.config import StackConfig, load_config
@@ -14,6 +16,10 @@ __all__ = ["StackConfig", "load_config", "run"]
 
 
 def run() -> None:
+    # Once an update has failed, the engine stops the program with SIGINT (the program runs in
+    # the language host's process group, which no terminal Ctrl-C reaches): end quietly instead
+    # of printing a KeyboardInterrupt traceback under the error the engine has already shown.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         config = load_config()
         if config.emulated:

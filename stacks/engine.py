@@ -1,13 +1,13 @@
-"""Run pulumi up / preview / refresh / destroy on this project's stacks, with the real CLI.
+"""The plain `pulumi` CLI on this project, and recovery from an interrupted `pulumi up`.
 
-    python -m stacks.engine up --stack local
-    python -m stacks.engine preview --stack local --diff
+    python -m stacks.engine recover --stack local     # `make up` runs it before `pulumi up`
 
-It drives the `pulumi` CLI through the Automation API with the program in stacks.run (what
-__main__.py runs). Where the Python language host plugin is installed, `pulumi up --stack
-local` does the same; this path needs only the CLI and the dynamic-provider shim, which the
-project's setup builds offline (scripts/install-pulumi.sh), so it works on any machine.
-Stack config comes from stacks/Pulumi.<stack>.yaml as usual (Pulumi.yaml: stackConfigDir).
+`pulumi` here is the command users type: the virtualenv's `pulumi` when there is one (written
+by scripts/setup.sh: the pinned CLI with the project's offline defaults), else the one on PATH.
+A `pulumi up` killed half-way (Ctrl-C twice, a CI runner stopped) leaves a lock and "pending
+creates" in the state, and the plain CLI does not clear either by itself; `recover` does, when
+that is safe, so that the next `pulumi up` adopts the job already submitted instead of paying
+for a second one.
 """
 
 from __future__ import annotations
@@ -15,41 +15,61 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pulumi import automation as auto
-
-__all__ = ["ROOT", "main", "offline_env", "recover_interrupted_creates", "release_stale_locks", "select_stack", "up"]
+__all__ = [
+    "ROOT",
+    "main",
+    "pulumi_executable",
+    "recover",
+    "recover_interrupted_creates",
+    "release_stale_locks",
+    "run_pulumi",
+    "stack_outputs",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "tuning"
 
 
-def offline_env(root: Path = ROOT, state_dir: Path | None = None) -> dict[str, str]:
-    """Environment for the CLI with no cloud: a file state backend inside the project (or
-    in `state_dir`), no update checks and no plugin downloads. Without `state_dir`, values
-    already set in the environment win (a user's own backend, say)."""
-    state = state_dir or root / ".state"
-    settings = {
-        "PULUMI_BACKEND_URL": f"file://{state / 'pulumi-backend'}",
-        "PULUMI_HOME": str(state / "pulumi-home"),
-        "PULUMI_CONFIG_PASSPHRASE": "",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
-    env = settings if state_dir else {k: os.environ.get(k, v) for k, v in settings.items()}
-    if env["PULUMI_BACKEND_URL"].startswith("file://"):
-        Path(env["PULUMI_BACKEND_URL"].removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-    tools = root / ".tools" / "pulumi" / "bin"
-    # The dynamic-provider shim runs `python3` from PATH: make that this virtualenv's, and
-    # let it import this project whatever the working directory.
-    env["PATH"] = f"{tools}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
-    return env
+def pulumi_executable(root: Path = ROOT) -> str:
+    """The `pulumi` a user of this project runs: the virtualenv's, else the one on PATH."""
+    venv = root / ".venv" / "bin" / "pulumi"
+    if venv.exists():
+        return str(venv)
+    found = shutil.which("pulumi")
+    if found is None:
+        raise RuntimeError("no pulumi CLI found: run `make setup` (it builds one into .tools/)")
+    return found
+
+
+def run_pulumi(
+    *args: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None, capture: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """One non-interactive pulumi command in the project folder `cwd`."""
+    return subprocess.run(
+        [pulumi_executable(), *args, "--non-interactive"], cwd=cwd,
+        env=dict(env) if env is not None else None, capture_output=capture, text=True, check=False,
+    )
+
+
+def _checked(run: subprocess.CompletedProcess[str], what: str) -> str:
+    if run.returncode != 0:
+        detail = (run.stderr or run.stdout or "").strip()
+        raise RuntimeError(f"{what} failed: {detail}")
+    return run.stdout
+
+
+def stack_outputs(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`pulumi stack output --json` of a stack, secrets shown."""
+    out = _checked(run_pulumi("stack", "output", "--json", "--show-secrets", "--stack", stack, cwd=cwd, env=env),
+                   f"reading the outputs of stack {stack}")
+    return dict(json.loads(out or "{}"))
 
 
 def release_stale_locks(backend_url: str) -> list[Path]:
@@ -90,33 +110,14 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def select_stack(
-    stack: str,
-    *,
-    program: Callable[[], None] | None = None,
-    work_dir: Path = ROOT,
-    env: dict[str, str] | None = None,
-) -> auto.Stack:
-    """The named stack (created in the backend if new), ready to run. `work_dir` holds the
-    Pulumi.yaml and stacks/Pulumi.<stack>.yaml; tests point it at a copy."""
-    if program is None:
-        import stacks
-
-        program = stacks.run
-    env = env or offline_env()
-    release_stale_locks(env.get("PULUMI_BACKEND_URL", ""))
-    tools = ROOT / ".tools" / "pulumi"
-    command = auto.PulumiCommand(root=str(tools)) if (tools / "bin" / "pulumi").exists() else auto.PulumiCommand()
-    opts = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars=env, pulumi_command=command)
-    return auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=program, opts=opts)
-
-
-def recover_interrupted_creates(stack: auto.Stack, on_output: Callable[[str], None] | None = None) -> list[str]:
+def recover_interrupted_creates(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> list[str]:
     """Clear the creates an interrupted `pulumi up` left pending, when every one of them is a
     TuningJob, and return their URNs. That is safe because a TuningJob create is idempotent: the
     next create finds the job it submitted by its fingerprint label and adopts it. A pending
     create of any other resource is left for a person to resolve (`pulumi refresh`)."""
-    pending = (stack.export_stack().deployment or {}).get("pending_operations") or []
+    exported = json.loads(_checked(run_pulumi("stack", "export", "--stack", stack, cwd=cwd, env=env),
+                                   f"reading the state of stack {stack}") or "{}")
+    pending = (exported.get("deployment") or {}).get("pending_operations") or []
     creates = [op["resource"]["urn"] for op in pending if op.get("type") == "creating"]
     if not creates:
         return []
@@ -128,53 +129,29 @@ def recover_interrupted_creates(stack: auto.Stack, on_output: Callable[[str], No
         )
     print(f"an interrupted update left {len(creates)} TuningJob create(s) pending; clearing them: "
           "the next create adopts the job by its fingerprint label", file=sys.stderr)
-    stack.refresh(clear_pending_creates=True, on_output=on_output, color="never")
+    _checked(run_pulumi("refresh", "--clear-pending-creates", "--yes", "--stack", stack, cwd=cwd, env=env),
+             f"clearing the pending creates of stack {stack}")
     return creates
 
 
-def up(stack: auto.Stack, on_output: Callable[[str], None] | None = None, diff: bool = False) -> auto.UpResult:
-    """`pulumi up`, after recovering from an interrupted one (see recover_interrupted_creates)."""
-    recover_interrupted_creates(stack, on_output)
-    return stack.up(on_output=on_output, diff=diff, color="never")
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
+def recover(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> None:
+    """Make a stack that an interrupted `pulumi up` left behind ready for the next one."""
+    whoami = json.loads(_checked(run_pulumi("whoami", "--json", cwd=cwd, env=env), "finding the state backend"))
+    release_stale_locks(str(whoami.get("url", "")))
+    recover_interrupted_creates(stack, cwd, env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.engine", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "preview", "refresh", "destroy", "outputs"])
+    parser.add_argument("command", choices=["recover"])
     parser.add_argument("--stack", default="local")
-    parser.add_argument("--diff", action="store_true", help="show property-level diffs")
     args = parser.parse_args(argv)
-    stack = select_stack(args.stack)
     try:
-        if args.command == "up":
-            up(stack, on_output=_print, diff=args.diff)
-        elif args.command == "preview":
-            stack.preview(on_output=_print, diff=args.diff, color="never")
-        elif args.command == "refresh":
-            stack.refresh(on_output=_print, color="never")
-        elif args.command == "destroy":
-            stack.destroy(on_output=_print, color="never")
-    except auto.errors.CommandError as exc:
-        print(_failure(exc), file=sys.stderr)
-        return 1
+        recover(args.stack)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.command in ("up", "refresh", "outputs"):
-        outputs: dict[str, Any] = {k: v.value for k, v in stack.outputs().items()}
-        print(f"\nOutputs of stack {args.stack}:")
-        print(json.dumps(outputs, indent=2, sort_keys=True))
     return 0
-
-
-def _failure(exc: Exception) -> str:
-    # The CLI's own output was streamed already; its stderr holds the diagnostics.
-    stderr = getattr(exc, "stderr", "") or ""
-    return stderr.strip() or str(exc)
 
 
 if __name__ == "__main__":

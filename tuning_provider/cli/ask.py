@@ -15,6 +15,9 @@ Exit codes: 0 answered; 2 usage, or the stack has no endpoint yet; 3 API error.
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,20 +78,18 @@ def _bounded(kind: type[float] | type[int], low: float, high: float | None) -> C
 
 
 def stack_outputs(stack: str) -> Mapping[str, Any]:
-    """The outputs of one of this project's stacks, read through the Pulumi CLI."""
-    try:
-        from pulumi import automation as auto
-
-        from stacks.engine import select_stack
-    except ImportError as exc:
-        raise UsageError(
-            f"reading stack outputs needs the project's stacks package; run from the project folder ({exc})"
-        ) from None
-    try:
-        return {key: output.value for key, output in select_stack(stack).outputs().items()}
-    except auto.errors.CommandError as exc:
-        detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
-        raise UsageError(f"cannot read the outputs of stack {stack}: {detail[-1] if detail else exc}") from None
+    """The outputs of one of this project's stacks, read with `pulumi stack output` (the
+    virtualenv's `pulumi` carries the project's backend defaults)."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise UsageError("reading stack outputs needs the pulumi CLI on PATH: run `make setup` and "
+                         "`. .venv/bin/activate`, or give the endpoint instead of stack:NAME")
+    run = subprocess.run([pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack,
+                          "--non-interactive"], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        detail = (run.stderr or run.stdout).strip().splitlines()
+        raise UsageError(f"cannot read the outputs of stack {stack}: {detail[-1] if detail else 'pulumi failed'}")
+    return dict(json.loads(run.stdout or "{}"))
 
 
 def resolve_endpoint(
@@ -121,7 +122,7 @@ def resolve_endpoint(
         if not endpoint:
             raise UsageError(
                 f"stack {stack} has no {ENDPOINT_OUTPUT} output yet: its tuning job has not "
-                f"succeeded, or `python -m stacks.engine up --stack {stack}` has not run"
+                f"succeeded, or `pulumi up --stack {stack}` has not run"
             )
         target = str(endpoint)
     resource = split_resource_name(target, "endpoints")
