@@ -10,9 +10,11 @@
     │   ├── PermissionDenied     403: the caller or the job's service account lacks a role
     │   ├── NotFound             404: the named job, model or endpoint does not exist
     │   ├── Conflict             409: ABORTED / ALREADY_EXISTS
+    │   ├── Unreachable          a local endpoint (the emulator) refused the connection
     │   └── Transient            429, 5xx and connection failures: worth retrying
     ├── WaitTimeout              a job did not reach a terminal state in time (last state)
-    └── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
+    ├── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
+    └── JobNotServing            a create stops before its tuned model serves (why, what next)
 
 Foreign errors (google-genai's APIError, httpx's transport errors) are translated into these
 in one place, `tuning_provider.vertex`, and re-raised `from` the original.
@@ -29,12 +31,14 @@ __all__ = [
     "DatasetError",
     "InvalidRequest",
     "JobFailed",
+    "JobNotServing",
     "NotFound",
     "PermissionDenied",
     "SpecError",
     "Transient",
     "TuningError",
     "Unauthenticated",
+    "Unreachable",
     "WaitTimeout",
 ]
 
@@ -101,6 +105,10 @@ class Conflict(ApiError):
     """The resource exists already, or changed under us."""
 
 
+class Unreachable(ApiError):
+    """A local endpoint refused the connection: nothing listens there, so retrying is futile."""
+
+
 class Transient(ApiError):
     """A failure that may succeed when retried: 429, 5xx, a reset connection."""
 
@@ -122,6 +130,17 @@ class JobFailed(TuningError):
 
     def __init__(self, job_name: str, state: str, message: str) -> None:
         super().__init__(f"tuning job {job_name} ended {state}: {message}")
+        self.job_name = job_name
+        self.state = state
+        self.message = message
+
+
+class JobNotServing(TuningError):
+    """A create stops before its tuned model serves (still running at the wait bound, not
+    waited for, or its model gone); `message` says why and what becomes of the job."""
+
+    def __init__(self, job_name: str, state: str, message: str) -> None:
+        super().__init__(f"tuning job {job_name} ({state}) has no serving model: {message}")
         self.job_name = job_name
         self.state = state
         self.message = message

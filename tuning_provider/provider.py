@@ -23,11 +23,12 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import vertex
+from tuning_provider import cancellation, vertex
 from tuning_provider.errors import (
     DatasetError,
     InvalidRequest,
     JobFailed,
+    JobNotServing,
     NotFound,
     SpecError,
     WaitTimeout,
@@ -59,6 +60,8 @@ class TuningJobProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         endpoint = req.config.get(API_ENDPOINT_KEY)
         self.api_endpoint = str(endpoint) if endpoint else None
+        # Runs once per provider process, inside the engine's dynamic-provider server.
+        cancellation.listen()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -84,6 +87,8 @@ class TuningJobProvider(ResourceProvider):
         spec = TuningJobSpec.model_validate(inputs)
         if spec.validate_dataset:
             failures = self._dataset_failures(spec)
+        if spec.existing_job_name:
+            failures += self._adoption_failures(spec)
         # Normalised inputs: later diffs then compare like with like.
         return CheckResult(spec.model_dump(), failures)
 
@@ -108,6 +113,20 @@ class TuningJobProvider(ResourceProvider):
                 failures.append(CheckFailure(field, report.summary()))
         return failures
 
+    def _adoption_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        """existing_job_name must name a job that is running or serving: adopting a finished
+        job whose model is gone would put a dead endpoint in the stack outputs."""
+        assert spec.existing_job_name is not None
+        job = vertex.find_tuning_job(self._connection(spec), spec.existing_job_name)
+        if job is None:
+            return [CheckFailure("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
+                                 "check the name, project and location")]
+        problem = None if job.live else vertex.serving_problem(self._connection(spec), job)
+        if problem is None:
+            return []
+        return [CheckFailure("existing_job_name", f"tuning job {job.name} cannot be adopted: {problem}. "
+                             "Remove existing_job_name to run a new job, or name a job that is running or serving")]
+
     # --- diff ----------------------------------------------------------------------------
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -123,9 +142,17 @@ class TuningJobProvider(ResourceProvider):
                 changed = _contains_unknown(value) or field in new_values and _differs(old_spec, field, value)
             if changed:
                 changes.append(field)
+        if "existing_job_name" in changes and new_spec is not None and new_spec.existing_job_name == olds.get("name"):
+            # Naming the job this resource already holds adopts nothing new; a replace would
+            # delete the serving model that the "new" resource stands on.
+            changes.remove("existing_job_name")
         replaces = [f for f in changes if replaces_on_change(f)]
         old_state = olds.get("state")
-        if old_state in _RERUN_STATES:
+        if old_state == "SUCCEEDED" and not (olds.get("tuned_model_name") and olds.get("tuned_model_endpoint")):
+            # Refresh found the tuned model or endpoint deleted outside Pulumi: run it again.
+            changes.append("tuned_model_endpoint")
+            replaces.append("tuned_model_endpoint")
+        elif old_state in _RERUN_STATES:
             # Stopped outside Pulumi (seen by refresh): the job must run again.
             changes.append("state")
             replaces.append("state")
@@ -159,36 +186,60 @@ class TuningJobProvider(ResourceProvider):
             job, adopted = vertex.submit_or_adopt(conn, spec, retry)
             verb = "adopted" if adopted else "submitted"
             _progress(f"{verb} tuning job {job.name} ({job.state})")
-        job = self._settle(conn, spec, job)
+        job = self._serving(conn, spec, job)
         return CreateResult(job.name, self._outs(spec, job))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only steering settings change in place: no API write, just the wait they ask for.
+        # Only steering settings change in place: no API write. A job recorded while still
+        # running (state written by an older version of this provider) is waited for here.
         spec = self._spec(news)
         conn = self._connection(spec)
-        # A failure already recorded (by a refresh) was reported then; only a new one raises.
-        was_live = olds.get("state") in vertex.LIVE_STATES
-        job = self._settle(conn, spec, vertex.get_tuning_job(conn, id_), raise_failed=was_live)
+        job = vertex.get_tuning_job(conn, id_)
+        if job.live or olds.get("state") in vertex.LIVE_STATES:
+            job = self._serving(conn, spec, job)
         return UpdateResult(self._outs(spec, job))
 
-    def _settle(
-        self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord, *, raise_failed: bool = True
-    ) -> vertex.JobRecord:
-        """Wait for the job as the spec asks; a job still live at the bound is kept as it is."""
-        if spec.wait_for_completion and job.live:
+    def _serving(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
+        """The job once its tuned model serves; otherwise raise, so that this update fails.
+
+        That is the serving invariant: Pulumi deletes the resource a replacement stands in for
+        only after the replacement's create returned, so a create must not return before its
+        model answers. Every way of not getting there raises, and the job (if it still runs)
+        is adopted by the next `pulumi up` through its fingerprint label: never paid twice."""
+        keep = "nothing was recorded, and the model the stack served before (if any) keeps serving"
+        if job.live and not spec.wait_for_completion:
+            raise JobNotServing(
+                job.name, job.state,
+                f"wait_for_completion is false, so this update stops here: {keep}. "
+                "Run `pulumi up` again once the job has ended: it adopts this job, no second one is paid for",
+            )
+        if job.live:
             try:
                 job = vertex.wait_for_tuning_job(
-                    conn, job.name, timeout=spec.wait_timeout_seconds,
-                    poll_interval=spec.poll_interval_seconds,
+                    conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
+                    sleep=cancellation.sleep,
                 )
+            except cancellation.Cancelled as exc:
+                raise JobNotServing(
+                    job.name, job.state,
+                    f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {keep}. The job is NOT "
+                    "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
+                    "again, no second job is paid for. To stop paying for it, run "
+                    f"`python -m tuning_provider jobs cancel {job.name}`",
+                ) from exc
             except WaitTimeout as exc:
-                _progress(
-                    f"{exc}; it is recorded as {exc.last_state} and keeps running in Vertex. "
-                    "Run `pulumi up` or `pulumi refresh` later to record its result."
-                )
-                job = vertex.get_tuning_job(conn, job.name)
-        if job.state == "FAILED" and raise_failed:
-            raise JobFailed(job.name, job.state, job.outputs.error or "Vertex gave no reason")
+                raise JobNotServing(
+                    job.name, exc.last_state,
+                    f"wait_timeout_seconds ({spec.wait_timeout_seconds:g}s) was reached, so this update "
+                    f"stops here: {keep}. The job keeps running in Vertex; the next `pulumi up` adopts it "
+                    "and waits again, no second job is paid for",
+                ) from exc
+        if job.state != "SUCCEEDED":
+            reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")
+            raise JobFailed(job.name, job.state, f"{reason}. {keep[0].upper()}{keep[1:]}")
+        problem = vertex.serving_problem(conn, job)
+        if problem is not None:
+            raise JobNotServing(job.name, job.state, f"{problem}. {keep[0].upper()}{keep[1:]}")
         return job
 
     # --- read ----------------------------------------------------------------------------
@@ -198,7 +249,13 @@ class TuningJobProvider(ResourceProvider):
         job = vertex.find_tuning_job(self._connection(spec), id_)
         if job is None:
             return ReadResult("", {})  # gone: Pulumi drops it from state
-        return ReadResult(id_, self._outs(spec, job))
+        outs = self._outs(spec, job)
+        problem = vertex.serving_problem(self._connection(spec), job) if job.state == "SUCCEEDED" else None
+        if problem is not None:
+            # Shown by `pulumi refresh` as drift; diff then replaces the job on the next `up`.
+            outs.update(tuned_model_name=None, tuned_model_endpoint=None,
+                        error=f"{problem} outside Pulumi; the next `pulumi up` runs the job again")
+        return ReadResult(id_, outs)
 
     # --- delete --------------------------------------------------------------------------
 

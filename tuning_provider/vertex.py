@@ -36,6 +36,7 @@ from tuning_provider.errors import (
     PermissionDenied,
     Transient,
     Unauthenticated,
+    Unreachable,
     WaitTimeout,
 )
 from tuning_provider.spec import (
@@ -56,6 +57,7 @@ __all__ = [
     "delete_tuned_model",
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
+    "serving_problem",
     "generate_content",
     "get_tuning_job",
     "list_tuning_jobs",
@@ -244,12 +246,41 @@ def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) 
                 isinstance(error, PermissionDenied) and elapsed < retry.permission_grace
             )
             attempt += 1
+            if _refused_locally(exc):
+                raise Unreachable(
+                    f"{action}: nothing answers at {_refused_locally(exc)}; start the emulator "
+                    "(`make emulator`) or fix the stack's tuning:apiEndpoint",
+                    status=None, code="UNAVAILABLE",
+                ) from exc
             if not retriable or attempt >= retry.attempts or elapsed >= retry.max_elapsed:
                 raise error from exc
+            delay = retry.delay(attempt)
             if isinstance(error, PermissionDenied):
                 _progress(f"{action}: permission denied; IAM changes take a minute or two to "
-                          "reach Vertex, retrying")
-            retry.sleep(retry.delay(attempt))
+                          f"reach Vertex, retrying in {delay:.0f}s")
+            elif delay >= 1.0:  # quick retries stay quiet; a visible pause says why
+                _progress(f"{action}: {error.code or 'transient error'}, retrying in {delay:.0f}s "
+                          f"(attempt {attempt + 1} of {retry.attempts})")
+            retry.sleep(delay)
+
+
+def _refused_locally(exc: BaseException) -> str | None:
+    """The local URL that refused a connection, if that is what `exc` is: an emulator that is
+    not running will not start during a retry loop, so waiting minutes for it helps nobody."""
+    chain: BaseException | None = exc
+    while chain is not None:
+        if isinstance(chain, ConnectionRefusedError):
+            break
+        chain = chain.__cause__ or chain.__context__
+    else:
+        if "connection refused" not in str(exc).lower() and "connect call failed" not in str(exc).lower():
+            return None
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "")) if request is not None else ""
+    if url and _is_local(url):
+        parsed = urlparse(url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+    return None
 
 
 def _progress(message: str) -> None:
@@ -391,13 +422,44 @@ def list_tuning_jobs(
 def find_tuning_job_by_fingerprint(
     conn: Connection, fingerprint: str, retry: RetryPolicy = DEFAULT_RETRY
 ) -> JobRecord | None:
-    """The newest live or succeeded job carrying this fingerprint label, or None."""
+    """The newest job carrying this fingerprint label that can stand in for a new one: a live
+    job, or a SUCCEEDED one whose tuned model still serves. A succeeded job whose model or
+    endpoint is gone (a destroyed stack, a setting changed and changed back) is passed over
+    with a line saying why: adopting it would put a dead endpoint in the stack outputs."""
     candidates = [
         job for job in list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: fingerprint}, retry=retry)
         if job.state not in _FAILED_STATES
     ]
     candidates.sort(key=lambda j: j.outputs.create_time or "", reverse=True)
-    return candidates[0] if candidates else None
+    for job in candidates:
+        problem = None if job.live else serving_problem(conn, job, retry)
+        if problem is None:
+            return job
+        _progress(f"not adopting tuning job {job.name}, which has the same settings: {problem}")
+    return None
+
+
+def serving_problem(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
+    """Why a finished job's tuned model cannot answer, or None when it can: the model and its
+    endpoint must exist, and the endpoint must have a model deployed."""
+    if job.state != "SUCCEEDED":
+        return f"it ended {job.state}"
+    model, endpoint = job.outputs.tuned_model_name, job.outputs.tuned_model_endpoint
+    if not model or not endpoint:
+        return "Vertex reports no tuned model and endpoint for it"
+    model_path = model.split("@", 1)[0]
+    try:
+        _call(f"reading tuned model {model_path}",
+              lambda: _with_client(conn, lambda c: c.models.get(model=model_path)), retry)
+    except NotFound:
+        return f"its tuned model {model_path} was deleted"
+    try:
+        info = _call(f"reading endpoint {endpoint}", lambda: _rest(conn, "get", endpoint), retry)
+    except NotFound:
+        return f"its endpoint {endpoint} was deleted"
+    if not info.get("deployedModels"):
+        return f"its endpoint {endpoint} serves no model (undeployed)"
+    return None
 
 
 def submit_or_adopt(

@@ -17,11 +17,11 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import vertex
+from tuning_provider import cancellation, vertex
 from tuning_provider.emulator import Emulator
-from tuning_provider.errors import JobFailed, NotFound
+from tuning_provider.errors import JobFailed, JobNotServing, NotFound
 from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
-from tuning_provider.spec import FINGERPRINT_LABEL
+from tuning_provider.spec import FINGERPRINT_LABEL, TuningJobSpec
 
 PROJECT, LOCATION = "test-project", "us-central1"
 
@@ -56,13 +56,33 @@ def checked(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any]:
     return result.inputs
 
 
+def normalised(raw: dict[str, Any]) -> dict[str, Any]:
+    """Inputs as check normalises them, without check's look-ups (existing_job_name's job)."""
+    return TuningJobSpec.model_validate(raw).model_dump()
+
+
 def all_jobs(url: str) -> list[vertex.JobRecord]:
     return list(vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, url)))
+
+
+def submitted(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any]:
+    """A job submitted and recorded while still live, as an older provider version did: the
+    state the update and delete paths still meet in existing stacks."""
+    spec = TuningJobSpec.model_validate(checked(provider, raw))
+    job, _ = vertex.submit_or_adopt(vertex.Connection(spec.project, spec.location, provider.api_endpoint), spec)
+    assert job.live
+    return {**spec.model_dump(), **job.outputs.model_dump()}
 
 
 @pytest.fixture
 def provider(emulator: Emulator) -> TuningJobProvider:
     return make_provider(emulator.url)
+
+
+@pytest.fixture
+def slow_provider(emulator_factory) -> TuningJobProvider:
+    """Against an emulator whose jobs run long enough for a test to act on them."""
+    return make_provider(emulator_factory(job_duration=60.0).url)
 
 
 @pytest.fixture
@@ -99,10 +119,15 @@ def test_basic_create_waits_to_succeeded_with_all_outputs(provider, train_uri, e
     assert job.labels[FINGERPRINT_LABEL] and outs["labels"] == {"team": "ml"}
 
 
-def test_basic_without_waiting_records_the_job_as_it_stands(provider, train_uri):
-    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
-    assert outs["state"] in {"PENDING", "QUEUED", "RUNNING"}
-    assert outs["tuned_model_endpoint"] is None
+def test_without_waiting_create_fails_and_the_next_create_adopts_the_job(provider, train_uri, emulator, capfd):
+    props = checked(provider, inputs(train_uri, wait_for_completion=False))
+    with pytest.raises(JobNotServing, match="wait_for_completion is false") as info:
+        provider.create(props)
+    assert "keeps serving" in str(info.value)
+    (job,) = all_jobs(emulator.url)
+    outs = provider.create(checked(provider, inputs(train_uri))).outs  # the next `pulumi up`
+    assert (outs["name"], outs["state"]) == (job.name, "SUCCEEDED") and outs["tuned_model_endpoint"]
+    assert len(all_jobs(emulator.url)) == 1
 
 
 # --- check -----------------------------------------------------------------------------
@@ -216,7 +241,9 @@ CHANGES = {
 def succeeded_outs(provider: TuningJobProvider, **overrides: Any) -> dict[str, Any]:
     """Old outputs as create leaves them, without running a job."""
     outs = checked(provider, inputs("gs://tuning-data/data/train.jsonl", **overrides))
-    outs.update(name="projects/p/locations/l/tuningJobs/1", state="SUCCEEDED", __provider="x")
+    outs.update(name="projects/p/locations/l/tuningJobs/1", state="SUCCEEDED", __provider="x",
+                tuned_model_name="projects/p/locations/l/models/2@1",
+                tuned_model_endpoint="projects/p/locations/l/endpoints/3")
     return outs
 
 
@@ -231,7 +258,7 @@ def test_diff_replace_or_update_per_field(provider, field, write_training_file):
     write_training_file("data/train.jsonl")  # validate_dataset=True reads it in check
     olds = succeeded_outs(provider)
     value, replaces = CHANGES[field]
-    news = checked(provider, {**inputs("gs://tuning-data/data/train.jsonl"), field: value})
+    news = normalised({**inputs("gs://tuning-data/data/train.jsonl"), field: value})
     result = provider.diff(olds["name"], olds, news)
     assert result.changes is True
     assert result.replaces == ([field] if replaces else [])
@@ -272,6 +299,22 @@ def test_diff_replaces_a_job_cancelled_outside_pulumi(provider):
     assert result.replaces == ["state"]
 
 
+def test_diff_replaces_a_succeeded_job_whose_model_refresh_found_deleted(provider):
+    olds = {**succeeded_outs(provider), "tuned_model_name": None, "tuned_model_endpoint": None}
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl"))
+    result = provider.diff(olds["name"], olds, news)
+    assert result.replaces == ["tuned_model_endpoint"] and result.delete_before_replace is False
+
+
+def test_diff_naming_the_held_job_as_existing_job_name_changes_nothing(provider):
+    olds = succeeded_outs(provider)
+    olds["name"] = f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42"
+    news = normalised(inputs("gs://tuning-data/data/train.jsonl", existing_job_name=olds["name"]))
+    result = provider.diff(olds["name"], olds, news)
+    # Replacing would adopt the same job and then delete its model as "the old resource".
+    assert (result.changes, result.replaces) == (False, [])
+
+
 def test_diff_updates_a_job_recorded_while_running_and_cancels_it_before_replacing(provider):
     olds = {**succeeded_outs(provider), "state": "RUNNING"}
     news = checked(provider, inputs("gs://tuning-data/data/train.jsonl"))
@@ -299,22 +342,77 @@ def test_faults_thirty_percent_still_create_exactly_one_job(tmp_path, gcs_dir, w
 # --- wait bound and adoption -----------------------------------------------------------
 
 
-def test_wait_bound_records_running_job_then_a_second_create_adopts_it(tmp_path, gcs_dir, write_training_file, capfd):
+def test_wait_bound_fails_the_create_and_the_next_create_adopts_the_job(
+    tmp_path, gcs_dir, write_training_file, capfd
+):
     uri = write_training_file()
     with Emulator(tmp_path / "state", gcs_dir, job_duration=6.0) as emu:
         provider = make_provider(emu.url)
-        props = checked(provider, inputs(uri, wait_timeout_seconds=0.5))
-        first = provider.create(props).outs
-        assert first["state"] in {"PENDING", "RUNNING", "QUEUED"}
-        assert "keeps running in Vertex" in capfd.readouterr().err
-        # An interrupted `pulumi up` recorded nothing; the next create must not pay twice.
+        with pytest.raises(JobNotServing, match=r"wait_timeout_seconds \(0.5s\) was reached") as info:
+            provider.create(checked(provider, inputs(uri, wait_timeout_seconds=0.5)))
+        assert "keeps running in Vertex" in str(info.value) and "keeps serving" in str(info.value)
+        # The failed `pulumi up` recorded nothing; the next create must not pay twice.
         second = provider.create(checked(provider, inputs(uri, wait_timeout_seconds=30))).outs
-        assert second["name"] == first["name"] and second["state"] == "SUCCEEDED"
+        assert second["name"] == info.value.job_name and second["state"] == "SUCCEEDED"
         assert "adopted tuning job" in capfd.readouterr().err
         assert len(all_jobs(emu.url)) == 1
-        # A running job recorded by the bound is completed by an update, with no new job.
-        update = provider.update(first["name"], first, checked(provider, inputs(uri)))
-        assert update.outs["state"] == "SUCCEEDED"
+
+
+def test_a_job_cancelled_while_waited_for_fails_the_create(slow_provider, train_uri):
+    import threading
+
+    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
+
+    def cancel_when_submitted() -> None:
+        while not (jobs := list(vertex.list_tuning_jobs(conn))):
+            pass
+        vertex.cancel_tuning_job(conn, jobs[0].name)
+
+    canceller = threading.Thread(target=cancel_when_submitted)
+    canceller.start()
+    with pytest.raises(JobFailed) as info:
+        slow_provider.create(checked(slow_provider, inputs(train_uri)))
+    canceller.join()
+    assert info.value.state == "CANCELLED" and "keeps serving" in info.value.message
+
+
+def test_pulumi_cancelling_stops_the_wait_at_once_and_leaves_the_job_running(slow_provider, train_uri):
+    cancellation.REQUESTED.set()  # what the engine's Cancel call does in the provider process
+    try:
+        with pytest.raises(JobNotServing, match=r"pulumi is cancelling \(Ctrl-C\)") as info:
+            slow_provider.create(checked(slow_provider, inputs(train_uri)))
+    finally:
+        cancellation.REQUESTED.clear()
+    assert "keeps running in Vertex" in str(info.value) and "jobs cancel" in str(info.value)
+    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint),
+                                info.value.job_name)
+    assert job.live
+
+
+def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_uri, emulator, capfd):
+    first = provider.create(checked(provider, inputs(train_uri))).outs
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    assert vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"])) == []
+    second = provider.create(checked(provider, inputs(train_uri))).outs
+    assert second["name"] != first["name"] and second["state"] == "SUCCEEDED"
+    assert f"not adopting tuning job {first['name']}" in capfd.readouterr().err
+    assert len(all_jobs(emulator.url)) == 2
+
+
+def test_existing_job_name_of_a_job_whose_model_is_gone_fails_check(provider, train_uri, emulator):
+    first = provider.create(checked(provider, inputs(train_uri))).outs
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"]))
+    failures = provider.check({}, inputs(train_uri, existing_job_name=first["name"])).failures
+    assert [f.property for f in failures] == ["existing_job_name"]
+    assert "cannot be adopted" in failures[0].reason and "was deleted" in failures[0].reason
+
+
+def test_an_update_of_a_job_recorded_running_waits_for_it(train_uri, emulator_factory):
+    provider = make_provider(emulator_factory(job_duration=1.0).url)
+    olds = submitted(provider, inputs(train_uri))
+    outs = provider.update(olds["name"], olds, checked(provider, inputs(train_uri, wait_timeout_seconds=30))).outs
+    assert outs["state"] == "SUCCEEDED" and outs["tuned_model_endpoint"]
 
 
 def test_same_settings_in_another_resource_are_not_adopted(provider, train_uri, emulator):
@@ -348,7 +446,7 @@ def test_failed_job_raises_with_vertex_message(provider, write_training_file):
 
 def test_update_raises_only_for_a_failure_it_sees_happen(provider, write_training_file):
     uri = write_training_file(name="broken.jsonl", lines=["not json"])
-    outs = provider.create(checked(provider, inputs(uri, wait_for_completion=False))).outs
+    outs = submitted(provider, inputs(uri))
     news = checked(provider, inputs(uri, wait_timeout_seconds=30))
     with pytest.raises(JobFailed, match="line 1"):
         provider.update(outs["name"], outs, news)  # recorded live: the failure is news
@@ -366,14 +464,29 @@ def test_missing_dataset_fails_the_job_with_vertex_message(provider):
 # --- read ------------------------------------------------------------------------------
 
 
-def test_read_sees_a_cancel_made_outside_pulumi(provider, train_uri, emulator):
-    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+def test_read_sees_a_cancel_made_outside_pulumi(slow_provider, train_uri):
+    outs = submitted(slow_provider, inputs(train_uri))
+    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
     vertex.cancel_tuning_job(conn, outs["name"])
-    refreshed = provider.read(outs["name"], outs)
+    refreshed = slow_provider.read(outs["name"], outs)
     assert refreshed.id == outs["name"]
     assert refreshed.outs["state"] in {"CANCELLING", "CANCELLED"}
     assert refreshed.outs["epoch_count"] == 2  # inputs kept for later diffs
+
+
+def test_read_reports_a_model_deleted_outside_pulumi_as_drift(provider, train_uri, emulator):
+    outs = provider.create(checked(provider, inputs(train_uri))).outs
+    assert provider.read(outs["name"], outs).outs == outs  # serving: nothing to report
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, outs["name"]))
+    refreshed = provider.read(outs["name"], outs).outs
+    assert refreshed["state"] == "SUCCEEDED"
+    assert refreshed["tuned_model_name"] is None and refreshed["tuned_model_endpoint"] is None
+    assert "deleted outside Pulumi" in refreshed["error"]
+    # ... which the next diff turns into a replacement.
+    assert provider.diff(outs["name"], refreshed, checked(provider, inputs(train_uri))).replaces == [
+        "tuned_model_endpoint"
+    ]
 
 
 def test_read_of_a_vanished_job_drops_it(provider):
@@ -386,10 +499,10 @@ def test_read_of_a_vanished_job_drops_it(provider):
 # --- delete ----------------------------------------------------------------------------
 
 
-def test_delete_cancels_a_running_job(provider, train_uri, emulator):
-    outs = provider.create(checked(provider, inputs(train_uri, wait_for_completion=False))).outs
-    provider.delete(outs["name"], outs)
-    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, emulator.url), outs["name"])
+def test_delete_cancels_a_running_job(slow_provider, train_uri):
+    outs = submitted(slow_provider, inputs(train_uri))
+    slow_provider.delete(outs["name"], outs)
+    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint), outs["name"])
     assert job.state == "CANCELLED"
 
 
