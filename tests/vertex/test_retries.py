@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import pytest
 from google.genai import errors as genai_errors
 
 from tuning_provider import vertex
-from tuning_provider.errors import InvalidRequest, NotFound, PermissionDenied, Transient
+from tuning_provider.errors import InvalidRequest, NotFound, PermissionDenied, Transient, Unreachable
 
 
 def api_error(code: int, status: str, message: str = "boom") -> genai_errors.APIError:
@@ -81,3 +82,26 @@ def test_backoff_is_capped_and_jittered():
     delays = [retry.delay(attempt) for attempt in range(1, 12) for _ in range(20)]
     assert all(0 <= d <= 4.0 for d in delays)
     assert len(set(delays)) > 100  # jittered: no two retries in lockstep
+
+
+class TwoSecondPauses(vertex.RetryPolicy):
+    def delay(self, attempt: int) -> float:
+        return 2.0
+
+
+def test_a_long_pause_before_a_retry_says_why(capsys):
+    call, _ = failing(api_error(503, "UNAVAILABLE"))
+    assert vertex._call("reading job j", call, TwoSecondPauses(sleep=lambda _: None)) == "ok"
+    assert "reading job j: UNAVAILABLE, retrying in 2s (attempt 2 of 8)" in capsys.readouterr().err
+
+
+def test_a_refused_local_endpoint_fails_at_once_naming_it_and_the_fix():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    slept: list[float] = []
+    with pytest.raises(Unreachable) as info:
+        vertex.get_tuning_job(conn, "123", vertex.RetryPolicy(sleep=slept.append))
+    assert slept == []  # no retry: an emulator that is not running does not start meanwhile
+    assert f"nothing answers at http://127.0.0.1:{port}" in str(info.value) and "make emulator" in str(info.value)
