@@ -1,38 +1,206 @@
-"""Engine-test fixtures: an emulator whose jobs last long enough to be caught running, and a
-local training file for the stack program to place in the emulator's bucket folder."""
+"""Engine-test fixtures: the plain `pulumi` CLI, as users type it, on a copy of this project.
+
+- `Project`: Pulumi.yaml and __main__.py copied into a temporary folder with one stack
+  (`enginetest`) whose config `set_job`/`write` rewrite, its own file state backend, and the
+  project's virtualenv linked in. `project.pulumi("up", "--yes")` runs the CLI there;
+  `outputs()`, `resource()` (the TuningJob as recorded in state), `jobs()` (every job the
+  emulator holds) and `ask(outputs)` (a question to the endpoint the outputs name) check it.
+- `start_pulumi(...)`: the CLI in the background, for tests that interrupt it; every process
+  it started (the CLI, the language host, the program, the provider) is stopped at teardown.
+- `emulator`: jobs of ENGINE_JOB_SECONDS on `clock`, which a test freezes to keep a job
+  running while it acts (cancel it, interrupt the CLI, reach a wait bound).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from stacks.engine import ROOT, pulumi_executable, run_pulumi
 from tests.conftest import SAMPLE_EXAMPLES, example_line
+from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 
-# Long enough for a test to act on a running job, short enough for a quick `pulumi up`.
-ENGINE_JOB_SECONDS = 4.0
-# Longer than any test acting on a running job takes to act; a test that waits for such a
-# job to finish waits this long.
-SLOW_JOB_SECONDS = 15.0
+# A quick `pulumi up`; tests that act on a running job freeze the emulator's clock instead.
+ENGINE_JOB_SECONDS = 2.0
+STACK = "enginetest"
+PROJECT, LOCATION = "engine-project", "us-central1"
+URN = f"urn:pulumi:{STACK}::tuning::pulumi-python:dynamic/vertex:TuningJob::engine-job"
+QUESTION = "What is the capital of France?"
+
+
+class Project:
+    """A copy of the project with one test stack, its own state backend and its own emulator."""
+
+    def __init__(self, root: Path, emulator: Emulator, gcs_dir: Path, train: Path) -> None:
+        self.dir = root / "project"
+        (self.dir / "stacks").mkdir(parents=True)
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copyfile(ROOT / name, self.dir / name)
+        (self.dir / ".venv").symlink_to(ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
+        self.emulator = emulator
+        self.started: list[subprocess.Popen[str]] = []
+        self.env = {
+            **os.environ,
+            "PULUMI_BACKEND_URL": f"file://{root / 'pulumi-state'}",
+            "PULUMI_HOME": str(root / "pulumi-home"),
+            "PULUMI_CONFIG_PASSPHRASE": "",
+            "PYTHONPATH": str(ROOT),  # the program and the provider import stacks, tuning_provider
+        }
+        (root / "pulumi-state").mkdir()
+        self.config: dict[str, Any] = {
+            "tuning:apiEndpoint": emulator.url,
+            "tuning:project": PROJECT,
+            "tuning:region": LOCATION,
+            "tuning:trainingData": str(train),
+            "tuning:localGcsDir": str(gcs_dir),
+            "tuning:namePrefix": "engine",
+            "tuning:job": {
+                "base_model": "gemini-2.5-flash",
+                "epoch_count": 2,
+                "adapter_size": 4,
+                "poll_interval_seconds": 0.5,
+                "wait_timeout_seconds": 120,
+            },
+        }
+        self.write()
+        self.pulumi("stack", "init", STACK, "--no-select", stack=False)
+
+    @property
+    def conn(self) -> vertex.Connection:
+        return vertex.Connection(PROJECT, LOCATION, self.emulator.url)
+
+    def write(self) -> None:
+        path = self.dir / "stacks" / f"Pulumi.{STACK}.yaml"
+        path.write_text(yaml.safe_dump({"config": self.config}))
+
+    def set_job(self, **settings: Any) -> None:
+        self.config["tuning:job"].update(settings)
+        self.write()
+
+    def pulumi(self, *args: str, check: bool = True, stack: bool = True) -> subprocess.CompletedProcess[str]:
+        """One pulumi command, as typed by a user in the project folder."""
+        run = run_pulumi(*args, *(("--stack", STACK) if stack else ()), cwd=self.dir, env=self.env)
+        if check and run.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+        return run
+
+    def outputs(self) -> dict[str, Any]:
+        return dict(json.loads(self.pulumi("stack", "output", "--json").stdout))
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(self.pulumi("stack", "export").stdout)["deployment"])
+
+    def resource(self) -> dict[str, Any]:
+        """The TuningJob's outputs as recorded in state (refresh updates these; stack outputs
+        are recomputed only by `up`)."""
+        (job,) = [r for r in self.state()["resources"] if r["type"].endswith(":TuningJob")]
+        return dict(job["outputs"])
+
+    def jobs(self) -> list[vertex.JobRecord]:
+        return list(vertex.list_tuning_jobs(self.conn))
+
+    def ask(self, outputs: dict[str, Any]) -> str:
+        """The serving invariant, checked the way a serving app lives it: the endpoint the
+        stack outputs name answers a question (and its model exists)."""
+        assert outputs.get("tunedModelEndpoint"), f"the stack outputs name no endpoint: {outputs}"
+        return vertex.generate_content(self.conn, outputs["tunedModelEndpoint"], QUESTION, temperature=0)
+
+    def start_pulumi(self, *args: str) -> subprocess.Popen[str]:
+        """The CLI in the background in a session of its own; `close` stops what is left."""
+        process = subprocess.Popen(
+            [pulumi_executable(), *args, "--stack", STACK, "--non-interactive"], cwd=self.dir, env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        self.started.append(process)
+        return process
+
+    def close(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                kill_tree(process)
+            if process.stdout:
+                process.stdout.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started by `pid`, children first. Pulumi puts each plugin in a process
+    group of its own, so killing the CLI's group leaves them running: find them by parentage."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found
+
+
+def kill_tree(process: subprocess.Popen[str]) -> None:
+    """SIGKILL a process and everything it started (as a killed CI runner would)."""
+    for pid in [*descendants(process.pid), process.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+class FreezableClock:
+    """Real time, until a test freezes it: jobs created or running then stay where they are
+    (a replacement that is still running when the test acts on it) until `resume`."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._frozen: float | None = None
+
+    def __call__(self) -> float:
+        return self._frozen if self._frozen is not None else time.time() + self._offset
+
+    def freeze(self) -> None:
+        self._frozen = self()
+
+    def resume(self) -> None:
+        if self._frozen is not None:
+            self._offset = self._frozen - time.time()
+            self._frozen = None
 
 
 @pytest.fixture
-def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
-    return emulator_factory(job_duration=ENGINE_JOB_SECONDS)
+def clock() -> FreezableClock:
+    return FreezableClock()
 
 
 @pytest.fixture
-def slow_emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
-    """Jobs that stay RUNNING for the whole test unless cancelled."""
-    return emulator_factory(job_duration=SLOW_JOB_SECONDS)
+def emulator(emulator_factory: Callable[..., Emulator], clock: FreezableClock) -> Emulator:
+    return emulator_factory(job_duration=ENGINE_JOB_SECONDS, clock=clock)
+
+
+def write_training_file(path: Path, examples: tuple[tuple[str, str], ...] = SAMPLE_EXAMPLES) -> Path:
+    path.write_text("".join(example_line(q, a) + "\n" for q, a in examples), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
-def write_local_training_file() -> Callable[[Path], Path]:
-    def write(path: Path) -> Path:
-        path.write_text("".join(example_line(q, a) + "\n" for q, a in SAMPLE_EXAMPLES), encoding="utf-8")
-        return path
+def project(tmp_path: Path, emulator: Emulator, gcs_dir: Path) -> Iterator[Project]:
+    yield from _project(tmp_path, emulator, gcs_dir)
 
-    return write
+
+def _project(tmp_path: Path, emulator: Emulator, gcs_dir: Path) -> Iterator[Project]:
+    project = Project(tmp_path, emulator, gcs_dir, write_training_file(tmp_path / "train.jsonl"))
+    yield project
+    project.close()
