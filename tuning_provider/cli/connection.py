@@ -45,7 +45,9 @@ __all__ = [
     "split_resource_name",
 ]
 
-STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
+# Relative to the working directory, the Pulumi project's folder: the package may be installed
+# anywhere, and a user's project keeps its stack files in its own stacks/.
+STACKS_DIR = Path("stacks")
 DEFAULT_LOCATION = "us-central1"
 # A person is waiting at the terminal: give up on transient errors sooner than the provider.
 CLI_RETRY = RetryPolicy(attempts=4, max_elapsed=20.0)
