@@ -509,11 +509,13 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (_set("bucketName", "Datasets!"), "tuning:bucketName", "is not a bucket name"),
         (_set("keyRingName", "ring/1"), "tuning:keyRingName", "is not a Cloud KMS name"),
         (_set("deployer", "ci@example.com"), "tuning:deployer", "is not an IAM principal"),
-        (_set("bukcetName", "x"), "tuning:bukcetName", "Extra inputs"),
+        (_set("bukcetName", "x"), "tuning:bukcetName", "did you mean bucketName?"),
         (lambda c: {**c, "job": {**c["job"], "base_model": "gemini-3.5-flash"}}, "tuning:cmek",
          "does not support customer-managed keys"),
-        (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job", "epoch_count"),
-        (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job", "set by the stack program"),
+        (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job.epoch_count",
+         "greater than or equal to 1"),
+        (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job.kms_key_name",
+         "set by the stack program"),
     ],
 )
 def test_a_bad_setting_is_reported_by_its_key(
@@ -521,12 +523,12 @@ def test_a_bad_setting_is_reported_by_its_key(
 ) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(change(dev_config))
-    assert caught.value.key == key
+    assert caught.value.keys == [key]
     assert words in str(caught.value)
 
 
 def test_the_program_stops_on_a_bad_setting_before_creating_anything(dev_config: dict[str, Any]) -> None:
-    with pytest.raises(pulumi.RunError, match=re.escape("config tuning:region:")):
+    with pytest.raises(pulumi.RunError, match=re.escape("tuning:region: 'global' does not run Gemini tuning jobs")):
         deploy({**dev_config, "region": "global"}, "dev")
 
 
