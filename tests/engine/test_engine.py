@@ -197,7 +197,7 @@ def test_bad_local_dataset_fails_preview_with_the_line_and_creates_nothing(proje
     with pytest.raises(auto.errors.CommandError) as info:
         project.stack().preview()
     message = str(info.value)
-    assert "bad line(s) in the training data (tuning:trainingData)" in message
+    assert "1 bad line in the training data (tuning:trainingData)" in message
     assert "line 3: contents[1] has role 'user' right after another 'user' turn" in message
     assert "Traceback" not in message
     assert project.jobs() == []

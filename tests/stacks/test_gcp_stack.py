@@ -544,8 +544,21 @@ def test_a_bad_dataset_line_stops_the_program_before_anything_is_uploaded(
         deploy({**dev_config, "trainingData": str(bad)}, "dev", registered)
     assert registered == ["pulumi:pulumi:Stack"]  # nothing of the stack's own
     message = str(raised.value)
-    assert "1 bad line(s) in the training data (tuning:trainingData)" in message
+    assert "1 bad line in the training data (tuning:trainingData); fix it" in message
     assert "line 5: the last turn, contents[0], has role 'user'" in message
+
+
+def test_an_empty_dataset_is_reported_as_the_file_at_fault_not_as_bad_lines(
+    dev_config: dict[str, Any], tmp_path: Path
+) -> None:
+    empty = tmp_path / "train.jsonl"
+    empty.write_text("")
+    with pytest.raises(pulumi.RunError) as raised:
+        deploy({**dev_config, "trainingData": str(empty)}, "dev")
+    message = str(raised.value)
+    assert "the training data (tuning:trainingData) cannot be used as it is; fix it" in message
+    assert "the file has no examples" in message
+    assert "bad line" not in message
 
 
 # --- the local stack ----------------------------------------------------------------------------
