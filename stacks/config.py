@@ -22,12 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stacks.config_file import display_path, key_lines, stack_file
+from stacks.config_file import display_path, key_lines, read_stack_file, stack_file
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
 from tuning_provider.spec import TuningJobSpec, spec_problems
 
-__all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "config_problems", "load_config"]
+__all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
 
 NAMESPACE = "tuning"
 # Job inputs the stack program sets itself (from project, region and the uploaded datasets).
@@ -138,7 +138,8 @@ def load_config(raw: dict[str, Any] | None = None, *, source: Path | None = None
     if given) or from the running stack. Raises ConfigError listing every problem at once, each
     with its key path, the bad value, the fix and, when the stack file is known, its line."""
     if raw is None:
-        raw, source = _read_stack_config(), _running_stack_file()
+        raw = _read_stack_config()
+        source = _running_stack_file(raw)
     problems = config_problems(raw)
     if problems:
         lines = key_lines(source) if source is not None else {}
@@ -146,6 +147,12 @@ def load_config(raw: dict[str, Any] | None = None, *, source: Path | None = None
         located.sort(key=lambda p: p.line or 0)  # in the file's order, as an editor shows them
         raise ConfigError(located, display_path(source) if source is not None else None)
     return StackConfig.model_validate(raw)
+
+
+def check_stack_file(path: Path, namespace: str = NAMESPACE) -> StackConfig:
+    """The config in a stack file, judged without the engine: for a check before `pulumi`
+    runs, whose own YAML errors name neither the file nor the right line."""
+    return load_config(read_stack_file(path, namespace), source=path)
 
 
 def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
@@ -232,13 +239,18 @@ def _line_of(key: str, lines: Mapping[str, int]) -> int | None:
     return None
 
 
-def _running_stack_file() -> Path | None:
+def _running_stack_file(raw: Mapping[str, Any]) -> Path | None:
+    """The stack file the running config came from, if it can be told: the engine's project
+    folder, else (inline programs, stacks.engine) this repository's. A file whose settings
+    differ from the running ones (another folder's, or overridden) is not named."""
     import pulumi
 
-    # The project folder: the engine's, or this repository for inline programs (stacks.engine).
     root = pulumi.runtime.get_root_directory()
     path = stack_file(pulumi.get_stack(), Path(root) if root else _PROJECT_ROOT)
-    return path if path.is_file() else None
+    try:
+        return path if path.is_file() and read_stack_file(path, NAMESPACE) == raw else None
+    except (ConfigError, OSError):
+        return None
 
 
 def _read_stack_config() -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.config import load_config
-from stacks.config_file import key_lines, read_stack_file, stack_file
+from stacks.config import check_stack_file
+from stacks.config_file import key_lines, stack_file
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def stack_text(stack: str, **changes: Any) -> str:
 
 
 def load(path: Path) -> Any:
-    return load_config(read_stack_file(path, "tuning"), source=path)
+    return check_stack_file(path)
 
 
 def test_a_typo_and_a_bad_region_are_both_reported_with_the_file_the_lines_and_the_fix(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_a_bad_region_of_the_local_stack_is_reported_as_tuning_region(tmp_path: 
 
 
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
-    text = stack_text("dev").replace("  tuning:cmek: true\n", "  tuning:cmek: true\n tuning:protect: [\n")
+    text = stack_text("dev").replace("config:\n", "config:\n  tuning:region: us-central1\n tuning:protect: [\n", 1)
     path = write_stack(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load(path)

@@ -19,11 +19,11 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 import stacks
 from stacks.config import load_config
+from stacks.config_file import read_stack_file
 from stacks.datasets import dataset_object_name
 from stacks.gcp import _tuning_agent_member
 from tuning_provider.errors import ConfigError
@@ -216,9 +216,9 @@ def _clean_runtime() -> Iterator[None]:
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
-    """The `tuning:*` settings of stacks/Pulumi.<stack>.yaml, without the namespace."""
-    settings = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {key.removeprefix("tuning:"): value for key, value in settings.items()}
+    """The `tuning:*` settings of stacks/Pulumi.<stack>.yaml, without the namespace, as the
+    engine hands them over (plain values as strings)."""
+    return read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml", "tuning")
 
 
 def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def test_the_key_ring_and_key_are_in_the_jobs_region_and_rotate(cloud: tuple[Dep
     assert key.inputs["keyRing"] == (
         f"projects/{config['project']}/locations/{config['region']}/keyRings/gemini-tuning-ring"
     )
-    assert key.inputs["rotationPeriod"] == f"{config['keyRotationDays'] * 86400}s"
+    assert key.inputs["rotationPeriod"] == f"{int(config['keyRotationDays']) * 86400}s"
     assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
 
 
@@ -319,7 +319,7 @@ def test_the_bucket_is_private_versioned_and_encrypted_with_the_key(
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["encryption"] == {"defaultKmsKeyName": deployment.outputs["kmsKeyName"]}
     # Only an unprotected (dev) bucket may be emptied by `pulumi destroy`.
-    assert bucket["forceDestroy"] is (not config["protect"])
+    assert bucket["forceDestroy"] is (config["protect"] == "false")
     # A bucket whose default key the storage agent cannot use yet would fail to create.
     assert "storage-agent-uses-key" in deployment.resources["dataset-bucket"].dependencies
 

@@ -102,6 +102,9 @@ def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
         raise UsageError(f"no stack {stack!r}: {path} does not exist (stacks: {', '.join(known) or 'none'})")
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.MarkedYAMLError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise UsageError(f"{path}{line}: not valid YAML: {exc.problem}; fix the file there") from None
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     config = document.get("config") if isinstance(document, dict) else None
