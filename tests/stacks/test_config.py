@@ -3,14 +3,16 @@ problem at once, each with the file and line, the key path, the bad value and th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from stacks.config import check_stack_file
-from stacks.config_file import key_lines, stack_file
+from stacks.config import check_stack_file, load_config
+from stacks.config_file import key_lines, read_stack_file, stack_file
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +124,35 @@ def test_every_stack_file_of_the_repository_is_valid() -> None:
     for stack in ("local", "dev", "prod"):
         path = stack_file(stack, ROOT)
         assert load(path).project
+
+
+def run_with_config(monkeypatch: pytest.MonkeyPatch, project: Path, stack: str, settings: dict[str, Any]) -> None:
+    """Load the config as the running program does: from the engine's settings, in `project`."""
+    monkeypatch.setattr(pulumi.runtime, "get_root_directory", lambda: str(project))
+    pulumi.runtime.reset_options(project="tuning", stack=stack)
+    pulumi.runtime.set_all_config({f"tuning:{key}": value if isinstance(value, str) else json.dumps(value)
+                                   for key, value in settings.items()})
+    try:
+        load_config()
+    finally:
+        pulumi.runtime.set_all_config({})
+        pulumi.runtime.reset_options()
+
+
+def test_the_running_program_names_its_stack_file_and_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_stack(tmp_path, stack_text("dev", **{"tuning:region": "us-central9"}))
+    with pytest.raises(ConfigError) as caught:
+        run_with_config(monkeypatch, tmp_path, "dev", read_stack_file(path, "tuning"))
+    assert Path(caught.value.source or "").resolve() == path.resolve()
+    assert caught.value.problems[0].line == key_lines(path)["tuning:region"]
+
+
+def test_a_file_that_is_not_where_the_settings_came_from_is_not_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_stack(tmp_path, stack_text("dev"))
+    overridden = {**read_stack_file(path, "tuning"), "region": "us-central9"}  # e.g. `--config`
+    with pytest.raises(ConfigError) as caught:
+        run_with_config(monkeypatch, tmp_path, "dev", overridden)
+    assert caught.value.source is None
+    assert str(caught.value).startswith("tuning:region: 'us-central9'")
