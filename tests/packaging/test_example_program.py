@@ -8,6 +8,7 @@ here); the TuningJob's provider process is the engine's, and imports the install
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -64,7 +65,7 @@ def run_example(installed: Installed, work_dir: Path, emulator: Emulator, uri: s
     # The engine's dynamic-provider shim runs `python3` from PATH: the fresh virtualenv's, and
     # nothing of this repository on the import path.
     env.pop("PYTHONPATH")
-    env["PATH"] = f"{TOOLS / 'bin'}:{installed.bin}:/usr/bin:/bin"
+    env["PATH"] = os.pathsep.join([str(TOOLS / "bin"), str(installed.bin), os.environ["PATH"]])
     env["HOME"] = str(work_dir.parent)
     config = {"tuning:apiEndpoint": emulator.url, "review-models:project": "local-project",
               "review-models:trainingDataUri": uri, "review-models:epochs": "2"}
