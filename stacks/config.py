@@ -193,9 +193,13 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
         **{name: value for name, value in job.items() if name in inputs},
     }
     for problem in spec_problems(trial):
-        key = f"{NAMESPACE}:{_STACK_KEYS.get(problem.field, 'job.' + problem.field)}"
+        setting = _STACK_KEYS.get(problem.field)
+        key = f"{NAMESPACE}:{setting or 'job.' + problem.field}"
+        message = _with_value(problem.message, trial.get(problem.field))
+        if setting:  # the spec's fix names its input; here the setting that fills it is the fix
+            message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
         if key not in known_keys:  # a stack setting pydantic already reported
-            problems.append(ConfigProblem(key, _with_value(problem.message, trial.get(problem.field))))
+            problems.append(ConfigProblem(key, message))
     return problems
 
 

@@ -97,6 +97,17 @@ def test_a_bad_region_of_the_local_stack_is_reported_as_tuning_region(tmp_path: 
     assert "location" not in str(caught.value)
 
 
+def test_a_region_the_base_model_is_not_tuned_in_names_the_region_setting_as_the_fix(tmp_path: Path) -> None:
+    job = {**yaml.safe_load(stack_text("local"))["config"]["tuning:job"], "base_model": "gemini-3.5-flash"}
+    path = write_stack(tmp_path, stack_text("local", **{"tuning:region": "us-east5", "tuning:job": job}), "local")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert caught.value.keys == ["tuning:region"]
+    assert "gemini-3.5-flash is tuned only in europe-west4, us-central1; change tuning:region or base_model" in str(
+        caught.value
+    )
+
+
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     text = stack_text("dev").replace("config:\n", "config:\n  tuning:region: us-central1\n tuning:protect: [\n", 1)
     path = write_stack(tmp_path, text)
