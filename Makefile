@@ -13,10 +13,10 @@ setup:
 emulator: setup
 	@bash scripts/emulator.sh start
 
-# Deploy the local stack against the emulator and print its outputs. An interrupted earlier
-# `pulumi up` is recovered first (stale lock, pending TuningJob creates): its job is adopted.
+# Deploy the local stack against the emulator and print its outputs. The stack file is checked
+# and an interrupted earlier `pulumi up` recovered first (its job is adopted, not paid twice).
 up: emulator
-	@$(PY) -m stacks.engine recover --stack $(STACK)
+	@$(PY) -m stacks.engine prepare --stack $(STACK)
 	@$(PULUMI) up --yes --stack $(STACK)
 	@$(MAKE) --no-print-directory outputs
 
@@ -25,6 +25,7 @@ outputs:
 	@$(PULUMI) stack output --json --stack $(STACK)
 
 preview: emulator
+	@$(PY) -m stacks.engine prepare --stack $(STACK)
 	@$(PULUMI) preview --diff --stack $(STACK)
 
 refresh: emulator

@@ -2,7 +2,8 @@
 
 Job settings live under `tuning:job` with TuningJob's own input names (epoch_count,
 adapter_size, ...) and are validated by the spec model itself, so no job field is listed here.
-Anything wrong raises ConfigError naming the key and the fix.
+Everything wrong is reported at once, as one ConfigError listing each key with its bad value, the
+fix (for a misspelt key, the closest valid one) and its line in the stack file.
 
 The cloud stacks (no apiEndpoint) add a few settings of their own: resource names
 (bucketName, keyRingName, keyName; derived from namePrefix when absent) and the deployer, and
@@ -11,18 +12,22 @@ their settings are checked against the catalog (region, CMEK support of the base
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from stacks.config_file import display_path, key_lines, read_stack_file, stack_file
 from tuning_provider import catalog
-from tuning_provider.errors import ConfigError
+from tuning_provider.errors import ConfigError, ConfigProblem
 from tuning_provider.spec import TuningJobSpec, spec_problems
 
-__all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "load_config"]
+__all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
 
 NAMESPACE = "tuning"
 # Job inputs the stack program sets itself (from project, region and the uploaded datasets).
@@ -34,8 +39,8 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 _KMS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _MEMBER = re.compile(r"^(serviceAccount|user|group|principal|principalSet):\S+$")
-# Job inputs whose problems are a cloud setting's fault rather than tuning:job's.
-_JOB_FIELD_KEYS = {"project": "project", "location": "region"}
+# Job inputs the stack fills from its own settings: their problems are those settings' fault.
+_STACK_KEYS = {"project": "project", "location": "region"}
 
 
 class StackConfig(BaseModel):
@@ -123,55 +128,133 @@ class StackConfig(BaseModel):
             raise ValueError(f"{path} is not a file; give a path relative to the project folder")
         return path
 
-    @field_validator("job")
-    @classmethod
-    def _job_settings(cls, job: dict[str, Any]) -> dict[str, Any]:
-        for name in job:
-            if name in STACK_SET_JOB_FIELDS:
-                raise ValueError(f"{name} is set by the stack program; remove it from tuning:job")
-            if name not in TuningJobSpec.model_fields:
-                raise ValueError(
-                    f"{name!r} is not a TuningJob input; use one of "
-                    + ", ".join(f for f in TuningJobSpec.model_fields if f not in STACK_SET_JOB_FIELDS)
-                )
-        # Judge the settings with placeholders for what the stack fills in.
-        trial = {"project": "placeholder-project", "training_dataset_uri": "gs://placeholder/x.jsonl", **job}
-        for problem in spec_problems(trial):
-            raise ValueError(f"{problem.field}: {problem.message}")
-        return job
 
-    @model_validator(mode="after")
-    def _cloud_settings(self) -> StackConfig:
-        # Raised as ConfigError directly: a model-level error has no key of its own to report.
-        if self.emulated:
-            return self
-        info = catalog.find_model(str(self.job.get("base_model", "")))
-        if self.cmek and info is not None and not info.cmek:
-            raise ConfigError(
-                f"{NAMESPACE}:cmek",
-                f"{info.id} does not support customer-managed keys; set tuning:cmek to false "
-                "or tune another base_model",
-            )
-        trial = {"project": self.project, "location": self.region,
-                 "training_dataset_uri": "gs://placeholder/x.jsonl", **self.job}
-        for problem in spec_problems(trial):
-            key = _JOB_FIELD_KEYS.get(problem.field, "job")
-            message = problem.message if key != "job" else f"{problem.field}: {problem.message}"
-            raise ConfigError(f"{NAMESPACE}:{key}", f"{message} (set it in stacks/Pulumi.<stack>.yaml)")
-        return self
+# The `tuning:*` keys a stack file may hold: StackConfig's aliases.
+_SETTINGS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items())
 
 
-def load_config(raw: dict[str, Any] | None = None) -> StackConfig:
-    """The stack's config, from `raw` (keys without the namespace) or the running stack."""
+def load_config(raw: dict[str, Any] | None = None, *, source: Path | None = None) -> StackConfig:
+    """The stack's config, from `raw` (keys without the namespace, read from the file `source`
+    if given) or from the running stack. Raises ConfigError listing every problem at once, each
+    with its key path, the bad value, the fix and, when the stack file is known, its line."""
     if raw is None:
         raw = _read_stack_config()
+        source = _running_stack_file(raw)
+    problems = config_problems(raw)
+    if problems:
+        lines = key_lines(source) if source is not None else {}
+        located = [replace(p, line=_line_of(p.key, lines)) for p in problems]
+        located.sort(key=lambda p: p.line or 0)  # in the file's order, as an editor shows them
+        raise ConfigError(located, display_path(source) if source is not None else None)
+    return StackConfig.model_validate(raw)
+
+
+def check_stack_file(path: Path, namespace: str = NAMESPACE) -> StackConfig:
+    """The config in a stack file, judged without the engine: for a check before `pulumi`
+    runs, whose own YAML errors name neither the file nor the right line."""
+    return load_config(read_stack_file(path, namespace), source=path)
+
+
+def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
+    """Every problem with the `tuning:*` settings `raw` (keys without the namespace)."""
+    settings = {name: value for name, value in raw.items() if name in _SETTINGS}
+    problems = [_unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
+                for name in raw if name not in _SETTINGS]
+    job = settings.get("job", {})
+    if not isinstance(job, dict):
+        problems.append(ConfigProblem(f"{NAMESPACE}:job", f"must be a mapping of TuningJob inputs, not {job!r}"))
+        job = {}
     try:
-        return StackConfig.model_validate(raw)
+        config = StackConfig.model_validate({**settings, "job": {}})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error["loc"]) or "?"
-        message = "is required" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{NAMESPACE}:{key}", f"{message} (set it in stacks/Pulumi.<stack>.yaml)") from None
+        config = None
+        problems += [_from_pydantic(error) for error in exc.errors()]
+    problems += _job_problems(job, settings, known_keys={p.key for p in problems})
+    if config is not None and not config.emulated:
+        problems += _cloud_problems(config, job)
+    return problems
+
+
+def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]) -> list[ConfigProblem]:
+    """tuning:job judged by the spec itself, with the stack's own project and region in it (so a
+    bad region is reported once, as tuning:region) and a placeholder for the uploaded data."""
+    problems: list[ConfigProblem] = []
+    inputs = [name for name in TuningJobSpec.model_fields if name not in STACK_SET_JOB_FIELDS]
+    for name in job:
+        key = f"{NAMESPACE}:job.{name}"
+        if name in STACK_SET_JOB_FIELDS:
+            problems.append(ConfigProblem(key, "is set by the stack program; remove it from tuning:job"))
+        elif name not in TuningJobSpec.model_fields:
+            problems.append(_unknown(key, name, inputs, "a TuningJob input"))
+    trial = {
+        "project": settings.get("project", "placeholder-project"),
+        "location": settings.get("region", StackConfig.model_fields["region"].default),
+        "training_dataset_uri": "gs://placeholder/x.jsonl",
+        **{name: value for name, value in job.items() if name in inputs},
+    }
+    for problem in spec_problems(trial):
+        setting = _STACK_KEYS.get(problem.field)
+        key = f"{NAMESPACE}:{setting or 'job.' + problem.field}"
+        message = _with_value(problem.message, trial.get(problem.field))
+        if setting:  # the spec's fix names its input; here the setting that fills it is the fix
+            message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
+        if key not in known_keys:  # a stack setting pydantic already reported
+            problems.append(ConfigProblem(key, message))
+    return problems
+
+
+def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:
+    info = catalog.find_model(str(job.get("base_model", "")))
+    if config.cmek and info is not None and not info.cmek:
+        return [ConfigProblem(
+            f"{NAMESPACE}:cmek",
+            f"{info.id} does not support customer-managed keys; set tuning:cmek to false or tune another base_model",
+        )]
+    return []
+
+
+def _unknown(key: str, name: str, valid: Iterable[str], what: str) -> ConfigProblem:
+    valid = sorted(valid)
+    guess = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]}? " if guess else ""
+    return ConfigProblem(key, f"{name!r} is not {what}; {hint}valid keys: {', '.join(valid)}")
+
+
+def _from_pydantic(error: Any) -> ConfigProblem:
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    key = f"{NAMESPACE}:{name}"
+    if error["type"] == "missing":
+        return ConfigProblem(key, f"is required; set it with `pulumi config set {key} VALUE`")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return ConfigProblem(key, _with_value(message, error.get("input")))
+
+
+def _with_value(message: str, value: Any) -> str:
+    # Every problem shows the bad value, unless its sentence already quotes it.
+    return message if value is None or repr(value) in message else f"{message} (got {value!r})"
+
+
+def _line_of(key: str, lines: Mapping[str, int]) -> int | None:
+    # A key that is not in the file (a missing one) points at its parent, if that is there.
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key.rpartition(".")[0]
+    return None
+
+
+def _running_stack_file(raw: Mapping[str, Any]) -> Path | None:
+    """The stack file the running config came from, if it can be told: the engine's project
+    folder, else (inline programs) this repository's. A file whose settings
+    differ from the running ones (another folder's, or overridden) is not named."""
+    import pulumi
+
+    root = pulumi.runtime.get_root_directory()
+    path = stack_file(pulumi.get_stack(), Path(root) if root else _PROJECT_ROOT)
+    try:
+        return path if path.is_file() and read_stack_file(path, NAMESPACE) == raw else None
+    except (ConfigError, OSError):
+        return None
 
 
 def _read_stack_config() -> dict[str, Any]:
@@ -188,6 +271,7 @@ def _read_stack_config() -> dict[str, Any]:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
-                raise ConfigError(f"{NAMESPACE}:job", "must be a mapping of TuningJob inputs") from None
+                problem = ConfigProblem(f"{NAMESPACE}:job", "must be a mapping of TuningJob inputs")
+                raise ConfigError([problem]) from None
         out[key] = value
     return out

@@ -49,9 +49,16 @@ def checked_datasets(config: StackConfig) -> dict[str, Path]:
             key = "tuning:trainingData" if kind == "training" else "tuning:validationData"
             raise DatasetError(
                 str(path),
-                f"{report.error_count:,} bad line(s) in the {kind} data ({key}); fix them, or run "
+                f"{_what_is_wrong(report.bad_lines, kind, key)}; fix it, or run "
                 f"`python -m tuning_provider validate {path}` for the full report:\n  " + "\n  ".join(lines),
                 report,
             )
         checked[kind] = path
     return checked
+
+
+def _what_is_wrong(bad_lines: int, kind: str, key: str) -> str:
+    # Bad lines by their number; otherwise the file as a whole is at fault (empty, too large).
+    if not bad_lines:
+        return f"the {kind} data ({key}) cannot be used as it is"
+    return f"{bad_lines:,} bad {'line' if bad_lines == 1 else 'lines'} in the {kind} data ({key})"

@@ -1,6 +1,10 @@
-"""The plain `pulumi` CLI on this project, and recovery from an interrupted `pulumi up`.
+"""The plain `pulumi` CLI on this project, and getting a stack ready for it.
 
-    python -m stacks.engine recover --stack local     # `make up` runs it before `pulumi up`
+    python -m stacks.engine prepare --stack local     # `make up`/`preview` run it before `pulumi`
+
+`prepare` checks the stack file first (every config problem at once, and a YAML syntax error
+with its file and line, which pulumi's own parser does not name), then recovers the stack
+from an interrupted `pulumi up`.
 
 `pulumi` here is the command users type: the virtualenv's `pulumi` when there is one (written
 by scripts/setup.sh: the pinned CLI with the project's offline defaults), else the one on PATH.
@@ -142,13 +146,19 @@ def recover(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from stacks.config import check_stack_file
+    from stacks.config_file import stack_file
+    from tuning_provider.errors import ConfigError
+
     parser = argparse.ArgumentParser(prog="python -m stacks.engine", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["recover"])
+    parser.add_argument("command", choices=["prepare", "recover"])
     parser.add_argument("--stack", default="local")
     args = parser.parse_args(argv)
     try:
+        if args.command == "prepare" and stack_file(args.stack, ROOT).is_file():
+            check_stack_file(stack_file(args.stack, ROOT))
         recover(args.stack)
-    except RuntimeError as exc:
+    except (RuntimeError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -25,6 +25,8 @@ GCS bucket folders with datasets in them.
 - `start_tuning_job(client, uri, base_model="gemini-2.5-flash", **config)`: tunings.tune
   with a CreateTuningJobConfig(**config); returns the new job.
 - `tuning_parent`: "projects/PROJECT/locations/LOCATION".
+- `offline_pulumi_env(folder)`: the environment for the plain pulumi CLI with its state
+  backend and home in `folder` and this repository importable (for tests that run it).
 
 google-genai warns that its tuning support is experimental; that warning is silenced here.
 """
@@ -32,6 +34,7 @@ google-genai warns that its tuning support is experimental; that warning is sile
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -53,6 +56,7 @@ BUCKET = "tuning-data"
 JOB_DURATION = 1.0
 TERMINAL_STATES = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED")
 FAULT_SEED = 1234
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 # Small but valid training data: distinct questions so answers can be told apart.
 SAMPLE_EXAMPLES: tuple[tuple[str, str], ...] = (
@@ -77,6 +81,20 @@ def example_line(question: str, answer: str) -> str:
         {"contents": [{"role": "user", "parts": [{"text": question}]},
                       {"role": "model", "parts": [{"text": answer}]}]}
     )
+
+
+def offline_pulumi_env(folder: Path) -> dict[str, str]:
+    """The plain CLI's environment for a test: a file state backend and PULUMI_HOME of its own
+    in `folder`, the empty passphrase of local stacks, and this repository importable by the
+    program and the provider (a copied project has only Pulumi.yaml and __main__.py)."""
+    (folder / "backend").mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{folder / 'backend'}",
+        "PULUMI_HOME": str(folder / "home"),
+        "PULUMI_CONFIG_PASSPHRASE": "",
+        "PYTHONPATH": str(REPOSITORY),
+    }
 
 
 class ManualClock:

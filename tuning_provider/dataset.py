@@ -17,7 +17,8 @@ The rules, for each non-blank line (an example):
 - the example's estimated tokens (characters / CHARS_PER_TOKEN of text, system
   instruction, tools and function parts; media is not counted) stay within
   MAX_TOKENS_PER_EXAMPLE. Token counts are estimates, and the report says so.
-Each bad line gets one error: the first problem found in it.
+Each bad line gets one error, the first problem found in it, and is not counted as an
+example (the example limits below count it, since Vertex reads it).
 For the whole file: its size, the number of examples (training: a warning under
 MIN_RECOMMENDED_EXAMPLES, an error over MAX_TRAINING_EXAMPLES or, for multimodal examples,
 MAX_TRAINING_EXAMPLES_MULTIMODAL; validation: an error over MAX_VALIDATION_EXAMPLES), and
@@ -107,7 +108,9 @@ class DatasetReport:
     lines: int = 0
     """Lines in the file, blank ones included; a final newline does not start a line."""
     examples: int = 0
-    """Non-blank lines: each one an example, valid or not."""
+    """Valid examples: non-blank lines with no error."""
+    bad_lines: int = 0
+    """Non-blank lines with an error: not examples, and listed (up to `max_errors`) in `errors`."""
     multimodal_examples: int = 0
     """Valid examples with at least one fileData part."""
     characters: int = 0
@@ -931,7 +934,10 @@ def _scan_ranges_in_pool(uri: str, path: str, ranges: list[tuple[int, int]], max
 def _report(
     uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int
 ) -> DatasetReport:
-    examples = tally.lines - tally.blank_lines
+    # Each bad line has exactly one error, so the tally's error count is the bad lines'.
+    bad_lines = tally.error_count
+    filled_lines = tally.lines - tally.blank_lines  # what Vertex reads, bad lines too: for the limits
+    examples = filled_lines - bad_lines
     file_errors: list[str] = []
     warnings: list[str] = []
     if tally.bytes > MAX_DATASET_BYTES:
@@ -939,17 +945,17 @@ def _report(
             f"the file is {tally.bytes / 2**30:.2f} GiB, over the {MAX_DATASET_BYTES / 2**30:.0f} GiB "
             "limit of a tuning dataset: drop examples to make it smaller."
         )
-    if examples == 0:
+    if filled_lines == 0:
         file_errors.append("the file has no examples: write one JSON object per line.")
-    elif kind == "validation" and examples > MAX_VALIDATION_EXAMPLES:
+    elif kind == "validation" and filled_lines > MAX_VALIDATION_EXAMPLES:
         file_errors.append(
-            f"the validation set has {examples:,} examples, over the limit of "
+            f"the validation set has {filled_lines:,} examples, over the limit of "
             f"{MAX_VALIDATION_EXAMPLES:,}: keep at most {MAX_VALIDATION_EXAMPLES:,}."
         )
     elif kind == "training":
-        if examples > MAX_TRAINING_EXAMPLES:
+        if filled_lines > MAX_TRAINING_EXAMPLES:
             file_errors.append(
-                f"the training set has {examples:,} examples, over the limit of "
+                f"the training set has {filled_lines:,} examples, over the limit of "
                 f"{MAX_TRAINING_EXAMPLES:,}: keep at most {MAX_TRAINING_EXAMPLES:,}."
             )
         if tally.multimodal_examples > MAX_TRAINING_EXAMPLES_MULTIMODAL:
@@ -986,6 +992,7 @@ def _report(
         bytes=tally.bytes,
         lines=tally.lines,
         examples=examples,
+        bad_lines=bad_lines,
         multimodal_examples=tally.multimodal_examples,
         characters=tally.characters,
         estimated_tokens=math.ceil(tally.characters / CHARS_PER_TOKEN),

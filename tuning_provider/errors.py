@@ -2,7 +2,7 @@
 
     TuningError                  base of everything this package raises on purpose
     ├── SpecError                a job input is wrong (field, sentence with the fix)
-    ├── ConfigError              a stack setting is missing or wrong (key, sentence)
+    ├── ConfigError              stack settings are missing or wrong (every ConfigProblem, file)
     ├── DatasetError             a dataset is unreadable or invalid (uri, report)
     ├── ApiError                 Vertex answered with an error (status, code, message)
     │   ├── InvalidRequest       400 INVALID_ARGUMENT / FAILED_PRECONDITION
@@ -22,11 +22,14 @@ in one place, `tuning_provider.vertex`, and re-raised `from` the original.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "ApiError",
     "ConfigError",
+    "ConfigProblem",
     "Conflict",
     "DatasetError",
     "InvalidRequest",
@@ -56,13 +59,38 @@ class SpecError(TuningError):
         self.message = message
 
 
-class ConfigError(TuningError):
-    """A stack configuration key is missing or invalid. `key` is the full config key."""
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One wrong stack setting: its key path as `pulumi config --path` writes it
+    (`tuning:job.epoch_count`), a sentence with the bad value and the fix, and the line of the
+    stack file that holds it, when known."""
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"config {key}: {message}")
-        self.key = key
-        self.message = message
+    key: str
+    message: str
+    line: int | None = None
+
+    def describe(self, source: str | None = None) -> str:
+        where = f"{source}:{self.line}: " if source and self.line else f"{source}: " if source else ""
+        return f"{where}{self.key}: {self.message}" if self.key else f"{where}{self.message}"
+
+
+class ConfigError(TuningError):
+    """The stack configuration is wrong. `problems` lists every wrong setting at once;
+    `source` is the stack file they were found in, when known."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = [problem.describe(source) for problem in self.problems]
+        if len(lines) == 1:
+            super().__init__(lines[0])
+        else:
+            where = f" in {source}" if source else ""
+            super().__init__(f"{len(lines)} problems with the stack configuration{where}:\n  " + "\n  ".join(lines))
+
+    @property
+    def keys(self) -> list[str]:
+        return [problem.key for problem in self.problems]
 
 
 class DatasetError(TuningError):

@@ -107,6 +107,18 @@ def _adapter_size(value: Any) -> str:
     return catalog.adapter_size_enum(value)
 
 
+def _number(value: Any) -> Any:
+    # Pulumi sends every number as a float, so 3.0 passes as an int; but a boolean or a string is
+    # a mistake, which pydantic would otherwise read as a number (true as 1, "3" as 3).
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not the boolean {str(value).lower()}")
+    if isinstance(value, str):
+        raise ValueError(f"must be a number, not the string {value!r} (write it without quotes)")
+    return value
+
+
+# A numeric input: a number, never a boolean or a string read as one.
+Number = BeforeValidator(_number)
 GcsJsonlUri = Annotated[str, BeforeValidator(lambda v: _gcs_jsonl(str(v).strip()))]
 
 
@@ -126,12 +138,12 @@ class TuningJobSpec(BaseModel):
         description="gs:// URI of the training JSONL."
     )
     validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = None
-    epoch_count: Annotated[int | None, Vertex("epoch_count")] = Field(
+    epoch_count: Annotated[int | None, Number, Vertex("epoch_count")] = Field(
         default=None, ge=EPOCH_RANGE[0], le=EPOCH_RANGE[1]
     )
     adapter_size: Annotated[str | None, BeforeValidator(lambda v: v if v is None else _adapter_size(v)),
                             Vertex("adapter_size")] = None
-    learning_rate_multiplier: Annotated[float | None, Vertex("learning_rate_multiplier")] = Field(
+    learning_rate_multiplier: Annotated[float | None, Number, Vertex("learning_rate_multiplier")] = Field(
         default=None, gt=LEARNING_RATE_MULTIPLIER_RANGE[0], le=LEARNING_RATE_MULTIPLIER_RANGE[1]
     )
     export_last_checkpoint_only: Annotated[bool, Vertex("export_last_checkpoint_only")] = False
@@ -147,8 +159,8 @@ class TuningJobSpec(BaseModel):
         default=None, description="Adopt this existing job instead of creating one."
     )
     wait_for_completion: Annotated[bool, Steering()] = True
-    wait_timeout_seconds: Annotated[float, Steering()] = Field(default=3 * 3600, gt=0)
-    poll_interval_seconds: Annotated[float, Steering()] = Field(default=30.0, gt=0, le=600)
+    wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
+    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=30.0, gt=0, le=600)
     validate_dataset: Annotated[bool, Steering()] = False
     # Set by the TuningJob resource to "project/stack/name": it tells two resources with equal
     # settings apart in the fingerprint. Renaming a resource already makes Pulumi replace it.

@@ -350,6 +350,13 @@ def test_missing_project_is_a_usage_error_naming_the_fix(cli):
                    "(or GOOGLE_CLOUD_PROJECT), or name a stack with --stack NAME\n")
 
 
+def test_a_stack_file_that_is_not_yaml_is_named_with_its_line(tmp_path):
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  tuning:project: p\n tuning:region: [\n")
+    args = argparse.Namespace(project=None, location=None, api_endpoint=None, stack="dev")
+    with pytest.raises(UsageError, match=re.escape(f"{tmp_path / 'Pulumi.dev.yaml'}:3: not valid YAML: ")):
+        resolve_connection(args, environ={}, stacks_dir=tmp_path)
+
+
 def test_connection_resolution_order(tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  tuning:project: stack-project\n  tuning:region: europe-west4\n  other:key: 1\n"

@@ -41,8 +41,22 @@ def test_an_invalid_dataset_exits_1_and_lists_errors_by_line(
     assert "line 2: contents[1] has role 'user' right after another 'user' turn" in out
     assert "line 4: " in out and "line 5: " not in out
     assert "… and 1 more error\n" in out
-    assert "warning: only 5 training examples" in out
+    assert "examples:    2 (0 multimodal), and 3 bad lines not counted\n" in out
+    assert "warning: only 2 training examples" in out  # bad lines are no examples
     assert "warning: 1 blank line was skipped (the first is line 6)" in out
+
+
+def test_an_empty_file_is_one_file_error_and_no_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", end=b"")
+
+    code = main(["validate", str(path)])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "INVALID: 1 error\n" in out
+    assert "examples:    0 (0 multimodal)\n" in out
+    assert "file: the file has no examples: write one JSON object per line." in out
+    assert "bad line" not in out
 
 
 def test_whole_file_errors_are_listed_without_a_line(
@@ -68,7 +82,8 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert data["ok"] is False and data["uri"] == str(path) and data["kind"] == "training"
     assert data["error_count"] == 1
     assert data["errors"] == [{"line": 2, "message": data["errors"][0]["message"]}]
-    assert data["examples"] == 2 and data["estimated_tokens"] == 4 and data["chars_per_token"] == 4
+    assert data["examples"] == 1 and data["bad_lines"] == 1
+    assert data["estimated_tokens"] == 4 and data["chars_per_token"] == 4
     expected_keys = {"bytes", "lines", "multimodal_examples", "characters", "max_example_tokens", "warnings"}
     assert set(data) >= expected_keys
 

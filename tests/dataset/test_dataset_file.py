@@ -28,7 +28,7 @@ def test_blank_lines_are_skipped_not_counted_and_warned_about(tmp_path: Path) ->
     report = report_for(tmp_path, VALID, b"", b"  \t", VALID, BAD, b"")
 
     assert report.lines == 6
-    assert report.examples == 3
+    assert (report.examples, report.bad_lines) == (2, 1)
     assert [(error.line, "contents[1]" in error.message) for error in report.errors] == [(5, True)]
     [warning] = [w for w in report.warnings if "blank" in w]
     assert "3 blank lines were skipped (the first is line 2)" in warning
@@ -49,14 +49,14 @@ def test_crlf_line_ends_are_fine(tmp_path: Path) -> None:
 
     report = validate_dataset(path)
 
-    assert (report.lines, report.examples) == (4, 3)
+    assert (report.lines, report.examples, report.bad_lines) == (4, 2, 1)
     assert [error.line for error in report.errors] == [3]
 
 
 def test_an_empty_file_has_no_examples(tmp_path: Path) -> None:
     report = report_for(tmp_path)
 
-    assert (report.lines, report.examples) == (0, 0)
+    assert (report.lines, report.examples, report.bad_lines) == (0, 0, 0)
     assert report.errors == [LineError(0, "the file has no examples: write one JSON object per line.")]
 
 
@@ -127,7 +127,7 @@ def test_a_line_too_long_to_hold_is_skipped_unread(tmp_path: Path, monkeypatch: 
 
     assert [error.line for error in report.errors] == [2, 3]
     assert f"the line is {len(huge):,} bytes long" in report.errors[0].message
-    assert (report.lines, report.examples) == (4, 4)
+    assert (report.lines, report.examples, report.bad_lines) == (4, 2, 2)
 
 
 # --- the base model -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def test_a_gs_object_is_read_through_the_emulator(
     report = validate_dataset("gs://tuning-data/sets/train.jsonl", storage_endpoint=emulator.url)
 
     assert report.uri == "gs://tuning-data/sets/train.jsonl"
-    assert (report.bytes, report.lines, report.examples) == (path.stat().st_size, 153, 152)
+    assert (report.bytes, report.lines, report.examples, report.bad_lines) == (path.stat().st_size, 153, 151, 1)
     assert [error.line for error in report.errors] == [151]
     local = validate_dataset(path).to_dict()
     assert report.to_dict() == {**local, "uri": report.uri}

@@ -285,7 +285,7 @@ def test_failing_line_is_reported_by_number(tmp_path: Path, rule: str, line: byt
     assert error.line == 2
     assert words in error.message
     assert error.message.endswith("."), "messages are whole sentences"
-    assert report.examples == 3 and report.lines == 3
+    assert (report.examples, report.bad_lines, report.lines) == (2, 1, 3)  # a bad line is no example
 
 
 @pytest.mark.parametrize(("rule", "line", "characters", "multimodal"), PASSING, ids=[case[0] for case in PASSING])
@@ -329,4 +329,4 @@ def test_an_error_per_line_and_every_bad_line(tmp_path: Path) -> None:
 
     assert [error.line for error in report.errors] == [1, 3, 5]
     assert report.error_count == 3
-    assert report.examples == 5
+    assert (report.examples, report.bad_lines) == (2, 3)

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from stacks.engine import ROOT, pulumi_executable, run_pulumi
-from tests.conftest import SAMPLE_EXAMPLES, example_line
+from tests.conftest import SAMPLE_EXAMPLES, example_line, offline_pulumi_env
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 
@@ -50,14 +50,7 @@ class Project:
         (self.dir / ".venv").symlink_to(ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
         self.emulator = emulator
         self.started: list[subprocess.Popen[str]] = []
-        self.env = {
-            **os.environ,
-            "PULUMI_BACKEND_URL": f"file://{root / 'pulumi-state'}",
-            "PULUMI_HOME": str(root / "pulumi-home"),
-            "PULUMI_CONFIG_PASSPHRASE": "",
-            "PYTHONPATH": str(ROOT),  # the program and the provider import stacks, tuning_provider
-        }
-        (root / "pulumi-state").mkdir()
+        self.env = offline_pulumi_env(root / "pulumi")
         self.config: dict[str, Any] = {
             "tuning:apiEndpoint": emulator.url,
             "tuning:project": PROJECT,

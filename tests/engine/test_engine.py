@@ -302,7 +302,7 @@ def test_bad_local_dataset_fails_preview_with_the_line_and_creates_nothing(proje
     project.write()
     preview = project.pulumi("preview", check=False)
     assert preview.returncode != 0
-    assert "bad line(s) in the training data (tuning:trainingData)" in preview.stdout
+    assert "1 bad line in the training data (tuning:trainingData)" in preview.stdout
     assert "line 3: contents[1] has role 'user' right after another 'user' turn" in preview.stdout
     assert "Traceback" not in preview.stdout + preview.stderr
     assert project.jobs() == []

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tuning_provider.errors import SpecError
-from tuning_provider.spec import TuningJobSpec, replaces_on_change
+from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
 
 BASE: dict[str, Any] = {
     "project": "my-project",
@@ -66,3 +66,15 @@ def test_cross_field_rules_raise_spec_errors_naming_the_field():
     with pytest.raises(SpecError) as info:
         spec(base_model="gemini-2.5-pro", adapter_size=16)
     assert info.value.field == "adapter_size"
+
+
+@pytest.mark.parametrize("field", ["epoch_count", "learning_rate_multiplier", "wait_timeout_seconds",
+                                   "poll_interval_seconds"])
+@pytest.mark.parametrize(("value", "words"), [(True, "not the boolean true"), ("3", "not the string '3'")])
+def test_a_boolean_or_a_string_is_not_a_number(field: str, value: Any, words: str) -> None:
+    (problem,) = spec_problems({**BASE, field: value})
+    assert problem.field == field and words in problem.message
+
+
+def test_a_whole_float_is_an_int_as_pulumi_sends_every_number_as_a_float() -> None:
+    assert spec(epoch_count=3.0).epoch_count == 3

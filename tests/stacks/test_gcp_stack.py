@@ -19,11 +19,11 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 import stacks
 from stacks.config import load_config
+from stacks.config_file import read_stack_file
 from stacks.datasets import dataset_object_name
 from stacks.gcp import _tuning_agent_member
 from tuning_provider.errors import ConfigError
@@ -216,9 +216,9 @@ def _clean_runtime() -> Iterator[None]:
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
-    """The `tuning:*` settings of stacks/Pulumi.<stack>.yaml, without the namespace."""
-    settings = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    return {key.removeprefix("tuning:"): value for key, value in settings.items()}
+    """The `tuning:*` settings of stacks/Pulumi.<stack>.yaml, without the namespace, as the
+    engine hands them over (plain values as strings)."""
+    return read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml", "tuning")
 
 
 def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def test_the_key_ring_and_key_are_in_the_jobs_region_and_rotate(cloud: tuple[Dep
     assert key.inputs["keyRing"] == (
         f"projects/{config['project']}/locations/{config['region']}/keyRings/gemini-tuning-ring"
     )
-    assert key.inputs["rotationPeriod"] == f"{config['keyRotationDays'] * 86400}s"
+    assert key.inputs["rotationPeriod"] == f"{int(config['keyRotationDays']) * 86400}s"
     assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
 
 
@@ -319,7 +319,7 @@ def test_the_bucket_is_private_versioned_and_encrypted_with_the_key(
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["encryption"] == {"defaultKmsKeyName": deployment.outputs["kmsKeyName"]}
     # Only an unprotected (dev) bucket may be emptied by `pulumi destroy`.
-    assert bucket["forceDestroy"] is (not config["protect"])
+    assert bucket["forceDestroy"] is (config["protect"] == "false")
     # A bucket whose default key the storage agent cannot use yet would fail to create.
     assert "storage-agent-uses-key" in deployment.resources["dataset-bucket"].dependencies
 
@@ -509,11 +509,13 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (_set("bucketName", "Datasets!"), "tuning:bucketName", "is not a bucket name"),
         (_set("keyRingName", "ring/1"), "tuning:keyRingName", "is not a Cloud KMS name"),
         (_set("deployer", "ci@example.com"), "tuning:deployer", "is not an IAM principal"),
-        (_set("bukcetName", "x"), "tuning:bukcetName", "Extra inputs"),
+        (_set("bukcetName", "x"), "tuning:bukcetName", "did you mean bucketName?"),
         (lambda c: {**c, "job": {**c["job"], "base_model": "gemini-3.5-flash"}}, "tuning:cmek",
          "does not support customer-managed keys"),
-        (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job", "epoch_count"),
-        (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job", "set by the stack program"),
+        (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job.epoch_count",
+         "greater than or equal to 1"),
+        (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job.kms_key_name",
+         "set by the stack program"),
     ],
 )
 def test_a_bad_setting_is_reported_by_its_key(
@@ -521,12 +523,12 @@ def test_a_bad_setting_is_reported_by_its_key(
 ) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(change(dev_config))
-    assert caught.value.key == key
+    assert caught.value.keys == [key]
     assert words in str(caught.value)
 
 
 def test_the_program_stops_on_a_bad_setting_before_creating_anything(dev_config: dict[str, Any]) -> None:
-    with pytest.raises(pulumi.RunError, match=re.escape("config tuning:region:")):
+    with pytest.raises(pulumi.RunError, match=re.escape("tuning:region: 'global' does not run Gemini tuning jobs")):
         deploy({**dev_config, "region": "global"}, "dev")
 
 
@@ -542,8 +544,21 @@ def test_a_bad_dataset_line_stops_the_program_before_anything_is_uploaded(
         deploy({**dev_config, "trainingData": str(bad)}, "dev", registered)
     assert registered == ["pulumi:pulumi:Stack"]  # nothing of the stack's own
     message = str(raised.value)
-    assert "1 bad line(s) in the training data (tuning:trainingData)" in message
+    assert "1 bad line in the training data (tuning:trainingData); fix it" in message
     assert "line 5: the last turn, contents[0], has role 'user'" in message
+
+
+def test_an_empty_dataset_is_reported_as_the_file_at_fault_not_as_bad_lines(
+    dev_config: dict[str, Any], tmp_path: Path
+) -> None:
+    empty = tmp_path / "train.jsonl"
+    empty.write_text("")
+    with pytest.raises(pulumi.RunError) as raised:
+        deploy({**dev_config, "trainingData": str(empty)}, "dev")
+    message = str(raised.value)
+    assert "the training data (tuning:trainingData) cannot be used as it is; fix it" in message
+    assert "the file has no examples" in message
+    assert "bad line" not in message
 
 
 # --- the local stack ----------------------------------------------------------------------------

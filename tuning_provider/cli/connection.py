@@ -45,7 +45,9 @@ __all__ = [
     "split_resource_name",
 ]
 
-STACKS_DIR = Path(__file__).resolve().parents[2] / "stacks"
+# Relative to the working directory, the Pulumi project's folder: the package may be installed
+# anywhere, and a user's project keeps its stack files in its own stacks/.
+STACKS_DIR = Path("stacks")
 DEFAULT_LOCATION = "us-central1"
 # A person is waiting at the terminal: give up on transient errors sooner than the provider.
 CLI_RETRY = RetryPolicy(attempts=4, max_elapsed=20.0)
@@ -100,6 +102,9 @@ def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
         raise UsageError(f"no stack {stack!r}: {path} does not exist (stacks: {', '.join(known) or 'none'})")
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.MarkedYAMLError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise UsageError(f"{path}{line}: not valid YAML: {exc.problem}; fix the file there") from None
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read {path}: {exc}".splitlines()[0]) from None
     config = document.get("config") if isinstance(document, dict) else None

@@ -97,7 +97,7 @@ def format_report(report: DatasetReport) -> str:
     lines = [
         f"{report.uri} ({report.kind} dataset): {verdict}",
         f"  size:        {report.bytes:,} bytes, {report.lines:,} lines",
-        f"  examples:    {report.examples:,} ({report.multimodal_examples:,} multimodal)",
+        f"  examples:    {report.examples:,} ({report.multimodal_examples:,} multimodal)" + _bad_lines(report),
         f"  characters:  {report.characters:,}",
         f"  tokens:      ~{report.estimated_tokens:,} in all, ~{report.max_example_tokens:,} in the "
         f"longest example (estimates at ~{CHARS_PER_TOKEN} characters per token; media not counted)",
@@ -110,6 +110,12 @@ def format_report(report: DatasetReport) -> str:
     if unlisted > 0:
         lines.append(f"… and {unlisted:,} more error{'s' if unlisted != 1 else ''}")
     return "\n".join(lines) + "\n"
+
+
+def _bad_lines(report: DatasetReport) -> str:
+    if not report.bad_lines:
+        return ""
+    return f", and {report.bad_lines:,} bad {'line' if report.bad_lines == 1 else 'lines'} not counted"
 
 
 def _positive(text: str) -> int:

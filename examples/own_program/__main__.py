@@ -1,0 +1,31 @@
+"""A user's own Pulumi program: one Gemini tuning job, its endpoint exported for serving apps.
+
+    python -m venv .venv && .venv/bin/pip install -r requirements.txt
+    pulumi stack init local && pulumi preview --stack local
+
+It imports nothing but Pulumi and the installed library; its settings are its own config keys.
+"""
+
+import pulumi
+
+from tuning_provider import TuningJob, TuningJobArgs
+
+config = pulumi.Config()
+
+job = TuningJob(
+    "review-sentiment",
+    TuningJobArgs(
+        project=config.require("project"),
+        location=config.get("region") or "us-central1",
+        base_model="gemini-2.5-flash",
+        training_dataset_uri=config.require("trainingDataUri"),
+        epoch_count=config.get_int("epochs") or 3,
+        adapter_size=4,
+        labels={"team": "reviews"},
+        poll_interval_seconds=1,
+        wait_timeout_seconds=600,
+    ),
+)
+
+pulumi.export("tunedModelEndpoint", job.tuned_model_endpoint)
+pulumi.export("tuningJobState", job.state)

@@ -1,0 +1,67 @@
+"""The distribution as a user gets it: a wheel built from a copy of the sources, installed into
+a fresh virtualenv outside the repository (with the tested versions, constraints.txt).
+
+- `wheel`: the built pulumi_vertex_tuning-*.whl.
+- `installed`: an Installed venv (its python, bin folder, site-packages) holding that wheel.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the wheel is built from; everything else in the repository is not part of it.
+SOURCES = ("pyproject.toml", "README.md", "tuning_provider")
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A virtualenv with the wheel installed."""
+
+    venv: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.venv / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin / "python"
+
+
+def _run(*command: str | Path, cwd: Path) -> None:
+    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        origin = ROOT / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(origin, source / name)
+    out = tmp_path_factory.mktemp("dist")
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", out, source,
+         cwd=source)
+    (built,) = out.glob("pulumi_vertex_tuning-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    home = tmp_path_factory.mktemp("user")
+    venv = Installed(home / "venv")
+    _run(sys.executable, "-m", "venv", venv.venv, cwd=home)
+    _run(venv.python, "-m", "pip", "install", "--disable-pip-version-check", "-q", wheel,
+         "-c", ROOT / "constraints.txt", cwd=home)
+    return venv

@@ -1,0 +1,73 @@
+"""`pip install` of the distribution into a fresh virtualenv: the library, its CLI and its typing."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+from tests.packaging.conftest import ROOT, Installed
+
+
+def run(installed: Installed, *command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # A clean environment: nothing of the repository on the path.
+    env = {"PATH": f"{installed.bin}:/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_wheel_holds_the_library_its_emulator_cli_and_typing_marker_only(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    packaged = {n.split("/")[0] for n in names if not n.startswith("pulumi_vertex_tuning-")}
+    assert packaged == {"tuning_provider"}  # not the stack programs, tests or examples
+    for module in ("resource.py", "provider.py", "emulator/server.py", "cli/validate.py", "py.typed"):
+        assert f"tuning_provider/{module}" in names
+
+
+def test_the_metadata_names_ranged_dependencies_and_the_console_script(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        info = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(info).decode()
+        scripts = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines()
+                if line.startswith("Requires-Dist: ")]
+    assert {r.split(">")[0].split("<")[0].lower() for r in requires} == {
+        "pulumi", "google-genai", "google-cloud-storage", "pydantic", "msgspec", "pyyaml"
+    }
+    assert all(">=" in r and "<" in r for r in requires), requires  # ranges, not pins
+    assert "pulumi-gcp" not in metadata.lower()  # the stacks' dependency, not the library's
+    assert "pulumi-vertex-tuning = tuning_provider.cli:main" in scripts
+
+
+def test_tuning_job_imports_from_the_installed_package_outside_the_repository(
+    installed: Installed, tmp_path: Path
+) -> None:
+    probe = (
+        "import tuning_provider, pulumi; from tuning_provider import TuningJob, TuningJobArgs; "
+        "print(tuning_provider.__file__); print(TuningJob.__module__, TuningJobArgs.__name__)"
+    )
+    result = run(installed, installed.python, "-c", probe, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    location, names = result.stdout.splitlines()
+    assert Path(location).is_relative_to(installed.venv) and not Path(location).is_relative_to(ROOT)
+    assert names == "tuning_provider.resource TuningJobArgs"
+
+
+def test_the_console_script_validates_a_dataset(installed: Installed, tmp_path: Path) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_bytes((ROOT / "examples" / "data" / "train.jsonl").read_bytes())
+    result = run(installed, installed.bin / "pulumi-vertex-tuning", "validate", data, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(training dataset): valid" in result.stdout
+
+
+def test_the_emulator_runs_from_the_installed_package(installed: Installed, tmp_path: Path) -> None:
+    result = run(installed, installed.python, "-m", "tuning_provider", "emulator", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--gcs-dir" in result.stdout
+
+
+def test_the_package_is_typed_for_users_type_checkers(installed: Installed) -> None:
+    site = Path(subprocess.run([installed.python, "-c", "import tuning_provider, os; "
+                                "print(os.path.dirname(tuning_provider.__file__))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    assert (site / "py.typed").is_file()

@@ -1,0 +1,63 @@
+"""The GitHub workflow (.github/workflows/pulumi.yml): actionlint-clean, deployments gated on
+the tests, each job with only the token permissions it uses, every action pinned by commit."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = ROOT / ".github" / "workflows" / "pulumi.yml"
+# Built by scripts/install-actionlint.sh, which the project's setup runs.
+ACTIONLINT = ROOT / ".tools" / "actionlint" / "actionlint"
+PINNED = re.compile(r"^\s*(?:-\s*)?uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$")
+
+
+@pytest.fixture(scope="module")
+def jobs() -> dict[str, Any]:
+    return dict(yaml.safe_load(WORKFLOW.read_text())["jobs"])
+
+
+def uses(job: dict[str, Any]) -> list[str]:
+    return [str(step["uses"]).split("@")[0] for step in job["steps"] if "uses" in step]
+
+
+def test_actionlint_finds_nothing() -> None:
+    assert ACTIONLINT.exists(), "actionlint is missing: run scripts/install-actionlint.sh (make setup does)"
+    result = subprocess.run([ACTIONLINT, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_action_is_pinned_by_commit_with_its_release_in_a_comment() -> None:
+    lines = [line for line in WORKFLOW.read_text().splitlines() if re.match(r"^\s*(-\s*)?uses:", line)]
+    assert lines
+    assert [line for line in lines if not PINNED.match(line)] == []
+
+
+def test_deployments_wait_for_the_tests(jobs: dict[str, Any]) -> None:
+    assert "bash .ci/run" in [step.get("run") for step in jobs["test"]["steps"]]
+    for name in ("up-dev", "up-prod"):
+        needs = jobs[name]["needs"]
+        assert "test" in ([needs] if isinstance(needs, str) else needs)
+
+
+def test_the_workflow_grants_only_reading_and_each_job_only_what_it_uses(jobs: dict[str, Any]) -> None:
+    assert yaml.safe_load(WORKFLOW.read_text())["permissions"] == {"contents": "read"}
+    for name, job in jobs.items():
+        granted = job["permissions"]
+        steps = uses(job)
+        wanted = {"contents": "read"}
+        if "google-github-actions/auth" in steps:
+            wanted["id-token"] = "write"
+        if any(step.get("with", {}).get("comment-on-pr") for step in job["steps"]):
+            wanted["pull-requests"] = "write"
+        assert granted == wanted, name
+
+
+def test_no_long_lived_secret_is_used() -> None:
+    assert "secrets." not in WORKFLOW.read_text()
