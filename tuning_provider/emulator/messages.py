@@ -11,9 +11,11 @@ from tuning_provider.emulator.wire import Field, Message
 
 __all__ = [
     "ADAPTER_SIZES",
+    "CANCEL_TUNING_JOB_REQUEST",
     "GENERATE_CONTENT_REQUEST",
     "JOB_STATES",
     "TUNING_JOB",
+    "SUPERVISED_HYPER_PARAMETERS",
     "UNDEPLOY_MODEL_REQUEST",
 ]
 
