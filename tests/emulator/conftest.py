@@ -62,7 +62,8 @@ def vertex_sdk(clocked_emulator: Emulator) -> Iterator[Emulator]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="This feature is deprecated", category=UserWarning)
         yield clocked_emulator
-    initializer.global_config = initializer._Config()
+    # aiplatform.init is bound to this one object: reset it rather than replace it.
+    initializer.global_config.__init__()  # type: ignore[misc]
 
 
 def strict_parse(payload: Any, type_name: str, version: str) -> Any:
