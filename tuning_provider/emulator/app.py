@@ -298,10 +298,6 @@ class App:
             route(r"/upload/storage/v1" + _BUCKET + r"/o", "gcs", POST=self.upload_object),
         )
 
-    def routes(self) -> list[tuple[str, str]]:
-        """(method, path pattern) of every route served, for documentation and tests."""
-        return [(method, route.pattern.pattern) for route in self._routes for method in route.methods]
-
     def handle(self, request: Request) -> Response:
         """The response to any request; never raises."""
         try:

@@ -48,7 +48,9 @@ class Tensorboards:
     def get_tensorboard(self, name: str) -> dict[str, Any]:
         parent = self._resolve_tensorboard(name)
         records = self._jobs.started_records(parent)
-        created = rfc3339(records[0].timeline.start_time) if records else rfc3339(0)
+        if not records:  # Vertex creates it with the location's first experiment
+            raise NotFound(f"Tensorboard {name} does not exist.")
+        created = rfc3339(records[0].timeline.start_time)
         return {
             "name": name,
             "displayName": "Default Tensorboard",

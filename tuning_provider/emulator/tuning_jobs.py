@@ -215,7 +215,9 @@ class JobRecord:
 
     @property
     def epochs(self) -> int:
-        return int(self.plan.get("epochs") or DEFAULT_EPOCH_COUNT)
+        # Jobs stored before plans held "epochs" still have the epochCount they were sent.
+        sent = self.request.get("supervisedTuningSpec", {}).get("hyperParameters", {}).get("epochCount")
+        return int(self.plan.get("epochs") or sent or DEFAULT_EPOCH_COUNT)
 
     @property
     def steps_per_epoch(self) -> int:
