@@ -14,14 +14,17 @@ tests/conftest.py.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from google.cloud import aiplatform, aiplatform_v1, aiplatform_v1beta1
 from google.cloud.aiplatform import initializer
 from google.oauth2.credentials import Credentials
+from google.protobuf import json_format
 
 from tests.conftest import LOCATION, PROJECT
 from tuning_provider.emulator import Emulator
@@ -30,6 +33,7 @@ from tuning_provider.emulator.wire import REST_ONLY_FIELDS
 VERSIONS = {"v1": aiplatform_v1, "v1beta1": aiplatform_v1beta1}
 # The Vertex AI SDK's tuning and generative modules warn that they are deprecated.
 SDK_DEPRECATION = r"ignore:This feature is deprecated:UserWarning"
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 @pytest.fixture
@@ -69,7 +73,23 @@ def vertex_sdk(clocked_emulator: Emulator) -> Iterator[Emulator]:
 def strict_parse(payload: Any, type_name: str, version: str) -> Any:
     """`payload` as the generated `type_name` of `version`, unknown fields refused."""
     message_class = getattr(VERSIONS[version], type_name)
-    return message_class.from_json(json.dumps(_without_rest_only(payload)), ignore_unknown_fields=False)
+    sent = _without_rest_only(payload)
+    message = message_class.from_json(json.dumps(sent), ignore_unknown_fields=False)
+    # Written as proto3 JSON writes it: the same JSON back (int64 as strings, enums by
+    # name, no default values), timestamps compared as instants.
+    written = json_format.MessageToDict(message_class.pb(message))
+    assert _instants(written) == _instants(sent), f"{type_name} is not canonical proto3 JSON"
+    return message
+
+
+def _instants(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _instants(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_instants(v) for v in value]
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
 
 
 def _without_rest_only(value: Any) -> Any:

@@ -489,7 +489,6 @@ class TuningJobs:
             "totalBillableCharacterCount": str(training.characters),
             "totalBillableTokenCount": str(training.estimated_tokens),
             "tuningStepCount": str(steps_per_epoch * request.epochs),
-            "totalTruncatedExampleCount": "0",
         }
         examples = responder.examples_from_jsonl(self._gcs.local_path(request.training_uri))
         validation = (
@@ -546,7 +545,9 @@ class TuningJobs:
         if record.has_experiment(now):
             job["experiment"] = f"{parent}/metadataStores/default/contexts/{experiment_id(record.id)}"
             if record.stats:
-                job["tuningDataStats"] = {"supervisedTuningDataStats": record.stats}
+                # Jobs stored by older emulators hold a zero count, which proto3 JSON leaves out.
+                counts = {name: count for name, count in record.stats.items() if count != "0"}
+                job["tuningDataStats"] = {"supervisedTuningDataStats": counts}
             steps = timeline.steps_done(now, record.total_steps)
             job["tuningJobMetadata"] = {"completedEpochCount": str(steps // record.steps_per_epoch)}
         if detail := timeline.detail_state(now, record.total_steps):
