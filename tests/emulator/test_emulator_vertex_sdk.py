@@ -80,3 +80,17 @@ def test_model_list_and_delete_after_the_endpoints(vertex_sdk, write_dataset, ma
         aiplatform.Endpoint(checkpoint.endpoint).delete(force=True)  # undeploys, then deletes
     model.delete()
     assert aiplatform.Model.list() == []
+
+
+def test_the_tuned_endpoint_answers_generative_model(vertex_sdk, write_dataset, manual_clock):
+    """The seed's evaluation sample: GenerativeModel on the job's endpoint."""
+    from vertexai.generative_models import GenerationConfig, GenerativeModel
+
+    job = sft.train(source_model="gemini-2.5-flash", train_dataset=write_dataset())
+    manual_clock.advance(JOB_DURATION)
+    tuned = GenerativeModel(sft.SupervisedTuningJob(job.resource_name).tuned_model_endpoint_name)
+    assert tuned.generate_content("What is the capital of Italy?").text == "The capital of Italy is Rome."
+    short = tuned.generate_content("What is the capital of Italy?",
+                                   generation_config=GenerationConfig(temperature=0.2, max_output_tokens=2))
+    assert short.text == "The capital of Italy is Rome."[:8]
+    assert short.candidates[0].finish_reason.name == "MAX_TOKENS"
