@@ -70,14 +70,14 @@ def vertex_sdk(clocked_emulator: Emulator) -> Iterator[Emulator]:
     initializer.global_config.__init__()  # type: ignore[misc]
 
 
-def strict_parse(payload: Any, type_name: str, version: str) -> Any:
+def strict_parse(payload: Any, type_name: str, version: str, *, enums_as_numbers: bool = False) -> Any:
     """`payload` as the generated `type_name` of `version`, unknown fields refused."""
     message_class = getattr(VERSIONS[version], type_name)
     sent = _without_rest_only(payload)
     message = message_class.from_json(json.dumps(sent), ignore_unknown_fields=False)
     # Written as proto3 JSON writes it: the same JSON back (int64 as strings, enums by
     # name, no default values), timestamps compared as instants.
-    written = json_format.MessageToDict(message_class.pb(message))
+    written = json_format.MessageToDict(message_class.pb(message), use_integers_for_enums=enums_as_numbers)
     assert _instants(written) == _instants(sent), f"{type_name} is not canonical proto3 JSON"
     return message
 
@@ -107,5 +107,5 @@ def _without_rest_only(value: Any) -> Any:
 
 
 @pytest.fixture
-def strict() -> Callable[[Any, str, str], Any]:
+def strict() -> Callable[..., Any]:
     return strict_parse

@@ -247,3 +247,19 @@ def test_rest_only_fields_are_the_only_ones_beyond_the_protos(vertex_http, versi
     assert running["tuningJobState"] == "TUNING_JOB_STATE_WAITING_FOR_QUOTA"
     _, _, done = vertex_http("GET", f"/{version}/{tuned.name}")
     assert done["tuningJobMetadata"] == {"completedEpochCount": "2"}
+
+
+def test_enums_are_numbers_when_the_client_asks(vertex_http, version, strict, tuned):
+    """The GAPIC REST transport sends `$alt=json;enum-encoding=int`; Vertex then writes enums
+    as numbers (and every client reads both)."""
+    ask = "?%24alt=json%3Benum-encoding%3Dint"
+    _, _, job = vertex_http("GET", f"/{version}/{tuned.name}{ask}")
+    assert job["state"] == 4  # JOB_STATE_SUCCEEDED
+    assert job["supervisedTuningSpec"]["hyperParameters"]["adapterSize"] == 2  # ADAPTER_SIZE_FOUR
+    strict_job = strict(job, "TuningJob", version, enums_as_numbers=True)
+    assert strict_job.state.name == "JOB_STATE_SUCCEEDED"
+    status, _, answer = vertex_http("POST", f"/{version}/{tuned.tuned_model.endpoint}:generateContent{ask}",
+                                    {"contents": {"parts": {"text": "capital of Italy?"}}})
+    assert status == 200 and answer["candidates"][0]["finishReason"] == 1  # STOP
+    _, _, names = vertex_http("GET", f"/{version}/{tuned.name}")
+    assert names["state"] == "JOB_STATE_SUCCEEDED"

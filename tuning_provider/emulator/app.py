@@ -318,7 +318,11 @@ class App:
             answer = handler(request, params)
             if isinstance(answer, Response):
                 return answer
-            return json_response(wire.for_version(answer, params["version"]))
+            # The GAPIC REST transport asks for enums as numbers on every call.
+            numbers = "enum-encoding=int" in request.query.get("$alt", "")
+            return json_response(
+                wire.for_version(answer, params["version"], messages.RESPONSE_ENUMS if numbers else None)
+            )
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:  # a bug in the emulator must not take the server down

@@ -14,6 +14,7 @@ __all__ = [
     "CANCEL_TUNING_JOB_REQUEST",
     "GENERATE_CONTENT_REQUEST",
     "JOB_STATES",
+    "RESPONSE_ENUMS",
     "TUNING_JOB",
     "SUPERVISED_HYPER_PARAMETERS",
     "UNDEPLOY_MODEL_REQUEST",
@@ -39,6 +40,24 @@ JOB_STATES = {
     )
 }
 _TUNING_MODES = {"TUNING_MODE_UNSPECIFIED": 0, "TUNING_MODE_FULL": 1, "TUNING_MODE_PEFT_ADAPTER": 2}
+_VALUE_TYPES = {"VALUE_TYPE_UNSPECIFIED": 0, "SCALAR": 1, "TENSOR": 2, "BLOB_SEQUENCE": 3}
+_FINISH_REASONS = {
+    name: number
+    for number, name in enumerate(
+        ["FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "OTHER", "BLOCKLIST",
+         "PROHIBITED_CONTENT", "SPII", "MALFORMED_FUNCTION_CALL", "MODEL_ARMOR"]
+    )
+}
+# The enums the emulator's responses hold, by the field holding them, for clients that ask
+# for numbers. (tuningJobState is REST-only: its numbers are in no published proto, so it
+# stays a name.)
+RESPONSE_ENUMS = {
+    "state": JOB_STATES,
+    "adapterSize": ADAPTER_SIZES,
+    "tuningMode": _TUNING_MODES,
+    "valueType": _VALUE_TYPES,
+    "finishReason": _FINISH_REASONS,
+}
 
 _STRING = Field("string")
 _ANY = Field("any")

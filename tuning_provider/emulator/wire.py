@@ -15,9 +15,11 @@ spelling the client used:
 - map keys and opaque values (Struct, schemas, function arguments) kept exactly as sent;
 - an unknown name is 400 with Vertex's wording.
 
-Writing (`for_version`): responses are built in v1 spelling; the writer moves the
-`@type` URLs of Vertex messages (operation metadata, responses) to the API version the
-client asked for, so a v1beta1 client can unpack them. The tests parse every response with
+Writing (`for_version`): responses are built in v1 spelling, as canonical proto3 JSON
+(int64 as strings, enums by name, default values left out); the writer moves the `@type`
+URLs of Vertex messages (operation metadata, responses) to the API version the client asked
+for, so a v1beta1 client can unpack them, and writes enums as numbers for a client that asks
+`$alt=json;enum-encoding=int` (the GAPIC REST transport always does). The tests parse every response with
 google-cloud-aiplatform's generated types of that version (`from_json(...,
 ignore_unknown_fields=False)`). `REST_ONLY_FIELDS` lists the fields Vertex's REST surface
 has (its discovery document; google-genai reads them) that the published protos lack.
@@ -97,12 +99,33 @@ def read(value: Any, message: Message, where: str) -> dict[str, Any]:
     return result
 
 
-def for_version(value: Any, version: str) -> Any:
-    """`value` (a response built in v1 spelling) with its Vertex `@type` URLs in `version`."""
+def for_version(value: Any, version: str, enum_numbers: Mapping[str, Mapping[str, int]] | None = None) -> Any:
+    """`value` (a response built in v1 spelling) with its Vertex `@type` URLs in `version`,
+    and, given `enum_numbers` (the enums of responses by the field holding them), every enum
+    written as its number, as Vertex answers `$alt=json;enum-encoding=int`."""
+    if enum_numbers:
+        value = _enums_as_numbers(value, enum_numbers)
     if version == "v1":
         return value
     text = _VERTEX_TYPE.sub(rf"\g<1>{version}.", json.dumps(value))
     return json.loads(text)
+
+
+def _enums_as_numbers(value: Any, enum_numbers: Mapping[str, Mapping[str, int]]) -> Any:
+    # Keyed by field name and by value: user data (label values, Struct metadata, texts)
+    # never holds an enum's upper-case name under one of these field names.
+    if isinstance(value, list):
+        return [_enums_as_numbers(item, enum_numbers) for item in value]
+    if not isinstance(value, dict):
+        return value
+    written = {}
+    for key, item in value.items():
+        names = enum_numbers.get(key)
+        if names is not None and isinstance(item, str) and item in names:
+            written[key] = names[item]
+        else:
+            written[key] = _enums_as_numbers(item, enum_numbers)
+    return written
 
 
 def snake_name(name: str) -> str:
