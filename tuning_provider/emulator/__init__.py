@@ -13,7 +13,7 @@ generated clients and the Vertex AI SDK (REST transport), google-cloud-storage:
 
 Modules: `app` (the route table, Google's error body), `wire` and `messages` (reading requests
 by the proto3 JSON mapping, writing responses for the API version asked for), `state` (the
-resources put together: `tuning_jobs`, `models`, `endpoints`, `experiments`, `tensorboards`,
+resources put together: `tuning_jobs` and its `timeline`, `models`, `endpoints`, `experiments`, `tensorboards`,
 on a shared `store`), `metrics` and `responder` (deterministic imitations of training curves
 and of a tuned model's answers: no neural network), `gcs`, `server` (HTTP serving,
 `Emulator`, signal handling).

@@ -20,7 +20,8 @@ from typing import Any
 from tuning_provider.emulator import metrics
 from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.tensorboards import RUN_ID, Tensorboards
-from tuning_provider.emulator.tuning_jobs import CANCELLED, SUCCEEDED, JobRecord, TuningJobs, experiment_id
+from tuning_provider.emulator.timeline import CANCELLED, SUCCEEDED
+from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["METADATA_STORE", "Experiments"]

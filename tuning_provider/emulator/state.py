@@ -1,6 +1,7 @@
 """The emulator's backend: what Vertex AI would hold, one module per resource, put together.
 
-    tuning_jobs   TuningJob (GenAiTuningService): create, get, list, cancel; the timeline
+    tuning_jobs   TuningJob (GenAiTuningService): create, get, list, cancel
+    timeline      a job's state at any moment, from its stored timeline and the clock
     models        Model (ModelService): get, list, delete
     endpoints     Endpoint (EndpointService, generateContent): get, delete, undeployModel
     experiments   MetadataStore, Context (MetadataService): the jobs' experiments and runs

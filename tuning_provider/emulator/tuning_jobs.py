@@ -1,4 +1,4 @@
-"""Tuning jobs: create, get, list, cancel, and the timeline every job's state is read from.
+"""Tuning jobs (GenAiTuningService): create, get, list, cancel.
 
 How a job's life is decided (at create, then only read from the clock):
 - create checks the request and answers 400 INVALID_ARGUMENT for what Vertex rejects up
@@ -7,15 +7,8 @@ How a job's life is decided (at create, then only read from the clock):
   (error code 3) if the adapter size does not suit the base model, a dataset file is missing
   or a dataset is invalid (the message names the line); otherwise it will succeed and the
   ids of its tuned model, endpoints and checkpoints are picked now;
-- the state is derived from the stored timeline and the clock, never advanced by a worker:
-  JOB_STATE_PENDING for the first PENDING_FRACTION of the job's duration, then
-  JOB_STATE_RUNNING until create time + duration, then JOB_STATE_SUCCEEDED. A failing job
-  shows its failure when it would have started running (the end of PENDING). A cancelled
-  job is JOB_STATE_CANCELLED from the moment of the cancel. Each job keeps the duration it
-  was created with, so a restarted emulator continues every timeline where it was;
-- while RUNNING the job trains step by step over the first TUNING_FRACTION of its running
-  time, then post-processes: `Timeline.steps_done` is what the metrics and the
-  `tuningJobState` / `tuningJobMetadata.completedEpochCount` details are read from.
+- the state is then read from the job's `timeline.Timeline` and the clock, so a restarted
+  emulator continues every job where it was (each job keeps the duration it was created with).
 """
 
 from __future__ import annotations
@@ -36,34 +29,20 @@ from tuning_provider.emulator import responder
 from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.store import Store, split_name
+from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
 from tuning_provider.errors import InvalidRequest, NotFound, TuningError
 
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_EPOCH_COUNT",
-    "PENDING_FRACTION",
-    "TERMINAL_STATES",
-    "TUNING_FRACTION",
+    "MODEL_VERSION",
     "DatasetValidator",
     "JobRecord",
-    "Timeline",
     "TuningJobs",
     "experiment_id",
     "failed_precondition",
 ]
 
-# Job states as Vertex spells them in JSON.
-PENDING = "JOB_STATE_PENDING"
-RUNNING = "JOB_STATE_RUNNING"
-SUCCEEDED = "JOB_STATE_SUCCEEDED"
-FAILED = "JOB_STATE_FAILED"
-CANCELLED = "JOB_STATE_CANCELLED"
-TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, "JOB_STATE_EXPIRED"})
-
-# The share of a job's duration spent PENDING before it runs (and before a failure shows).
-PENDING_FRACTION = 0.1
-# The share of the running time spent on training steps; the rest is post-processing.
-TUNING_FRACTION = 0.9
 # Epochs when the request leaves epochCount unset (Vertex picks by dataset size; the
 # emulator always picks this). The echoed hyperParameters stay as sent.
 DEFAULT_EPOCH_COUNT = 3
@@ -131,66 +110,6 @@ def failed_precondition(message: str) -> InvalidRequest:
 def experiment_id(job_id: str) -> str:
     """The id of a job's experiment context (and of its TensorBoard experiment)."""
     return f"tuning-experiment-{job_id}"
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """When a job does what; its state at any time is derived from this and the clock."""
-
-    create_time: float
-    duration: float
-    fails: bool = False
-    cancel_time: float | None = None
-
-    @property
-    def start_time(self) -> float:
-        return self.create_time + self.duration * PENDING_FRACTION
-
-    @property
-    def natural_end(self) -> float:
-        """When the job ends if nobody cancels it: a failure shows as the job starts."""
-        return self.start_time if self.fails else self.create_time + self.duration
-
-    @property
-    def tuning_end(self) -> float:
-        """When the last training step is done (post-processing follows)."""
-        return self.start_time + (self.create_time + self.duration - self.start_time) * TUNING_FRACTION
-
-    def state_at(self, now: float) -> str:
-        if self.cancel_time is not None and now >= self.cancel_time:
-            return CANCELLED
-        if now >= self.natural_end:
-            return FAILED if self.fails else SUCCEEDED
-        return RUNNING if now >= self.start_time else PENDING
-
-    def end_time(self, now: float) -> float | None:
-        state = self.state_at(now)
-        if state == CANCELLED:
-            return self.cancel_time
-        return self.natural_end if state in TERMINAL_STATES else None
-
-    def steps_done(self, now: float, total_steps: int) -> int:
-        """Training steps finished by `now` (a cancel stops the count; a failure never starts it)."""
-        if self.fails:
-            return 0
-        until = now if self.cancel_time is None else min(now, self.cancel_time)
-        share = (until - self.start_time) / max(self.tuning_end - self.start_time, 1e-9)
-        return max(0, min(total_steps, math.floor(total_steps * share + 1e-9)))
-
-    def step_time(self, step: int, total_steps: int) -> float:
-        """When training step `step` (1-based) finished."""
-        return self.start_time + (self.tuning_end - self.start_time) * step / max(total_steps, 1)
-
-    def detail_state(self, now: float, total_steps: int) -> str | None:
-        """Vertex's `tuningJobState` while the job is live; None once it has ended."""
-        state = self.state_at(now)
-        if state == PENDING:
-            halfway = self.create_time + (self.start_time - self.create_time) / 2
-            return "TUNING_JOB_STATE_WAITING_FOR_QUOTA" if now < halfway else "TUNING_JOB_STATE_PROCESSING_DATASET"
-        if state == RUNNING:
-            tuning = self.steps_done(now, total_steps) < total_steps
-            return "TUNING_JOB_STATE_TUNING" if tuning else "TUNING_JOB_STATE_POST_PROCESSING"
-        return None
 
 
 @dataclass(frozen=True)
