@@ -93,12 +93,15 @@ def test_get_list_cancel_through_the_tuning_client(gapic, types, write_dataset):
         client.get_tuning_job(name=f"{PARENT}/tuningJobs/1234567890123456789")
 
 
-def test_succeeded_job_model_and_endpoints(gapic, types, tuned):
+def test_succeeded_job_model_and_endpoints(gapic, types, version, tuned, vertex_http):
     assert tuned.state == types.JobState.JOB_STATE_SUCCEEDED
     assert tuned.tuning_data_stats.supervised_tuning_data_stats.tuning_step_count == 4  # 12 examples, 8 a step
     models = gapic(types.ModelServiceClient)
     model = models.get_model(name=tuned.tuned_model.model)
     assert [d.endpoint for d in model.deployed_models] == [c.endpoint for c in tuned.tuned_model.checkpoints]
+    # Item 4: a DeployedModelRef holds an endpoint and a deployed model id, nothing else.
+    _, _, raw = vertex_http("GET", f"/{version}/{model.name}")
+    assert {field for ref in raw["deployedModels"] for field in ref} == {"endpoint", "deployedModelId"}
     endpoint = gapic(types.EndpointServiceClient).get_endpoint(name=tuned.tuned_model.endpoint)
     assert endpoint.deployed_models[0].model == model.name
 

@@ -25,12 +25,13 @@ def emulator(emulator_factory, manual_clock):
 
 @pytest.fixture
 def read_metrics(gapic, emulator):
-    """{series display name: [(step, value), ...]} of a job, read the provider's way."""
-    metadata = gapic(v1.MetadataServiceClient)
-    boards = gapic(v1.TensorboardServiceClient)
+    """{series display name: [(step, value), ...]} of a job, read the provider's way (from
+    `target`, another emulator, if given)."""
 
-    def read(job_name):
-        job = gapic(v1.GenAiTuningServiceClient).get_tuning_job(name=job_name)
+    def read(job_name, target=None):
+        metadata = gapic(v1.MetadataServiceClient, target or emulator)
+        boards = gapic(v1.TensorboardServiceClient, target or emulator)
+        job = gapic(v1.GenAiTuningServiceClient, target or emulator).get_tuning_job(name=job_name)
         experiment = metadata.get_context(name=job.experiment)
         tensorboard = experiment.metadata["backing_tensorboard_resource"]
         [run] = metadata.list_contexts(request=v1.ListContextsRequest(
@@ -154,3 +155,15 @@ def test_reads_are_capped_at_1000_points_keeping_the_last(genai_client, start_tu
     loss = next(s for s in boards.list_tensorboard_time_series(parent=run) if s.display_name == TRAIN[0])
     values = boards.read_tensorboard_time_series_data(tensorboard_time_series=loss.name).time_series_data.values
     assert len(values) == 1000 and values[0].step == 1 and values[-1].step == total
+
+
+def test_metrics_are_the_same_after_a_restart(emulator, emulator_factory, manual_clock, genai_client,
+                                              start_tuning_job, write_dataset, read_metrics):
+    job = start_tuning_job(genai_client, write_dataset(), epoch_count=2)
+    manual_clock.advance(DURATION * 0.6)
+    before = read_metrics(job.name)
+    emulator.stop()
+    again = emulator_factory(clock=manual_clock, job_duration=DURATION)  # the same state directory
+    assert read_metrics(job.name, again) == before
+    manual_clock.advance(DURATION)
+    assert len(read_metrics(job.name, again)["/train_total_loss"]) == STEPS_PER_EPOCH * 2
