@@ -169,3 +169,16 @@ def test_the_http_layers_own_errors_answer_google_rpc_codes(emulator):
             answer += chunk
     body = json.loads(answer[answer.index(b"{"):])
     assert body["error"]["status"] in RPC_CODES
+
+
+@pytest.mark.parametrize("collection", ["tuningJobs", "models", "metadataStores/default/contexts"])
+def test_a_bad_page_token_is_400_on_every_list(vertex_http, tuning_parent, collection):
+    for token in ("nonsense", "bm90LWEtbnVtYmVy"):  # not base64; base64 of "not-a-number"
+        status, _, body = vertex_http("GET", f"/v1/{tuning_parent}/{collection}?pageToken={token}")
+        assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT"), body
+
+
+@pytest.mark.parametrize("collection", ["tuningJobs", "models", "metadataStores/default/contexts"])
+def test_a_negative_page_size_is_400_on_every_list(vertex_http, tuning_parent, collection):
+    status, _, body = vertex_http("GET", f"/v1/{tuning_parent}/{collection}?pageSize=-3")
+    assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT"), body

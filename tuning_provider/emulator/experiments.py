@@ -68,13 +68,15 @@ class Experiments:
         parent, _, store = store_name.partition("/metadataStores/")
         if store != METADATA_STORE:
             raise NotFound(f"MetadataStore {store_name} does not exist.")
+        if page_size is not None and page_size < 0:
+            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
         wanted = _parse_filter(filter_text)
         now = self._jobs.now()
         contexts: list[dict[str, Any]] = []
         for record in self._jobs.started_records(parent):
             contexts += [self._experiment_json(record), self._run_json(record, now)]
         contexts = [c for c in contexts if all(_matches(c, *clause) for clause in wanted)]
-        start = int(decode_page_token(page_token)) if page_token else 0
+        start = _offset_from_token(page_token) if page_token else 0
         size = page_size or DEFAULT_PAGE_SIZE
         page = contexts[start:start + size]
         answer: dict[str, Any] = {"contexts": page} if page else {}
@@ -159,3 +161,10 @@ def _matches(context: dict[str, Any], field: str, op: str, value: str) -> bool:
         return value in context.get("parentContexts", [])
     key = "schemaTitle" if field == "schema_title" else "displayName"
     return bool(context.get(key) == value)
+
+
+def _offset_from_token(token: str) -> int:
+    value = decode_page_token(token)
+    if not value.isdigit():
+        raise InvalidRequest(f"Invalid page token {token!r}.")
+    return int(value)

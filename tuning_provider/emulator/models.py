@@ -63,6 +63,8 @@ class Models:
     def list_models(self, parent: str, *, filter_text: str = "", page_size: int | None = None,
              page_token: str = "") -> dict[str, Any]:
         """GET {parent}/models: oldest first, paged; filters by display_name and labels."""
+        if page_size is not None and page_size < 0:
+            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
         matches = _parse_filter(filter_text)
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         after = _key_from_token(page_token) if page_token else None

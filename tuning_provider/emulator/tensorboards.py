@@ -97,6 +97,8 @@ class Tensorboards:
 
     def read_time_series(self, name: str, *, max_points: int | None = None) -> dict[str, Any]:
         """GET {series}:read -> {timeSeriesData}."""
+        if max_points is not None and max_points < 0:
+            raise InvalidRequest(f"max_data_points must not be negative; got {max_points}.")
         record = self._resolve(name, "series")
         return {"timeSeriesData": self._data(name, record, max_points)}
 
