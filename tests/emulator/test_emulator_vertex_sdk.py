@@ -52,6 +52,8 @@ def test_sft_train_with_an_adapter_size_then_the_refresh_loop(vertex_sdk, write_
     experiment = job.experiment
     assert isinstance(experiment, aiplatform.Experiment)
     assert experiment.name == job._gca_resource.experiment.rsplit("/", 1)[1]
+    tensorboard = experiment.get_backing_tensorboard_resource()  # a GetTensorboard of its own
+    assert tensorboard.resource_name == experiment.backing_tensorboard_resource_name
 
 
 def test_a_job_by_name_and_its_cancel(vertex_sdk, write_dataset, tuning_parent):
