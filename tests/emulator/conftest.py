@@ -7,8 +7,9 @@ tests/conftest.py.
 - `clocked_emulator`: the shared emulator on the manual clock (jobs of JOB_DURATION seconds).
 - `vertex_sdk`: `vertexai.init` pointed at `clocked_emulator` (api_transport="rest"); the
   SDK's global configuration is reset afterwards.
-- `strict(payload, type_name, version)`: parses response JSON with the generated type of that
-  API version, refusing unknown fields (`REST_ONLY_FIELDS` aside, see `wire`).
+- `strict(payload, type_name, version, enums_as_numbers=False)`: parses response JSON with the
+  generated type of that API version, refusing unknown fields (`REST_ONLY_FIELDS` aside, see
+  `wire`), and checks it is canonical proto3 JSON (the parsed message writes it back the same).
 """
 
 from __future__ import annotations
