@@ -20,8 +20,9 @@ def register(subparsers: Any) -> None:
         help="run the local Vertex AI tuning emulator",
         description=(
             "Serve the Vertex AI tuning REST subset (jobs, tuned models, endpoints, "
-            "generateContent) and Cloud Storage reads of --gcs-dir on one port, with state "
-            "in SQLite under --state-dir. gs://BUCKET/OBJECT is the file GCS_DIR/BUCKET/OBJECT. "
+            "generateContent, the jobs' experiments and TensorBoard metrics) and Cloud Storage "
+            "reads of --gcs-dir on one port, with state in SQLite under --state-dir. "
+            "gs://BUCKET/OBJECT is the file GCS_DIR/BUCKET/OBJECT. "
             "Tuned endpoints imitate a tuned model by recalling training examples: no neural network."
         ),
     )

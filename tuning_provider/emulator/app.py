@@ -1,19 +1,22 @@
-"""HTTP requests in, HTTP responses out: the one route table of the emulator, request parsing,
-and the one place that turns typed errors into Google's JSON error body.
+"""HTTP requests in, HTTP responses out: the one route table of the emulator, and the one
+place that turns typed errors into Google's JSON error body.
 
     {"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}
 
+`status` is always a google.rpc.Code name (`RPC_CODES`), the HTTP status the one Google maps
+it to (`HTTP_TO_RPC_CODE` for errors of the HTTP layer itself).
+
 Served on one port:
-- Vertex AI (`/v1/` or `/v1beta1/` + `projects/P/locations/L/...`): tuning jobs (create, get,
-  list, cancel), tuned models (get, delete), endpoints (get, delete, undeployModel,
-  generateContent). They require `Authorization: Bearer <any token>` (401 otherwise); once
-  authenticated, and before any state is touched, they pass through fault injection when a
-  fault rate is set.
+- Vertex AI (`/v1/` or `/v1beta1/` + `projects/P/locations/L/...`): the routes of `App.ROUTES`.
+  Request bodies are read by `wire.read` against `messages`; responses are written by
+  `wire.for_version` for the API version of the path. They require `Authorization: Bearer
+  <any token>` (401 otherwise); once authenticated, and before any state is touched, they
+  pass through fault injection when a fault rate is set.
 - Cloud Storage JSON API, the read subset plus simple uploads, without auth and without
   faults: bucket get, object list/get/delete, media download (with Range), media and
   multipart upload.
-A wrong method on a known path is 405 (with Allow); an unknown path is a 404 JSON body;
-nothing a client sends can crash the server (an unexpected error is a 500 JSON body).
+A wrong method on a known path is 405 UNIMPLEMENTED (with Allow); an unknown path is a 404
+JSON body; nothing a client sends can crash the server (an unexpected error is a 500 body).
 This module knows HTTP; `state` knows the resources; `responder` knows the answers.
 """
 
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
-from tuning_provider.emulator import responder
+from tuning_provider.emulator import messages, responder, wire
 from tuning_provider.emulator.gcs import GcsStore, MediaFile
 from tuning_provider.emulator.state import VertexState
 from tuning_provider.errors import (
@@ -50,23 +53,17 @@ __all__ = [
     "FileSlice",
     "HttpError",
     "Request",
+    "HTTP_TO_RPC_CODE",
+    "RPC_CODES",
     "Response",
-    "camel_keys",
     "error_response",
     "json_response",
+    "rpc_code_for",
 ]
 
 _log = logging.getLogger(__name__)
 
 Service = Literal["vertex", "gcs"]
-
-# Values under these keys are user data (label maps, schemas, function arguments): their keys
-# are kept as sent when snake_case names are turned into camelCase.
-_OPAQUE_VALUES = frozenset(
-    {"labels", "responseSchema", "responseJsonSchema", "parameters", "parametersJsonSchema", "args",
-     "response"}
-)
-
 
 # --- requests and responses ---------------------------------------------------------------
 
@@ -80,20 +77,27 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]  # names in lowercase
     body: bytes = b""
+    # Every value of each query parameter, for repeated fields (?timeSeries=a&timeSeries=b).
+    query_lists: Mapping[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_target(cls, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Request:
         path, _, query = target.partition("?")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        lists: dict[str, list[str]] = {}
+        for name, value in pairs:
+            lists.setdefault(name, []).append(value)
         return cls(
             method=method.upper(),
             path=path,
-            query=dict(parse_qsl(query, keep_blank_values=True)),
+            query=dict(pairs),
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
+            query_lists=lists,
         )
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object ({} when empty), its keys camelCase as proto JSON allows."""
+        """The body as a JSON object ({} when empty), exactly as sent."""
         if not self.body.strip():
             return {}
         try:
@@ -102,8 +106,11 @@ class Request:
             raise InvalidRequest(f"Invalid JSON payload received. {exc}.") from None
         if not isinstance(value, dict):
             raise InvalidRequest("Invalid JSON payload received. The request body must be a JSON object.")
-        body: dict[str, Any] = camel_keys(value)
-        return body
+        return value
+
+    def message(self, message: wire.Message, where: str) -> dict[str, Any]:
+        """The body read as `message` by the proto3 JSON reading layer (canonical JSON)."""
+        return wire.read(self.json(), message, where)
 
 
 @dataclass(frozen=True)
@@ -130,25 +137,6 @@ def json_response(value: Any, status: int = 200, headers: Mapping[str, str] | No
     )
 
 
-def camel_keys(value: Any) -> Any:
-    """Proto JSON parsers accept the proto's snake_case names as well as lowerCamelCase;
-    settle on camelCase. Values of user-data keys (`_OPAQUE_VALUES`) are kept as sent."""
-    if isinstance(value, dict):
-        result = {}
-        for key, item in value.items():
-            name = _camel(key) if isinstance(key, str) else key
-            result[name] = item if name in _OPAQUE_VALUES else camel_keys(item)
-        return result
-    if isinstance(value, list):
-        return [camel_keys(item) for item in value]
-    return value
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(word[:1].upper() + word[1:] for word in rest)
-
-
 # --- errors: the one mapping to Google's error body ---------------------------------------
 
 
@@ -173,11 +161,39 @@ _ERROR_STATUSES: tuple[tuple[type[ApiError], int, str], ...] = (
 )
 
 
+# The names of google.rpc.Code: the only values of an error body's `status`, which clients
+# map to their exception types.
+RPC_CODES = frozenset(
+    {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+     "PERMISSION_DENIED", "UNAUTHENTICATED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+     "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"}
+)
+# The google.rpc.Code of an HTTP status the HTTP layer answers by itself (a wrong method, a
+# malformed request line, an oversized header): Google's own HTTP <-> code mapping, with 405
+# (a method this path does not implement) as UNIMPLEMENTED.
+HTTP_TO_RPC_CODE: Mapping[int, str] = {
+    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+    405: "UNIMPLEMENTED", 408: "DEADLINE_EXCEEDED", 409: "ABORTED", 411: "INVALID_ARGUMENT",
+    413: "OUT_OF_RANGE", 414: "INVALID_ARGUMENT", 416: "OUT_OF_RANGE", 429: "RESOURCE_EXHAUSTED",
+    431: "INVALID_ARGUMENT", 499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED", 505: "UNIMPLEMENTED",
+}
+
+
+def rpc_code_for(http_status: int) -> str:
+    """The google.rpc.Code name for an HTTP status (UNKNOWN for one Google never uses)."""
+    if http_status in HTTP_TO_RPC_CODE:
+        return HTTP_TO_RPC_CODE[http_status]
+    return "INVALID_ARGUMENT" if 400 <= http_status < 500 else "UNKNOWN"
+
+
 def error_response(exc: ApiError) -> Response:
     """Google's JSON error body with the HTTP status the error stands for."""
     status, code = next((s, c) for cls, s, c in _ERROR_STATUSES if isinstance(exc, cls))
     status = exc.status or status
     code = exc.code or code
+    if code not in RPC_CODES:  # a bug: say something every client understands
+        code = rpc_code_for(status)
     headers = exc.headers if isinstance(exc, HttpError) else {}
     return json_response({"error": {"code": status, "message": exc.message, "status": code}}, status, headers)
 
@@ -220,7 +236,9 @@ class FaultInjector:
 
 # --- the application: one route table ----------------------------------------------------
 
-Handler = Callable[[Request, Mapping[str, str]], Response]
+# A handler answers a Response, or for Vertex a resource (JSON in v1 spelling) that
+# `handle` writes for the version of the path.
+Handler = Callable[[Request, Mapping[str, str]], "Response | dict[str, Any]"]
 
 
 @dataclass(frozen=True)
@@ -230,8 +248,11 @@ class Route:
     service: Service
 
 
-_PARENT = r"/(?:v1|v1beta1)/projects/(?P<project>[^/:]+)/locations/(?P<location>[^/:]+)"
+_PARENT = r"/(?P<version>v1|v1beta1)/projects/(?P<project>[^/:]+)/locations/(?P<location>[^/:]+)"
 _ID = r"[^/:]+"
+_CONTEXTS = _PARENT + r"/metadataStores/(?P<store>[^/:]+)/contexts"
+_TENSORBOARD = _PARENT + rf"/tensorboards/(?P<tensorboard>{_ID})"
+_RUN = _TENSORBOARD + rf"/experiments/(?P<experiment>{_ID})/runs/(?P<run>{_ID})"
 _BUCKET = r"/b/(?P<bucket>[^/]+)"
 
 
@@ -252,12 +273,23 @@ class App:
             route(_PARENT + r"/tuningJobs", "vertex", GET=self.list_tuning_jobs, POST=self.create_tuning_job),
             route(_PARENT + rf"/tuningJobs/(?P<job>{_ID})", "vertex", GET=self.get_tuning_job),
             route(_PARENT + rf"/tuningJobs/(?P<job>{_ID}):cancel", "vertex", POST=self.cancel_tuning_job),
+            route(_PARENT + r"/models", "vertex", GET=self.list_models),
             route(_PARENT + rf"/models/(?P<model>{_ID})", "vertex", GET=self.get_model, DELETE=self.delete_model),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID})", "vertex",
                   GET=self.get_endpoint, DELETE=self.delete_endpoint),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID}):undeployModel", "vertex", POST=self.undeploy_model),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID}):generateContent", "vertex",
                   POST=self.generate_content),
+            route(_PARENT + r"/metadataStores/(?P<store>[^/:]+)", "vertex", GET=self.get_metadata_store),
+            route(_CONTEXTS, "vertex", GET=self.list_contexts),
+            route(_CONTEXTS + rf"/(?P<context>{_ID})", "vertex", GET=self.get_context),
+            route(_TENSORBOARD, "vertex", GET=self.get_tensorboard),
+            route(_TENSORBOARD + ":batchRead", "vertex", GET=self.batch_read_time_series_data),
+            route(_TENSORBOARD + rf"/experiments/(?P<experiment>{_ID})", "vertex", GET=self.get_tensorboard_experiment),
+            route(_RUN, "vertex", GET=self.get_tensorboard_run),
+            route(_RUN + "/timeSeries", "vertex", GET=self.list_time_series),
+            route(_RUN + rf"/timeSeries/(?P<series>{_ID})", "vertex", GET=self.get_time_series),
+            route(_RUN + rf"/timeSeries/(?P<series>{_ID}):read", "vertex", GET=self.read_time_series_data),
             route(r"/storage/v1" + _BUCKET, "gcs", GET=self.get_bucket),
             route(r"/storage/v1" + _BUCKET + r"/o", "gcs", GET=self.list_objects),
             route(r"/storage/v1" + _BUCKET + r"/o/(?P<object>.+)", "gcs",
@@ -277,13 +309,20 @@ class App:
                 allowed = ", ".join(sorted(route.methods))
                 raise HttpError(
                     f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}.",
-                    status=405, code="METHOD_NOT_ALLOWED", headers={"Allow": allowed},
+                    status=405, code="UNIMPLEMENTED", headers={"Allow": allowed},
                 )
             if route.service == "vertex":
                 _authenticate(request)
                 if fault := self._faults.next_fault():
                     raise fault
-            return handler(request, params)
+            answer = handler(request, params)
+            if isinstance(answer, Response):
+                return answer
+            # The GAPIC REST transport asks for enums as numbers on every call.
+            numbers = "enum-encoding=int" in request.query.get("$alt", "")
+            return json_response(
+                wire.for_version(answer, params["version"], messages.RESPONSE_ENUMS if numbers else None)
+            )
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:  # a bug in the emulator must not take the server down
@@ -296,47 +335,96 @@ class App:
                 return route, {k: unquote(v) for k, v in match.groupdict().items()}
         raise NotFound(f"The requested URL {path} was not found on this server.")
 
-    # --- Vertex AI ---------------------------------------------------------------------
+    # --- Vertex AI: tuning jobs ----------------------------------------------------------
 
-    def create_tuning_job(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.create_tuning_job(_parent(params), request.json()))
+    def create_tuning_job(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        body = request.message(messages.TUNING_JOB, "tuning_job")
+        return self._vertex.tuning_jobs.create_tuning_job(_parent(params), body)
 
-    def get_tuning_job(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.get_tuning_job(f"{_parent(params)}/tuningJobs/{params['job']}"))
+    def get_tuning_job(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tuning_jobs.get_tuning_job(f"{_parent(params)}/tuningJobs/{params['job']}")
 
-    def list_tuning_jobs(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(
-            self._vertex.list_tuning_jobs(
-                _parent(params),
-                filter_text=_query(request, "filter"),
-                page_size=_int_query(request, "pageSize"),
-                page_token=_query(request, "pageToken"),
-            )
+    def list_tuning_jobs(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tuning_jobs.list_tuning_jobs(
+            _parent(params),
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
         )
 
-    def cancel_tuning_job(self, request: Request, params: Mapping[str, str]) -> Response:
-        request.json()  # the body is {}; anything else must at least be JSON
-        return json_response(self._vertex.cancel_tuning_job(f"{_parent(params)}/tuningJobs/{params['job']}"))
+    def cancel_tuning_job(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        request.message(messages.CANCEL_TUNING_JOB_REQUEST, "cancel_tuning_job_request")  # {} or the name
+        return self._vertex.tuning_jobs.cancel_tuning_job(f"{_parent(params)}/tuningJobs/{params['job']}")
 
-    def get_model(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.get_model(f"{_parent(params)}/models/{params['model']}"))
+    # --- Vertex AI: models and endpoints ---------------------------------------------------
 
-    def delete_model(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.delete_model(f"{_parent(params)}/models/{params['model']}"))
+    def list_models(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.list_models(
+            _parent(params),
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
+        )
 
-    def get_endpoint(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.get_endpoint(_endpoint(params)))
+    def get_model(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.get_model(f"{_parent(params)}/models/{params['model']}")
 
-    def delete_endpoint(self, request: Request, params: Mapping[str, str]) -> Response:
-        return json_response(self._vertex.delete_endpoint(_endpoint(params)))
+    def delete_model(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.delete_model(f"{_parent(params)}/models/{params['model']}")
 
-    def undeploy_model(self, request: Request, params: Mapping[str, str]) -> Response:
-        deployed_model_id = request.json().get("deployedModelId")
-        return json_response(self._vertex.undeploy_model(_endpoint(params), str(deployed_model_id or "")))
+    def get_endpoint(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.endpoints.get_endpoint(_endpoint(params))
 
-    def generate_content(self, request: Request, params: Mapping[str, str]) -> Response:
-        generation = responder.parse_generation_request(request.json())
-        return json_response(self._vertex.generate_content(_endpoint(params), generation))
+    def delete_endpoint(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.endpoints.delete_endpoint(_endpoint(params))
+
+    def undeploy_model(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        body = request.message(messages.UNDEPLOY_MODEL_REQUEST, "undeploy_model_request")
+        return self._vertex.endpoints.undeploy_model(_endpoint(params), body.get("deployedModelId", ""))
+
+    def generate_content(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        body = request.message(messages.GENERATE_CONTENT_REQUEST, "generate_content_request")
+        return self._vertex.endpoints.generate_content(_endpoint(params), responder.parse_generation_request(body))
+
+    # --- Vertex AI: metadata and TensorBoard -------------------------------------------------
+
+    def get_metadata_store(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.experiments.get_metadata_store(_store(params))
+
+    def list_contexts(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.experiments.list_contexts(
+            _store(params),
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
+        )
+
+    def get_context(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.experiments.get_context(f"{_store(params)}/contexts/{params['context']}")
+
+    def get_tensorboard(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.get_tensorboard(_tensorboard(params))
+
+    def get_tensorboard_experiment(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.get_experiment(f"{_tensorboard(params)}/experiments/{params['experiment']}")
+
+    def get_tensorboard_run(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.get_run(_run(params))
+
+    def list_time_series(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.list_time_series(_run(params), filter_text=_query(request, "filter"))
+
+    def get_time_series(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.get_time_series(f"{_run(params)}/timeSeries/{params['series']}")
+
+    def read_time_series_data(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.tensorboards.read_time_series(
+            f"{_run(params)}/timeSeries/{params['series']}", max_points=_int_query(request, "maxDataPoints")
+        )
+
+    def batch_read_time_series_data(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        names = request.query_lists.get("timeSeries") or request.query_lists.get("time_series") or []
+        return self._vertex.tensorboards.batch_read(_tensorboard(params), names)
 
     # --- Cloud Storage -----------------------------------------------------------------
 
@@ -393,9 +481,21 @@ def _endpoint(params: Mapping[str, str]) -> str:
     return f"{_parent(params)}/endpoints/{params['endpoint']}"
 
 
+def _store(params: Mapping[str, str]) -> str:
+    return f"{_parent(params)}/metadataStores/{params['store']}"
+
+
+def _tensorboard(params: Mapping[str, str]) -> str:
+    return f"{_parent(params)}/tensorboards/{params['tensorboard']}"
+
+
+def _run(params: Mapping[str, str]) -> str:
+    return f"{_tensorboard(params)}/experiments/{params['experiment']}/runs/{params['run']}"
+
+
 def _query(request: Request, name: str) -> str:
     """A query parameter by its camelCase or snake_case name, as Google accepts both."""
-    snake = re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
+    snake = wire.snake_name(name)
     return request.query.get(name) or request.query.get(snake) or ""
 
 

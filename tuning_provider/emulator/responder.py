@@ -161,13 +161,13 @@ def respond(examples: Sequence[Example], request: GenerationRequest, *, create_t
         answer = ranked[index % len(ranked)].answer if ranked else ""
         text, finish_reason = _shape(answer, request)
         candidates_tokens += _estimate_tokens(text)
-        candidates.append(
-            {
-                "index": index,
-                "content": {"role": "model", "parts": [{"text": text}]},
-                "finishReason": finish_reason,
-            }
-        )
+        candidate: dict[str, Any] = {
+            "content": {"role": "model", "parts": [{"text": text}]},
+            "finishReason": finish_reason,
+        }
+        if index:  # proto3 JSON leaves the default 0 out
+            candidate["index"] = index
+        candidates.append(candidate)
     prompt_tokens = max(1, math.ceil(request.prompt_characters / CHARS_PER_TOKEN))
     return {
         "candidates": candidates,

@@ -32,6 +32,7 @@ from tuning_provider.emulator.app import (
     Request,
     Response,
     error_response,
+    rpc_code_for,
 )
 from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.state import Clock, DatasetValidator, VertexState
@@ -93,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         JSON error body instead of an HTML page."""
         self.close_connection = True
         text = message or explain or HTTPStatus(code).phrase
-        status = "INVALID_ARGUMENT" if code == HTTPStatus.BAD_REQUEST else HTTPStatus(code).name
+        status = rpc_code_for(code)
         error = HttpError(text, status=code, code=status)
         self._write(error_response(error), include_body=self.command != "HEAD")
 

@@ -1,0 +1,170 @@
+"""Vertex ML Metadata (MetadataService) as a tuning job creates it: the default metadata
+store and, for every job that has started training, two contexts:
+
+- the experiment `metadataStores/default/contexts/tuning-experiment-{job}` (the job's
+  `experiment`): schemaTitle system.Experiment, metadata `backing_tensorboard_resource`;
+- its run `.../contexts/tuning-experiment-{job}-tuning-run`: schemaTitle
+  system.ExperimentRun, parentContexts [the experiment], metadata `_state` and the job's
+  last metric values in `_metrics`, as the Vertex AI SDK's ExperimentRun keeps them.
+
+Like aiplatform's experiments, the TensorBoard experiment has the experiment context's id
+and the TensorBoard run the run's display name (see `tensorboards`). Nothing is stored: the
+contexts are read from the job and the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tuning_provider.emulator import metrics
+from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.tensorboards import RUN_ID, Tensorboards
+from tuning_provider.emulator.timeline import CANCELLED, SUCCEEDED
+from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
+from tuning_provider.errors import InvalidRequest, NotFound
+
+__all__ = ["METADATA_STORE", "Experiments"]
+
+METADATA_STORE = "default"
+EXPERIMENT_SCHEMA = "system.Experiment"
+RUN_SCHEMA = "system.ExperimentRun"
+_SCHEMA_VERSION = "0.0.1"
+DEFAULT_PAGE_SIZE = 100
+_FILTER_CLAUSE = re.compile(
+    r'(?P<field>schema_title|display_name|parent_contexts)\s*(?P<op>=|:)\s*"(?P<value>[^"]*)"'
+)
+# aiplatform's ExperimentRun states (the names of Execution.State).
+_RUN_STATES = {SUCCEEDED: "COMPLETE", CANCELLED: "CANCELLED"}
+
+
+class Experiments:
+    """The contexts of tuning jobs' experiments, read from `jobs`."""
+
+    def __init__(self, jobs: TuningJobs, tensorboards: Tensorboards) -> None:
+        self._jobs = jobs
+        self._tensorboards = tensorboards
+
+    def get_metadata_store(self, name: str) -> dict[str, Any]:
+        parent, _, store = name.partition("/metadataStores/")
+        if store != METADATA_STORE:
+            raise NotFound(f"MetadataStore {name} does not exist.")
+        return {"name": name, "description": "The default metadata store of the location."}
+
+    def get_context(self, name: str) -> dict[str, Any]:
+        parent, context_id = _split_context(name)
+        record = self._jobs.record_by_experiment(parent, context_id.removesuffix(f"-{RUN_ID}"))
+        if record is None:
+            raise NotFound(f"Context {name} does not exist.")
+        now = self._jobs.now()
+        if context_id.endswith(f"-{RUN_ID}"):
+            return self._run_json(record, now)
+        return self._experiment_json(record)
+
+    def list_contexts(self, store_name: str, *, filter_text: str = "", page_size: int | None = None,
+                      page_token: str = "") -> dict[str, Any]:
+        """GET .../metadataStores/default/contexts: every experiment and run, oldest first;
+        filters on schema_title, display_name (=) and parent_contexts (:), joined by AND."""
+        parent, _, store = store_name.partition("/metadataStores/")
+        if store != METADATA_STORE:
+            raise NotFound(f"MetadataStore {store_name} does not exist.")
+        if page_size is not None and page_size < 0:
+            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
+        wanted = _parse_filter(filter_text)
+        now = self._jobs.now()
+        contexts: list[dict[str, Any]] = []
+        for record in self._jobs.started_records(parent):
+            contexts += [self._experiment_json(record), self._run_json(record, now)]
+        contexts = [c for c in contexts if all(_matches(c, *clause) for clause in wanted)]
+        start = _offset_from_token(page_token) if page_token else 0
+        size = page_size or DEFAULT_PAGE_SIZE
+        page = contexts[start:start + size]
+        answer: dict[str, Any] = {"contexts": page} if page else {}
+        if start + size < len(contexts):
+            answer["nextPageToken"] = encode_page_token(str(start + size))
+        return answer
+
+    def _experiment_json(self, record: JobRecord) -> dict[str, Any]:
+        context_id = experiment_id(record.id)
+        started = rfc3339(record.timeline.start_time)
+        return {
+            "name": f"{record.parent}/metadataStores/{METADATA_STORE}/contexts/{context_id}",
+            "displayName": context_id,
+            "createTime": started,
+            "updateTime": started,
+            "schemaTitle": EXPERIMENT_SCHEMA,
+            "schemaVersion": _SCHEMA_VERSION,
+            "metadata": {
+                "experiment_deleted": False,
+                "backing_tensorboard_resource": self._tensorboards.tensorboard_name(record.parent),
+            },
+            "description": f"Metrics of tuning job {record.name}.",
+        }
+
+    def _run_json(self, record: JobRecord, now: float) -> dict[str, Any]:
+        experiment = self._experiment_json(record)
+        state = record.timeline.state_at(now)
+        last = {
+            series.removeprefix("/"): found[-1].value
+            for series in metrics.series_names(record)
+            if (found := metrics.points(record, series, now))
+        }
+        end = record.timeline.end_time(now)
+        return {
+            "name": f"{experiment['name']}-{RUN_ID}",
+            "displayName": RUN_ID,
+            "createTime": experiment["createTime"],
+            "updateTime": rfc3339(end if end is not None else now),
+            "parentContexts": [experiment["name"]],
+            "schemaTitle": RUN_SCHEMA,
+            "schemaVersion": _SCHEMA_VERSION,
+            "metadata": {
+                "_state": _RUN_STATES.get(state, "RUNNING"),
+                "_params": _params(record),
+                "_metrics": last,
+            },
+        }
+
+
+def _params(record: JobRecord) -> dict[str, Any]:
+    hyper = record.request.get("supervisedTuningSpec", {}).get("hyperParameters", {})
+    params: dict[str, Any] = {"epoch_count": record.epochs}
+    if "learningRateMultiplier" in hyper:
+        params["learning_rate_multiplier"] = hyper["learningRateMultiplier"]
+    if "adapterSize" in hyper:
+        params["adapter_size"] = hyper["adapterSize"]
+    return params
+
+
+def _split_context(name: str) -> tuple[str, str]:
+    match = re.fullmatch(rf"(projects/[^/]+/locations/[^/]+)/metadataStores/{METADATA_STORE}/contexts/([^/]+)", name)
+    if not match:
+        raise NotFound(f"Context {name} does not exist.")
+    return match[1], match[2]
+
+
+def _parse_filter(text: str) -> list[tuple[str, str, str]]:
+    clauses = []
+    for clause in re.split(r"\s+AND\s+", text.strip()) if text.strip() else []:
+        match = _FILTER_CLAUSE.fullmatch(clause.strip())
+        if not match:
+            raise InvalidRequest(
+                f"Unsupported filter {clause!r}: the emulator understands schema_title=\"...\", "
+                "display_name=\"...\" and parent_contexts:\"...\", joined by AND."
+            )
+        clauses.append((match["field"], match["op"], match["value"]))
+    return clauses
+
+
+def _matches(context: dict[str, Any], field: str, op: str, value: str) -> bool:
+    if field == "parent_contexts":
+        return value in context.get("parentContexts", [])
+    key = "schemaTitle" if field == "schema_title" else "displayName"
+    return bool(context.get(key) == value)
+
+
+def _offset_from_token(token: str) -> int:
+    value = decode_page_token(token)
+    if not value.isdigit():
+        raise InvalidRequest(f"Invalid page token {token!r}.")
+    return int(value)

@@ -1,0 +1,629 @@
+"""Tuning jobs (GenAiTuningService): create, get, list, cancel.
+
+How a job's life is decided (at create, then only read from the clock):
+- create checks the request and answers 400 INVALID_ARGUMENT for what Vertex rejects up
+  front (unknown base model, region, bad gs:// URI, labels, display name, epochs...);
+- it then decides the outcome at once and stores it with the job's timeline: the job fails
+  (error code 3) if the adapter size does not suit the base model, a dataset file is missing
+  or a dataset is invalid (the message names the line); otherwise it will succeed and the
+  ids of its tuned model, endpoints and checkpoints are picked now;
+- the state is then read from the job's `timeline.Timeline` and the clock, so a restarted
+  emulator continues every job where it was (each job keeps the duration it was created with).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tuning_provider import catalog
+from tuning_provider.dataset import DatasetKind, DatasetReport
+from tuning_provider.dataset import validate_dataset as validate_dataset_file
+from tuning_provider.emulator import responder
+from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.gcs import GcsStore
+from tuning_provider.emulator.store import Store, split_name
+from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
+from tuning_provider.errors import InvalidRequest, NotFound, TuningError
+
+__all__ = [
+    "BATCH_SIZE",
+    "DEFAULT_EPOCH_COUNT",
+    "MODEL_VERSION",
+    "DatasetValidator",
+    "JobRecord",
+    "TuningJobs",
+    "experiment_id",
+    "failed_precondition",
+]
+
+# Epochs when the request leaves epochCount unset (Vertex picks by dataset size; the
+# emulator always picks this). The echoed hyperParameters stay as sent.
+DEFAULT_EPOCH_COUNT = 3
+# Examples per tuning step: tuningStepCount = ceil(examples / BATCH_SIZE) * epochs.
+BATCH_SIZE = 8
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_LABELS = 64
+MAX_DISPLAY_NAME_CHARS = 128
+# google.rpc.Code values Vertex puts in a job's `error`.
+_RPC_CANCELLED = 1
+_RPC_INVALID_ARGUMENT = 3
+
+# The TuningJob fields a client may set; output-only fields are ignored when sent, as Vertex
+# does (the reading layer has already refused names that are no TuningJob field).
+_CREATE_FIELDS = frozenset(
+    {"baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels",
+     "encryptionSpec", "serviceAccount", "outputUri"}
+)
+# TuningJob fields of the kinds of tuning the emulator does not imitate.
+_UNSUPPORTED_FIELDS = frozenset(
+    {"preTunedModel", "customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
+     "reinforcementTuningSpec", "fullFineTuningSpec", "veoTuningSpec", "veoLoraTuningSpec",
+     "partnerModelTuningSpec"}
+)
+
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
+_FILTER_AND = re.compile(r"\s+AND\s+")
+_FILTER_LABEL = re.compile(
+    r'labels\.(?P<key>[a-z][a-z0-9_-]*)\s*(?P<op>!=|=)\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]*))'
+)
+_FILTER_HAS_LABEL = re.compile(r"labels\.(?P<key>[a-z][a-z0-9_-]*)\s*:\s*\*")
+_FILTER_STATE = re.compile(r'state\s*(?P<op>!=|=)\s*"?(?P<state>JOB_STATE_[A-Z_]+)"?')
+
+# The project's one dataset validator, `tuning_provider.dataset.validate_dataset`, unless a
+# test injects another with its signature.
+DatasetValidator = Callable[..., DatasetReport]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tuning_jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order, for listing and page tokens
+    parent TEXT NOT NULL,                   -- projects/P/locations/L
+    id TEXT NOT NULL,
+    create_time REAL NOT NULL,
+    duration REAL NOT NULL,                 -- the job's own, kept across restarts
+    request TEXT NOT NULL,                  -- the inputs echoed back (JSON)
+    failure TEXT,                           -- Vertex's error message if the job is to fail
+    cancel_time REAL,
+    stats TEXT,                             -- supervisedTuningDataStats (JSON)
+    plan TEXT NOT NULL,                     -- ids of the model, endpoints and checkpoints (JSON)
+    examples TEXT NOT NULL,                 -- [[prompt, answer], ...] the endpoints answer from
+    materialized INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (parent, id)
+);
+"""
+
+
+def failed_precondition(message: str) -> InvalidRequest:
+    """400 FAILED_PRECONDITION: the request is fine but the resource is in the wrong state."""
+    return InvalidRequest(message, code="FAILED_PRECONDITION")
+
+
+def experiment_id(job_id: str) -> str:
+    """The id of a job's experiment context (and of its TensorBoard experiment)."""
+    return f"tuning-experiment-{job_id}"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A stored job, parsed: what the other resource modules read about it."""
+
+    parent: str
+    id: str
+    timeline: Timeline
+    request: dict[str, Any]
+    stats: dict[str, Any] | None
+    plan: dict[str, Any]
+    examples: list[responder.Example]
+
+    @property
+    def name(self) -> str:
+        return f"{self.parent}/tuningJobs/{self.id}"
+
+    @property
+    def total_steps(self) -> int:
+        return int(self.stats["tuningStepCount"]) if self.stats else 0
+
+    @property
+    def epochs(self) -> int:
+        # Jobs stored before plans held "epochs" still have the epochCount they were sent.
+        sent = self.request.get("supervisedTuningSpec", {}).get("hyperParameters", {}).get("epochCount")
+        return int(self.plan.get("epochs") or sent or DEFAULT_EPOCH_COUNT)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.total_steps // max(self.epochs, 1))
+
+    def started(self, now: float) -> bool:
+        """Whether the job got as far as starting by `now` (a cancel while PENDING stops it)."""
+        t = self.timeline
+        cancelled_early = t.cancel_time is not None and t.cancel_time < t.start_time
+        return now >= t.start_time and not cancelled_early
+
+    def has_experiment(self, now: float) -> bool:
+        """Whether the job has trained (or is training) by `now`: only then has it an
+        experiment with metrics. A failure shows as the job starts, before any step."""
+        return self.started(now) and not self.timeline.fails
+
+
+@dataclass(frozen=True)
+class _JobRequest:
+    """A create request after the up-front checks."""
+
+    echo: dict[str, Any]  # the inputs as the job shows them back
+    base_model: str  # bare id
+    training_uri: str
+    validation_uri: str | None
+    epochs: int
+    adapter_size: str | None
+    export_last_checkpoint_only: bool
+
+
+class TuningJobs:
+    """The tuning_jobs table and the operations of GenAiTuningService."""
+
+    def __init__(
+        self,
+        store: Store,
+        gcs: GcsStore,
+        *,
+        job_duration: float,
+        validate_dataset: DatasetValidator | None = None,
+    ) -> None:
+        if job_duration <= 0:
+            raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
+        store.declare(_SCHEMA)
+        self._store = store
+        self._gcs = gcs
+        self._job_duration = job_duration
+        self._validate = validate_dataset or validate_dataset_file
+
+    # --- the API operations ----------------------------------------------------------------
+
+    def create_tuning_job(self, parent: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST {parent}/tuningJobs: check, decide the outcome, store, answer the new job."""
+        request = self._check_create(parent, body)
+        failure, stats, examples, validation = self._decide_outcome(request)
+        now = self._store.clock()
+        job_id = self._store.new_id()
+        plan = {} if failure else self._plan_outputs(request, stats, validation)
+        with self._store.lock:
+            self._store.execute(
+                "INSERT INTO tuning_jobs (parent, id, create_time, duration, request, failure, stats,"
+                " plan, examples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (parent, job_id, now, self._job_duration, json.dumps(request.echo), failure,
+                 json.dumps(stats) if stats else None, json.dumps(plan),
+                 json.dumps([[e.prompt, e.answer] for e in examples])),
+            )
+            row = self._row(parent, job_id)
+        return self._json(row, now)
+
+    def get_tuning_job(self, name: str) -> dict[str, Any]:
+        parent, job_id = split_name(name, "tuningJobs")
+        with self._store.lock:
+            return self._json(self._row(parent, job_id), self._store.clock())
+
+    def list_tuning_jobs(
+        self, parent: str, *, filter_text: str = "", page_size: int | None = None, page_token: str = ""
+    ) -> dict[str, Any]:
+        """GET {parent}/tuningJobs: newest first; `filter_text` on labels and state, joined by AND."""
+        matches = _parse_filter(filter_text)
+        size = DEFAULT_PAGE_SIZE if not page_size else min(page_size, MAX_PAGE_SIZE)
+        if size < 0:
+            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
+        before = _seq_from_token(page_token) if page_token else None
+        now = self._store.clock()
+        jobs: list[dict[str, Any]] = []
+        next_token = None
+        last_seq = 0
+        query = "SELECT * FROM tuning_jobs WHERE parent = ?" + (" AND seq < ?" if before else "")
+        params: tuple[Any, ...] = (parent, before) if before else (parent,)
+        for row in self._store.all(query + " ORDER BY seq DESC", params):
+            job = self._json(row, now)
+            if not all(match(job) for match in matches):
+                continue
+            if len(jobs) == size:
+                next_token = encode_page_token(str(last_seq))
+                break
+            jobs.append(job)
+            last_seq = row["seq"]
+        answer: dict[str, Any] = {"tuningJobs": jobs} if jobs else {}
+        if next_token:
+            answer["nextPageToken"] = next_token
+        return answer
+
+    def cancel_tuning_job(self, name: str) -> dict[str, Any]:
+        """POST {name}:cancel: a live job ends CANCELLED now; a finished one cannot be."""
+        parent, job_id = split_name(name, "tuningJobs")
+        with self._store.lock:
+            row = self._row(parent, job_id)
+            now = self._store.clock()
+            state = _timeline(row).state_at(now)
+            if state in TERMINAL_STATES:
+                raise failed_precondition(
+                    f"Cannot cancel tuning job {name}: it is in state {state}, and only a job "
+                    "that is JOB_STATE_QUEUED, JOB_STATE_PENDING or JOB_STATE_RUNNING can be cancelled."
+                )
+            self._store.execute("UPDATE tuning_jobs SET cancel_time = ? WHERE seq = ?", (now, row["seq"]))
+        return {}
+
+    # --- what other resources read ----------------------------------------------------------
+
+    def now(self) -> float:
+        """The clock job states are read from."""
+        return self._store.clock()
+
+    def record(self, parent: str, job_id: str) -> JobRecord:
+        """The stored job `parent/tuningJobs/job_id`; NotFound if there is none."""
+        return _record(self._row(parent, job_id))
+
+    def record_by_experiment(self, parent: str, experiment: str) -> JobRecord | None:
+        """The job whose experiment context id is `experiment`, if it has started."""
+        prefix = experiment_id("")
+        if not experiment.startswith(prefix):
+            return None
+        row = self._store.one(
+            "SELECT * FROM tuning_jobs WHERE parent = ? AND id = ?", (parent, experiment[len(prefix):])
+        )
+        record = _record(row) if row is not None else None
+        return record if record is not None and record.has_experiment(self._store.clock()) else None
+
+    def started_records(self, parent: str) -> list[JobRecord]:
+        """Every job of `parent` that has an experiment, oldest first."""
+        now = self._store.clock()
+        rows = self._store.all("SELECT * FROM tuning_jobs WHERE parent = ? ORDER BY seq", (parent,))
+        return [record for record in map(_record, rows) if record.has_experiment(now)]
+
+    def due_outputs(self) -> list[JobRecord]:
+        """Jobs that have reached SUCCEEDED and whose model and endpoints are not written yet."""
+        now = self._store.clock()
+        rows = self._store.all(
+            "SELECT * FROM tuning_jobs WHERE materialized = 0 AND failure IS NULL AND cancel_time IS NULL"
+            " AND create_time + duration <= ?", (now,),
+        )
+        return [_record(r) for r in rows]
+
+    def mark_outputs_written(self, record: JobRecord) -> None:
+        self._store.execute(
+            "UPDATE tuning_jobs SET materialized = 1 WHERE parent = ? AND id = ?", (record.parent, record.id)
+        )
+
+    # --- create: checks and outcome --------------------------------------------------------
+
+    def _check_create(self, parent: str, body: Mapping[str, Any]) -> _JobRequest:
+        """The up-front checks Vertex answers with 400 INVALID_ARGUMENT."""
+        location = parent.rsplit("/", 1)[-1]
+        unsupported = sorted(_UNSUPPORTED_FIELDS & set(body))
+        if unsupported:
+            raise InvalidRequest(
+                f"The emulator imitates supervised tuning of a base model only; {unsupported[0]} "
+                "is not supported here (use baseModel and supervisedTuningSpec)."
+            )
+        if location not in catalog.TUNING_REGIONS:
+            raise InvalidRequest(
+                f"Location {location} is not supported for Gemini supervised tuning: use a "
+                "regional location such as us-central1 or europe-west4."
+            )
+        base_model = body.get("baseModel")
+        if not isinstance(base_model, str) or not base_model:
+            raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-2.5-flash.")
+        model = catalog.find_model(base_model)
+        if model is None:
+            raise InvalidRequest(
+                f"Base model {base_model} is not supported for supervised tuning. Supported models: "
+                f"{', '.join(sorted(catalog.MODELS))}."
+            )
+        if location not in model.regions:
+            raise InvalidRequest(
+                f"Base model {model.id} cannot be tuned in {location}; it can be tuned in "
+                f"{', '.join(sorted(model.regions))}."
+            )
+
+        spec = body.get("supervisedTuningSpec") or {}
+        if not spec.get("trainingDatasetUri"):
+            raise InvalidRequest(
+                "supervised_tuning_spec.training_dataset_uri is required: the gs:// URI of the "
+                "training dataset."
+            )
+        training_uri = _gcs_uri(spec["trainingDatasetUri"], "training_dataset_uri")
+        validation_uri = (
+            _gcs_uri(spec["validationDatasetUri"], "validation_dataset_uri")
+            if spec.get("validationDatasetUri") else None
+        )
+        hyper = spec.get("hyperParameters") or {}
+        epochs = int(hyper["epochCount"]) if "epochCount" in hyper else None
+        if epochs is not None and epochs < 1:
+            raise InvalidRequest(f"epoch_count must be at least 1; got {epochs}.")
+        multiplier = hyper.get("learningRateMultiplier")
+        if multiplier is not None and not (isinstance(multiplier, float) and multiplier > 0):
+            raise InvalidRequest(f"learning_rate_multiplier must be a number above 0; got {multiplier!r}.")
+        adapter_size = hyper.get("adapterSize")
+        if adapter_size == "ADAPTER_SIZE_UNSPECIFIED":
+            adapter_size = None
+
+        display_name = body.get("tunedModelDisplayName")
+        if display_name is not None and len(display_name) > MAX_DISPLAY_NAME_CHARS:
+            raise InvalidRequest(
+                f"tuned_model_display_name must be a string of at most {MAX_DISPLAY_NAME_CHARS} "
+                f"characters; got {len(display_name)}."
+            )
+        _check_labels(body.get("labels"))
+        _check_encryption(body.get("encryptionSpec"), location, model)
+
+        # Proto3 JSON leaves default values out: an empty string, false or {} is not echoed.
+        echo = _without_defaults({k: v for k, v in body.items() if k in _CREATE_FIELDS})
+        return _JobRequest(
+            echo=echo,
+            base_model=model.id,
+            training_uri=training_uri,
+            validation_uri=validation_uri,
+            epochs=epochs or DEFAULT_EPOCH_COUNT,
+            adapter_size=adapter_size,
+            export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
+        )
+
+    def _decide_outcome(
+        self, request: _JobRequest
+    ) -> tuple[str | None, dict[str, Any] | None, list[responder.Example], list[responder.Example]]:
+        """Vertex's error message if the job is to fail, else its data stats, its training
+        examples and its validation examples."""
+        model = catalog.MODELS[request.base_model]
+        if request.adapter_size and catalog.adapter_size_number(request.adapter_size) not in model.adapter_sizes:
+            supported = ", ".join(catalog.ADAPTER_SIZES[n] for n in model.adapter_sizes)
+            return (
+                "The adapter size is not supported for this base model. "
+                f"{request.adapter_size} cannot be used with {model.id}; supported: {supported}.",
+                None, [], [],
+            )
+        datasets: list[tuple[DatasetKind, str]] = [("training", request.training_uri)]
+        if request.validation_uri:
+            datasets.append(("validation", request.validation_uri))
+        reports: dict[str, DatasetReport] = {}
+        for kind, uri in datasets:
+            path = self._gcs.local_path(uri)
+            if not path.is_file():
+                return (f"Failed to read the {kind} dataset: {uri} does not exist.", None, [], [])
+        for kind, uri in datasets:
+            path = self._gcs.local_path(uri)
+            try:
+                report = self._validate(str(path), kind=kind, base_model=model.id)
+            except TuningError as exc:
+                return (f"Failed to read the {kind} dataset {uri}: {exc}", None, [], [])
+            if not report.ok:
+                return (_dataset_failure(kind, uri, report), None, [], [])
+            reports[kind] = report
+        training = reports["training"]
+        steps_per_epoch = max(1, math.ceil(training.examples / BATCH_SIZE))
+        stats = {
+            "tuningDatasetExampleCount": str(training.examples),
+            "totalTuningCharacterCount": str(training.characters),
+            "totalBillableCharacterCount": str(training.characters),
+            "totalBillableTokenCount": str(training.estimated_tokens),
+            "tuningStepCount": str(steps_per_epoch * request.epochs),
+        }
+        examples = responder.examples_from_jsonl(self._gcs.local_path(request.training_uri))
+        validation = (
+            responder.examples_from_jsonl(self._gcs.local_path(request.validation_uri))
+            if request.validation_uri else []
+        )
+        return None, stats, examples, validation
+
+    def _plan_outputs(
+        self, request: _JobRequest, stats: dict[str, Any] | None, validation: list[responder.Example]
+    ) -> dict[str, Any]:
+        """The ids of what the job will produce, picked now so they never change, and what
+        its validation set holds (for the eval metrics)."""
+        steps_per_epoch = int(stats["tuningStepCount"]) // request.epochs if stats else 1
+        epochs = range(1, request.epochs + 1)
+        kept = [request.epochs] if request.export_last_checkpoint_only else list(epochs)
+        display = request.echo.get("tunedModelDisplayName") or f"{request.base_model}-tuned"
+        return {
+            "model": self._store.new_id(),
+            "displayName": display,
+            "epochs": request.epochs,
+            "validationAnswers": [e.answer for e in validation],
+            "checkpoints": [
+                {
+                    "checkpointId": str(epoch),
+                    "epoch": str(epoch),
+                    "step": str(steps_per_epoch * epoch),
+                    "endpointId": self._store.new_id(),
+                    "deployedModelId": self._store.new_id(),
+                }
+                for epoch in kept
+            ],
+        }
+
+    # --- rows and their JSON ---------------------------------------------------------------
+
+    def _row(self, parent: str, job_id: str) -> sqlite3.Row:
+        row = self._store.one("SELECT * FROM tuning_jobs WHERE parent = ? AND id = ?", (parent, job_id))
+        if row is None:
+            raise NotFound(f"TuningJob {parent}/tuningJobs/{job_id} does not exist.")
+        return row
+
+    def _json(self, row: sqlite3.Row, now: float) -> dict[str, Any]:
+        record = _record(row)
+        parent, timeline = record.parent, record.timeline
+        state = timeline.state_at(now)
+        job: dict[str, Any] = {"name": record.name, **record.request}
+        job["state"] = state
+        job["createTime"] = rfc3339(timeline.create_time)
+        changed = timeline.create_time
+        if record.started(now):
+            job["startTime"] = rfc3339(timeline.start_time)
+            changed = timeline.start_time
+        if record.has_experiment(now):
+            job["experiment"] = f"{parent}/metadataStores/default/contexts/{experiment_id(record.id)}"
+            if record.stats:
+                # Jobs stored by older emulators hold a zero count, which proto3 JSON leaves out.
+                counts = {name: count for name, count in record.stats.items() if count != "0"}
+                job["tuningDataStats"] = {"supervisedTuningDataStats": counts}
+            steps = timeline.steps_done(now, record.total_steps)
+            job["tuningJobMetadata"] = {"completedEpochCount": str(steps // record.steps_per_epoch)}
+        if detail := timeline.detail_state(now, record.total_steps):
+            job["tuningJobState"] = detail
+        end = timeline.end_time(now)
+        if end is not None:
+            job["endTime"] = rfc3339(end)
+            changed = end
+        job["updateTime"] = rfc3339(changed)
+        if state == FAILED:
+            job["error"] = {"code": _RPC_INVALID_ARGUMENT, "message": row["failure"]}
+        elif state == CANCELLED:
+            job["error"] = {"code": _RPC_CANCELLED, "message": "CANCELED"}
+        elif state == SUCCEEDED:
+            job["tunedModel"] = _tuned_model_json(parent, record.plan)
+        return job
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+# The version every tuned model has: tuning from a base model makes version 1.
+MODEL_VERSION = "1"
+
+
+def _timeline(row: sqlite3.Row) -> Timeline:
+    return Timeline(
+        create_time=row["create_time"],
+        duration=row["duration"],
+        fails=row["failure"] is not None,
+        cancel_time=row["cancel_time"],
+    )
+
+
+def _record(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        parent=row["parent"],
+        id=row["id"],
+        timeline=_timeline(row),
+        request=json.loads(row["request"]),
+        stats=json.loads(row["stats"]) if row["stats"] else None,
+        plan=json.loads(row["plan"]),
+        examples=[responder.Example(p, a) for p, a in json.loads(row["examples"])],
+    )
+
+
+def _tuned_model_json(parent: str, plan: dict[str, Any]) -> dict[str, Any]:
+    checkpoints = [
+        {"checkpointId": c["checkpointId"], "epoch": c["epoch"], "step": c["step"],
+         "endpoint": f"{parent}/endpoints/{c['endpointId']}"}
+        for c in plan["checkpoints"]
+    ]
+    return {
+        "model": f"{parent}/models/{plan['model']}@{MODEL_VERSION}",
+        "endpoint": checkpoints[-1]["endpoint"],
+        "checkpoints": checkpoints,
+    }
+
+
+def _without_defaults(value: Any) -> Any:
+    """Proto3 JSON as Vertex writes it: fields at their default value are left out."""
+    if isinstance(value, dict):
+        kept = {k: _without_defaults(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ("", False, {}, [], None)}
+    return value
+
+
+def _gcs_uri(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not GCS_URI.fullmatch(value):
+        raise InvalidRequest(
+            f"supervised_tuning_spec.{field} must be a Cloud Storage URI of the form "
+            f"gs://BUCKET/OBJECT (a bucket name has 3 to 63 lowercase letters, digits, dashes, "
+            f"underscores or dots); got {value!r}."
+        )
+    return value
+
+
+def _check_labels(labels: Any) -> None:
+    if labels is None:
+        return
+    if len(labels) > MAX_LABELS:
+        raise InvalidRequest(f"A resource can have at most {MAX_LABELS} labels; got {len(labels)}.")
+    for key, value in labels.items():
+        if not _LABEL_KEY.fullmatch(key):
+            raise InvalidRequest(
+                f"Invalid label key {key!r}: a key must start with a lowercase letter and hold at "
+                "most 63 lowercase letters, digits, underscores and dashes."
+            )
+        if not isinstance(value, str) or not _LABEL_VALUE.fullmatch(value):
+            raise InvalidRequest(
+                f"Invalid value {value!r} for label {key!r}: a value holds at most 63 lowercase "
+                "letters, digits, underscores and dashes."
+            )
+
+
+def _check_encryption(spec: Any, location: str, model: catalog.BaseModelInfo) -> None:
+    if spec is None:
+        return
+    key = spec.get("kmsKeyName")
+    match = _KMS_KEY.fullmatch(key) if isinstance(key, str) else None
+    if not match:
+        raise InvalidRequest(
+            "encryption_spec.kms_key_name must be a Cloud KMS key name of the form "
+            f"projects/P/locations/L/keyRings/R/cryptoKeys/K; got {key!r}."
+        )
+    if not model.cmek:
+        raise InvalidRequest(f"Customer-managed encryption keys are not supported for tuning {model.id}.")
+    if match["location"] != location:
+        raise InvalidRequest(
+            f"The encryption key {key} is in {match['location']}, but the tuning job is in "
+            f"{location}: the key must be in the job's region."
+        )
+
+
+def _dataset_failure(kind: str, uri: str, report: DatasetReport) -> str:
+    """Vertex-like failure text naming the first bad line."""
+    first = report.errors[0] if report.errors else None
+    where = f"line {first.line}: " if first is not None and first.line else ""
+    detail = first.message if first is not None else "it is not a valid tuning dataset"
+    more = report.error_count - 1
+    tail = f" ({more} more error{'s' if more != 1 else ''} in the file)" if more > 0 else ""
+    return f"The {kind} dataset {uri} is invalid: {where}{detail}{tail}"
+
+
+def _label_is(key: str, value: str, equal: bool, job: dict[str, Any]) -> bool:
+    return bool(job.get("labels", {}).get(key) == value) == equal
+
+
+def _has_label(key: str, job: dict[str, Any]) -> bool:
+    return key in job.get("labels", {})
+
+
+def _state_is(state: str, equal: bool, job: dict[str, Any]) -> bool:
+    return bool(job["state"] == state) == equal
+
+
+def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
+    """Predicates on a job's JSON for an AIP-160 filter: labels.K="V", labels.K:*, state=S."""
+    matches: list[Callable[[dict[str, Any]], bool]] = []
+    for clause in _FILTER_AND.split(text.strip()) if text.strip() else []:
+        clause = clause.strip()
+        if m := _FILTER_LABEL.fullmatch(clause):
+            value = m["quoted"] if m["quoted"] is not None else m["bare"]
+            matches.append(functools.partial(_label_is, m["key"], value, m["op"] == "="))
+        elif m := _FILTER_HAS_LABEL.fullmatch(clause):
+            matches.append(functools.partial(_has_label, m["key"]))
+        elif m := _FILTER_STATE.fullmatch(clause):
+            matches.append(functools.partial(_state_is, m["state"], m["op"] == "="))
+        else:
+            raise InvalidRequest(
+                f"Unsupported filter {clause!r}: the emulator understands labels.KEY=\"VALUE\", "
+                "labels.KEY:* and state=\"JOB_STATE_...\", joined by AND."
+            )
+    return matches
+
+
+def _seq_from_token(token: str) -> int:
+    value = decode_page_token(token)
+    if not value.isdigit():
+        raise InvalidRequest(f"Invalid page token {token!r}.")
+    return int(value)
