@@ -21,8 +21,8 @@ Each bad line gets one error: the first problem found in it.
 For the whole file: its size, the number of examples (training: a warning under
 MIN_RECOMMENDED_EXAMPLES, an error over MAX_TRAINING_EXAMPLES or, for multimodal examples,
 MAX_TRAINING_EXAMPLES_MULTIMODAL; validation: an error over MAX_VALIDATION_EXAMPLES), and
-the base model when one is named (unknown or retired: an error naming the replacement;
-deprecated: a warning with its retirement date). Such errors have line 0.
+the base model when one is named (unknown: an error; retired or deprecated: a warning naming
+the replacement). Such errors have line 0.
 
 Blank lines: a line holding nothing but spaces, tabs or a carriage return is skipped and
 not counted as an example (a single warning says how many there were, since whether Vertex
@@ -973,10 +973,10 @@ def _report(
                 f"'{base_model}' is not a base model Vertex can tune: choose one of "
                 f"{', '.join(tunable_model_ids())}."
             )
-        elif retired := retirement_error(model.id):
-            file_errors.append(f"{retired}.")
-        elif deprecated := deprecation_warning(model.id):
-            warnings.append(f"{deprecated}.")
+        # Only a warning, even when retired: the data itself is fine, and the spec check is
+        # what refuses a retired model (the emulator, which validates with this, stays as it was).
+        elif lifecycle_note := retirement_error(model.id) or deprecation_warning(model.id):
+            warnings.append(f"{lifecycle_note}.")
     if tally.blank_lines:
         noun = "line was" if tally.blank_lines == 1 else "lines were"
         warnings.append(
