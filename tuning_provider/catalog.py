@@ -31,6 +31,7 @@ from typing import Literal
 __all__ = [
     "ADAPTER_SIZES",
     "CHARS_PER_TOKEN",
+    "LIMITS_SOURCE",
     "MAX_TOKENS_PER_EXAMPLE",
     "MAX_TRAINING_EXAMPLES",
     "MAX_TRAINING_EXAMPLES_MULTIMODAL",
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_VALIDATION_EXAMPLES",
     "MIN_RECOMMENDED_EXAMPLES",
     "MODELS",
+    "REGIONS_SOURCE",
     "TUNING_REGIONS",
     "BaseModelInfo",
     "Lifecycle",
@@ -71,8 +73,8 @@ class Source:
 _READ_ON = date(2026, 11, 30)
 _NOTES = Source(
     "../shared/notes/vertex-tuning-api.md",
-    date(2026, 9, 30),
-    note="docs revision 2026-09, as collected in the project notes",
+    _READ_ON,
+    note="figures of the docs revision of 2026-09, as collected in the project notes",
 )
 _SUPERVISED_TUNING = Source(
     "https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/tuning/supervised-tuning",
@@ -95,7 +97,10 @@ _MODEL_VERSIONS = Source(
     "https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/model-versions",
     _READ_ON,
     note="'Latest available models': release and retirement dates, replacement model IDs; "
-    "new access for tuning is blocked one month before a retirement date",
+    "new access for tuning is blocked one month before a retirement date. The newest stored "
+    "revisions (listing gemini-4-argon, released 2026-10-13) give 2026-10-20 for the 2.5 "
+    "models, an older one 2026-10-16; they also name gemini-3.8-flash as a replacement, "
+    "which no stored tuning page lists as tunable, so it is left out",
 )
 _REGION_SETTINGS = Source(
     "https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning-region-settings",
@@ -202,17 +207,19 @@ MODELS: dict[str, BaseModelInfo] = {
     m.id: m
     for m in (
         BaseModelInfo(
-            "gemini-2.5-pro", (1, 2, 4, 8), sources=(_SUPERVISED_TUNING, _MODEL_VERSIONS),
+            "gemini-2.5-pro", (1, 2, 4, 8), sources=(_SUPERVISED_TUNING, _NOTES, _MODEL_VERSIONS),
+            note="adapter sizes from the notes: the stored table for 2.5 Pro was cut before that row",
             retirement=Retirement(_RETIRED_2_5, ("gemini-3.5-flash",), _MODEL_VERSIONS),
         ),
         BaseModelInfo(
-            "gemini-2.5-flash", (1, 2, 4, 8, 16), sources=(_SUPERVISED_TUNING, _MODEL_VERSIONS),
+            "gemini-2.5-flash", (1, 2, 4, 8, 16), sources=(_SUPERVISED_TUNING, _NOTES, _MODEL_VERSIONS),
             retirement=Retirement(
                 _RETIRED_2_5, ("gemini-3.5-flash-lite", "gemini-3.1-flash-lite"), _MODEL_VERSIONS
             ),
         ),
         BaseModelInfo(
-            "gemini-2.5-flash-lite", (1, 2, 4, 8, 16), sources=(_SUPERVISED_TUNING, _MODEL_VERSIONS),
+            "gemini-2.5-flash-lite", (1, 2, 4, 8, 16),
+            sources=(_SUPERVISED_TUNING, _NOTES, _MODEL_VERSIONS),
             # The page also names Gemma 4, which is not a Gemini tuning base model here.
             retirement=Retirement(_RETIRED_2_5, ("gemini-3.1-flash-lite",), _MODEL_VERSIONS),
         ),
