@@ -22,7 +22,8 @@ example (the example limits below count it, since Vertex reads it).
 For the whole file: its size, the number of examples (training: a warning under
 MIN_RECOMMENDED_EXAMPLES, an error over MAX_TRAINING_EXAMPLES or, for multimodal examples,
 MAX_TRAINING_EXAMPLES_MULTIMODAL; validation: an error over MAX_VALIDATION_EXAMPLES), and
-the base model when one is named. Such errors have line 0.
+the base model when one is named (unknown: an error; retired or deprecated: a warning naming
+the replacement). Such errors have line 0.
 
 Blank lines: a line holding nothing but spaces, tabs or a carriage return is skipped and
 not counted as an example (a single warning says how many there were, since whether Vertex
@@ -58,8 +59,10 @@ from tuning_provider.catalog import (
     MAX_TRAINING_EXAMPLES_MULTIMODAL,
     MAX_VALIDATION_EXAMPLES,
     MIN_RECOMMENDED_EXAMPLES,
-    MODELS,
+    deprecation_warning,
     find_model,
+    retirement_error,
+    tunable_model_ids,
 )
 from tuning_provider.errors import DatasetError
 
@@ -974,10 +977,12 @@ def _report(
         if model is None:
             file_errors.append(
                 f"'{base_model}' is not a base model Vertex can tune: choose one of "
-                f"{', '.join(MODELS)}."
+                f"{', '.join(tunable_model_ids())}."
             )
-        elif model.deprecated:
-            warnings.append(f"the base model {model.id} is deprecated: prefer a current one.")
+        # Only a warning, even when retired: the data itself is fine, and the spec check is
+        # what refuses a retired model (the emulator, which validates with this, stays as it was).
+        elif lifecycle_note := retirement_error(model.id) or deprecation_warning(model.id):
+            warnings.append(f"{lifecycle_note}.")
     if tally.blank_lines:
         noun = "line was" if tally.blank_lines == 1 else "lines were"
         warnings.append(

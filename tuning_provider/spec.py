@@ -98,8 +98,12 @@ def _gcs_jsonl(value: str) -> str:
 def _base_model(value: str) -> str:
     info = catalog.find_model(value)
     if info is None:
-        known = ", ".join(sorted(m for m, i in catalog.MODELS.items() if not i.deprecated))
+        known = ", ".join(catalog.tunable_model_ids())
         raise ValueError(f"{value!r} cannot be tuned; use one of: {known}")
+    # A retired model fails here, at preview, rather than as a 404 from Vertex at create.
+    retired = catalog.retirement_error(info.id)
+    if retired:
+        raise ValueError(retired)
     return info.id
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
-from tuning_provider import dataset
+from tuning_provider import catalog, dataset
 from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
 from tuning_provider.dataset import DatasetReport, LineError, validate_dataset
 from tuning_provider.errors import DatasetError
@@ -133,8 +134,8 @@ def test_a_line_too_long_to_hold_is_skipped_unread(tmp_path: Path, monkeypatch: 
 # --- the base model -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", ["gemini-2.5-flash", "publishers/google/models/gemini-2.5-pro"])
-def test_a_known_base_model_passes(tmp_path: Path, model: str) -> None:
+@pytest.mark.parametrize("model", ["gemini-3.5-flash", "publishers/google/models/gemini-3.1-flash-lite"])
+def test_a_current_base_model_passes(tmp_path: Path, model: str) -> None:
     report = report_for(tmp_path, *[VALID] * 100, base_model=model)
     assert report.ok and report.warnings == []
 
@@ -143,13 +144,29 @@ def test_an_unknown_base_model_is_an_error(tmp_path: Path) -> None:
     report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-9-ultra")
     assert report.errors[0].line == 0
     message = report.errors[0].message
-    assert "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-2.5-pro" in message
+    assert "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-3.1-flash-lite" in message
 
 
-def test_a_deprecated_base_model_is_a_warning(tmp_path: Path) -> None:
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.0-flash-001")
+def test_a_retired_base_model_is_a_warning_naming_the_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A warning only: the data is fine; the spec check is what refuses a retired model.
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 11, 30))
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro")
     assert report.ok
-    assert report.warnings == ["the base model gemini-2.0-flash-001 is deprecated: prefer a current one."]
+    assert report.warnings == [
+        "gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use gemini-3.5-flash."
+    ]
+
+
+def test_a_deprecated_base_model_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # before the 2.5 models retired
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro")
+    assert report.ok
+    assert report.warnings == [
+        "gemini-2.5-pro is deprecated: Google retires it on 2026-10-20 (a month before, projects new to "
+        "it lose access); move to gemini-3.5-flash."
+    ]
 
 
 # --- the error list is bounded, the count is not ---------------------------------------------

@@ -38,7 +38,7 @@ def test_the_emulator_host_variable_is_honoured(
     uri = write_dataset("train.jsonl")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url.removeprefix("http://"))
 
-    report = validate_dataset(uri, base_model="gemini-2.5-flash")
+    report = validate_dataset(uri, base_model="gemini-3.5-flash")
 
     assert report.ok and report.examples == 12
 

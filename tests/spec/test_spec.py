@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from tuning_provider import catalog
 from tuning_provider.errors import SpecError
 from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
 
 BASE: dict[str, Any] = {
     "project": "my-project",
-    "base_model": "gemini-2.5-flash",
+    "base_model": "gemini-3.5-flash",
     "training_dataset_uri": "gs://my-bucket/train.jsonl",
     "resource_key": "tuning/dev/reviews",
 }
@@ -21,17 +23,20 @@ def spec(**overrides: Any) -> TuningJobSpec:
     return TuningJobSpec.model_validate({**BASE, **overrides})
 
 
-def test_fingerprint_is_stable_across_releases():
+def test_fingerprint_is_stable_across_releases(monkeypatch: pytest.MonkeyPatch):
     # A job submitted by one release must be found by the next after an interrupted
     # `pulumi up`: change this value only knowingly, and say so in the release notes.
-    assert spec(epoch_count=3, adapter_size=4).fingerprint() == spec(
-        epoch_count=3, adapter_size="ADAPTER_SIZE_FOUR"
+    # The value was recorded for gemini-2.5-flash, so the clock is set back to when it was tunable.
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))
+    recorded = {"base_model": "gemini-2.5-flash", "epoch_count": 3}
+    assert spec(**recorded, adapter_size=4).fingerprint() == spec(
+        **recorded, adapter_size="ADAPTER_SIZE_FOUR"
     ).fingerprint()
-    assert spec(epoch_count=3, adapter_size=4).fingerprint() == "c5fe0b08c5211728325499765b65dd5b"
+    assert spec(**recorded, adapter_size=4).fingerprint() == "c5fe0b08c5211728325499765b65dd5b"
 
 
 def test_fingerprint_ignores_spellings_and_steering_but_not_identity_or_settings():
-    same = spec(base_model="publishers/google/models/gemini-2.5-flash", wait_timeout_seconds=60,
+    same = spec(base_model="publishers/google/models/gemini-3.5-flash", wait_timeout_seconds=60,
                 poll_interval_seconds=5, wait_for_completion=False, validate_dataset=True)
     assert same.fingerprint() == spec().fingerprint()
     for other in (spec(epoch_count=4), spec(location="europe-west4"), spec(resource_key="tuning/prod/reviews"),
@@ -43,7 +48,7 @@ def test_vertex_settings_use_google_genai_names_and_leave_out_unset_values():
     settings = spec(adapter_size="8", learning_rate_multiplier=0.5,
                     validation_dataset_uri="gs://my-bucket/val.jsonl").vertex_settings()
     assert settings == {
-        "base_model": "gemini-2.5-flash",
+        "base_model": "gemini-3.5-flash",
         "training_dataset": "gs://my-bucket/train.jsonl",
         "validation_dataset": "gs://my-bucket/val.jsonl",
         "adapter_size": "ADAPTER_SIZE_EIGHT",
@@ -64,7 +69,7 @@ def test_every_field_has_exactly_one_marker():
 
 def test_cross_field_rules_raise_spec_errors_naming_the_field():
     with pytest.raises(SpecError) as info:
-        spec(base_model="gemini-2.5-pro", adapter_size=16)
+        spec(base_model="gemini-3.5-flash", adapter_size=32)
     assert info.value.field == "adapter_size"
 
 
