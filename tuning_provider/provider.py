@@ -23,7 +23,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, vertex
+from tuning_provider import cancellation, catalog, vertex
 from tuning_provider.errors import (
     DatasetError,
     InvalidRequest,
@@ -85,6 +85,9 @@ class TuningJobProvider(ResourceProvider):
         if failures or unknown:
             return CheckResult(inputs, failures)
         spec = TuningJobSpec.model_validate(inputs)
+        warning = catalog.deprecation_warning(spec.base_model)
+        if warning:
+            _progress(f"warning: base_model: {warning}")
         if spec.validate_dataset:
             failures = self._dataset_failures(spec)
         if spec.existing_job_name:

@@ -100,10 +100,8 @@ def _base_model(value: str) -> str:
     if info is None:
         known = ", ".join(catalog.tunable_model_ids())
         raise ValueError(f"{value!r} cannot be tuned; use one of: {known}")
-    # A retired model fails here, at preview, rather than as a 404 from Vertex at create.
-    retired = catalog.retirement_error(info.id)
-    if retired:
-        raise ValueError(retired)
+    # A retired model still parses: a job tuned before its retirement must go on reading,
+    # refreshing and destroying. Only check refuses one for new inputs (spec_problems).
     return info.id
 
 
@@ -322,7 +320,7 @@ def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset())
     errors: list[SpecError] = []
     try:
         TuningJobSpec.model_validate(known)
-        return []
+        return _retirement_problems(known)
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
@@ -339,7 +337,14 @@ def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset())
         pass  # a cross-field rule failed: all of them are reported below
     seen = {e.field for e in errors}
     errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known)) if f not in seen]
-    return errors
+    return errors + [e for e in _retirement_problems(known) if e.field not in seen]
+
+
+def _retirement_problems(known: Mapping[str, Any]) -> list[SpecError]:
+    """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
+    base_model = known.get("base_model")
+    retired = catalog.retirement_error(base_model) if isinstance(base_model, str) else None
+    return [SpecError("base_model", retired)] if retired else []
 
 
 def _normalised_known(known: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ job = TuningJob(
     TuningJobArgs(
         project=config.require("project"),
         location=config.get("region") or "us-central1",
-        base_model="gemini-2.5-flash",
+        base_model="gemini-3.5-flash",
         training_dataset_uri=config.require("trainingDataUri"),
         epoch_count=config.get_int("epochs") or 3,
         adapter_size=4,

@@ -59,7 +59,7 @@ class Project:
             "tuning:localGcsDir": str(gcs_dir),
             "tuning:namePrefix": "engine",
             "tuning:job": {
-                "base_model": "gemini-2.5-flash",
+                "base_model": "gemini-3.5-flash",
                 "epoch_count": 2,
                 "adapter_size": 4,
                 "poll_interval_seconds": 0.5,

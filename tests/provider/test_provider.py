@@ -36,7 +36,7 @@ def inputs(train_uri: str, **overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "project": PROJECT,
         "location": LOCATION,
-        "base_model": "gemini-2.5-flash",
+        "base_model": "gemini-3.5-flash",
         "training_dataset_uri": train_uri,
         "epoch_count": 2,
         "adapter_size": 4,
@@ -135,7 +135,8 @@ def test_without_waiting_create_fails_and_the_next_create_adopts_the_job(provide
 BAD_INPUTS = [
     ("base_model", {"base_model": "gpt-4"}, "cannot be tuned"),
     ("adapter_size", {"adapter_size": 3}, "not one of"),
-    ("adapter_size", {"base_model": "gemini-2.5-pro", "adapter_size": 16}, "supports adapter sizes"),
+    ("adapter_size", {"adapter_size": 32}, "supports adapter sizes"),
+    ("base_model", {"base_model": "gemini-2.5-flash"}, "was retired by Google on 2026-10-20"),
     ("epoch_count", {"epoch_count": 0}, "greater than or equal to 1"),
     ("learning_rate_multiplier", {"learning_rate_multiplier": 50}, "less than or equal to 10"),
     ("training_dataset_uri", {"training_dataset_uri": "/tmp/train.jsonl"}, "gs://BUCKET"),
@@ -144,7 +145,6 @@ BAD_INPUTS = [
     ("location", {"location": "global"}, "not 'global'"),
     ("location", {"base_model": "gemini-3.5-flash", "adapter_size": None, "location": "us-east1"}, "tuned only in"),
     ("kms_key_name", {"kms_key_name": "my-key"}, "keyRings"),
-    ("kms_key_name", {"kms_key_name": "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"}, "job's region"),
     ("kms_key_name", {"base_model": "gemini-3.5-flash", "adapter_size": None,
                       "kms_key_name": f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k"}, "customer-managed"),
     ("service_account", {"service_account": "me@example.com"}, "service account email"),
@@ -177,6 +177,18 @@ def test_check_reports_every_bad_field_at_once(provider):
     }
 
 
+def test_check_wants_the_key_in_the_jobs_region(provider, monkeypatch):
+    from datetime import date
+
+    from tuning_provider import catalog
+
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # a day a CMEK model was tunable
+    raw = inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash",
+                 kms_key_name="projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k")
+    failures = provider.check({}, raw).failures
+    assert [(f.property, "use a key in the job's region" in f.reason) for f in failures] == [("kms_key_name", True)]
+
+
 def test_check_requires_the_essentials(provider):
     failures = provider.check({}, {"epoch_count": 3}).failures
     assert {f.property for f in failures} == {"project", "base_model", "training_dataset_uri"}
@@ -188,15 +200,38 @@ def test_check_lets_unknown_values_through_in_preview(provider):
     result = provider.check({}, raw)
     assert result.failures == []
     # Rules on known fields still apply in a preview.
-    bad = provider.check({}, inputs(UNKNOWN, base_model="gemini-2.5-pro", adapter_size=16)).failures
+    bad = provider.check({}, inputs(UNKNOWN, adapter_size=32)).failures
     assert [f.property for f in bad] == ["adapter_size"]
 
 
 def test_check_normalises_spellings(provider):
     props = checked(provider, inputs("gs://tuning-data/t.jsonl", adapter_size="4",
-                                     base_model="publishers/google/models/gemini-2.5-flash"))
+                                     base_model="publishers/google/models/gemini-3.5-flash"))
     assert props["adapter_size"] == "ADAPTER_SIZE_FOUR"
-    assert props["base_model"] == "gemini-2.5-flash"
+    assert props["base_model"] == "gemini-3.5-flash"
+
+
+def test_check_refuses_a_retired_base_model_but_its_recorded_jobs_still_parse(provider):
+    failures = provider.check({}, inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash")).failures
+    assert [(f.property, "use gemini-3.5-flash-lite or gemini-3.1-flash-lite" in f.reason) for f in failures] == [
+        ("base_model", True)
+    ]
+    # A job tuned before the retirement keeps its state readable: diff, read and delete parse it.
+    olds = succeeded_outs(provider)
+    olds["base_model"] = "gemini-2.5-flash"
+    news = normalised({**inputs("gs://tuning-data/data/train.jsonl"), "base_model": "gemini-2.5-flash"})
+    assert provider.diff(olds["name"], olds, news).changes is False
+
+
+def test_check_warns_of_a_deprecated_base_model_and_names_its_replacement(provider, monkeypatch, capfd):
+    from datetime import date
+
+    from tuning_provider import catalog
+
+    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # before the 2.5 retirement
+    checked(provider, inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash"))
+    warning = capfd.readouterr().err
+    assert "warning: base_model: gemini-2.5-flash is deprecated: Google retires it on 2026-10-20" in warning
 
 
 def test_check_validates_a_gcs_dataset_when_asked(provider, write_training_file):
@@ -254,11 +289,19 @@ def test_diff_covers_every_input():
 
 
 @pytest.mark.parametrize("field", sorted(CHANGES))
-def test_diff_replace_or_update_per_field(provider, field, write_training_file):
+def test_diff_replace_or_update_per_field(provider, field, write_training_file, monkeypatch):
     write_training_file("data/train.jsonl")  # validate_dataset=True reads it in check
-    olds = succeeded_outs(provider)
+    base: dict[str, Any] = {}
+    if field == "kms_key_name":  # no model tunable today takes a key: one that did, back then
+        from datetime import date
+
+        from tuning_provider import catalog
+
+        monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))
+        base = {"base_model": "gemini-2.5-flash"}
+    olds = succeeded_outs(provider, **base)
     value, replaces = CHANGES[field]
-    news = normalised({**inputs("gs://tuning-data/data/train.jsonl"), field: value})
+    news = normalised({**inputs("gs://tuning-data/data/train.jsonl", **base), field: value})
     result = provider.diff(olds["name"], olds, news)
     assert result.changes is True
     assert result.replaces == ([field] if replaces else [])
@@ -269,7 +312,7 @@ def test_diff_replace_or_update_per_field(provider, field, write_training_file):
     ("old", "new"),
     [
         ({"adapter_size": "ADAPTER_SIZE_FOUR"}, {"adapter_size": "4"}),
-        ({"base_model": "gemini-2.5-flash"}, {"base_model": "publishers/google/models/gemini-2.5-flash"}),
+        ({"base_model": "gemini-3.5-flash"}, {"base_model": "publishers/google/models/gemini-3.5-flash"}),
         ({"export_last_checkpoint_only": False}, {}),
         ({"labels": {}}, {"labels": None}),
         ({"epoch_count": 3}, {"epoch_count": 3.0}),

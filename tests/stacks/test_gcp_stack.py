@@ -14,6 +14,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from stacks.config import load_config
 from stacks.config_file import read_stack_file
 from stacks.datasets import dataset_object_name
 from stacks.gcp import _tuning_agent_member
+from tuning_provider import catalog
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,14 +234,39 @@ def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     return out
 
 
+# No base model tunable today supports customer-managed keys, so the shipped dev/prod files
+# set tuning:cmek to false. The CMEK path is exercised with the last model that had them, on a
+# day it could still be tuned: what a team gets when Google offers CMEK for tuning again.
+CMEK_MODEL, CMEK_DAY = "gemini-2.5-flash", date(2026, 9, 1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _a_day_the_cmek_model_was_tunable() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "today", lambda: CMEK_DAY)
+        yield
+
+
+def with_cmek(config: dict[str, Any]) -> dict[str, Any]:
+    return {**config, "cmek": "true", "job": {**config["job"], "base_model": CMEK_MODEL}}
+
+
 @pytest.fixture(scope="module")
 def dev_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev"))
+    return with_cmek(with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev")))
 
 
 @pytest.fixture(scope="module")
 def prod_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod"))
+    return with_cmek(with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod")))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_shipped_stack_files_pass_todays_checks(stack: str, tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "today", lambda: date(2026, 11, 30))
+        config = load_config(with_datasets(stack_file_config(stack), tmp_path))
+    assert config.job["base_model"] == "gemini-3.5-flash" and config.cmek is False
 
 
 @pytest.fixture(scope="module")
