@@ -31,7 +31,6 @@ from tuning_provider.errors import (
     ApiError,
     Conflict,
     InvalidRequest,
-    JobFailed,
     NotFound,
     PermissionDenied,
     Transient,
@@ -527,13 +526,6 @@ def wait_for_tuning_job(
             raise WaitTimeout(job.name, job.state, elapsed)
         sleep(min(delay, max(0.0, timeout - elapsed)))
         delay = min(poll_interval, delay * 2)
-
-
-def raise_if_failed(job: JobRecord) -> JobRecord:
-    """The job itself if it succeeded or is live; JobFailed with Vertex's message otherwise."""
-    if job.state in _FAILED_STATES:
-        raise JobFailed(job.name, job.state, job.outputs.error or "Vertex gave no reason")
-    return job
 
 
 def _duration(seconds: float) -> str:
