@@ -52,7 +52,11 @@ def model_exists(project: Project, model: str) -> bool:
 
 
 def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
-    project.pulumi("up", "--yes")
+    up = project.pulumi("up", "--yes")
+    # Progress and the cost line are attributed to the TuningJob (the engine's Log RPC).
+    attributed = up.stdout.split("pulumi-python:dynamic/vertex:TuningJob (engine-job):", 1)[1]
+    assert "~422 training tokens (211 x 2 epochs)" in attributed
+    assert "engine-job: SUCCEEDED epoch 2/2, step 4/4, train loss" in attributed
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
