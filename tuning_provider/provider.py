@@ -25,6 +25,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from tuning_provider import cancellation, catalog, cost, engine_log, metrics, vertex
 from tuning_provider.errors import (
+    ApiError,
     DatasetError,
     InvalidRequest,
     JobFailed,
@@ -35,7 +36,7 @@ from tuning_provider.errors import (
     WaitTimeout,
 )
 from tuning_provider.progress import ProgressReporter
-from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec, replaces_on_change, spec_problems
 
 __all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
 
@@ -82,11 +83,13 @@ class TuningJobProvider(ResourceProvider):
         return {**spec.model_dump(), **job.outputs.model_dump()}
 
     @staticmethod
-    def _measured(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
-        """The job with what its metrics say in its outputs: the final figures, each
-        checkpoint's eval loss, the checkpoint that serves (its endpoint as the tuned model's
-        endpoint), and the cost estimate."""
-        series = vertex.read_metric_series(conn, job)
+    def _measured(
+        conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+    ) -> tuple[vertex.JobRecord, vertex.MetricSeries]:
+        """The job with what its metrics say in its outputs (the final figures, each
+        checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
+        endpoint, the cost estimate), and the series they came from."""
+        series = _metric_series(conn, spec, job)
         checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
         served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
         estimate = _estimate(spec)
@@ -99,7 +102,7 @@ class TuningJobProvider(ResourceProvider):
         })
         if served is not None and job.outputs.tuned_model_endpoint:
             outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
-        return dataclasses.replace(job, outputs=outputs)
+        return dataclasses.replace(job, outputs=outputs), series
 
     # --- check ---------------------------------------------------------------------------
 
@@ -249,7 +252,7 @@ class TuningJobProvider(ResourceProvider):
         if job.live or olds.get("state") in vertex.LIVE_STATES:
             job = self._serving(conn, spec, job)
         else:
-            job = self._measured(conn, spec, job)
+            job, _ = self._measured(conn, spec, job)
         return UpdateResult(self._outs(spec, job))
 
     def _serving(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
@@ -294,20 +297,20 @@ class TuningJobProvider(ResourceProvider):
         if job.state != "SUCCEEDED":
             reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")
             raise JobFailed(job.name, job.state, f"{reason}. {keep[0].upper()}{keep[1:]}")
-        job = self._measured(conn, spec, job)
+        job, series = self._measured(conn, spec, job)
         problem = vertex.serving_problem(conn, job)
         if problem is not None:
             raise JobNotServing(job.name, job.state, f"{problem}. {keep[0].upper()}{keep[1:]}")
-        self._gate(conn, spec, job)
+        self._gate(spec, job, series)
         return job
 
     @staticmethod
-    def _gate(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> None:
+    def _gate(spec: TuningJobSpec, job: vertex.JobRecord, series: vertex.MetricSeries) -> None:
         """Raise if the serving checkpoint's eval figures miss the thresholds. The job's model
         is kept: deleting it would make the next `pulumi up` pay for a second job with the
         same settings; that up adopts this job instead and judges it again."""
         served = next((c for c in job.outputs.checkpoints if c.checkpoint_id == job.outputs.serving_checkpoint), None)
-        verdict = metrics.judge(spec, vertex.read_metric_series(conn, job), served)
+        verdict = metrics.judge(spec, series, served)
         if verdict.passed:
             return
         raise QualityGateFailed(
@@ -326,7 +329,7 @@ class TuningJobProvider(ResourceProvider):
         job = vertex.find_tuning_job(self._connection(spec), id_)
         if job is None:
             return ReadResult("", {})  # gone: Pulumi drops it from state
-        job = self._measured(self._connection(spec), spec, job)
+        job, _ = self._measured(self._connection(spec), spec, job)
         outs = self._outs(spec, job)
         problem = vertex.serving_problem(self._connection(spec), job) if job.state == "SUCCEEDED" else None
         if problem is not None:
@@ -409,6 +412,20 @@ def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
     except (ValueError, SpecError):
         return True
     return any(getattr(old, f) != getattr(spec, f) for f in TuningJobSpec.model_fields if replaces_on_change(f))
+
+
+def _metric_series(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.MetricSeries:
+    """The job's metrics. A failed read is fatal only where the metrics decide something (the
+    gate, the best checkpoint); otherwise the outputs go without them, with a warning: a job
+    that serves must not fail its create over a TensorBoard read."""
+    try:
+        return vertex.read_metric_series(conn, job)
+    except ApiError as exc:
+        if spec.serve_checkpoint != "default" or any(getattr(spec, f) is not None for f in EVAL_FIELDS):
+            raise
+        _progress(spec, f"the training metrics could not be read, so the outputs go without them: {exc}",
+                  warning=True)
+        return vertex.MetricSeries()
 
 
 def _estimate(spec: TuningJobSpec) -> cost.TrainingCostEstimate | None:

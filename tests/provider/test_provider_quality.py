@@ -209,3 +209,17 @@ def test_best_checkpoint_serves_the_lowest_eval_loss_and_answers(provider, data,
     assert vertex.generate_content(conn(provider), outs["tuned_model_endpoint"], "What is the capital of France?")
     # A refresh keeps the choice.
     assert provider.read(outs["name"], outs).outs["tuned_model_endpoint"] == first["endpoint"]
+
+
+def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(provider, data, monkeypatch, capfd):
+    from tuning_provider.errors import PermissionDenied
+
+    def denied(*_args: Any) -> MetricSeries:
+        raise PermissionDenied("reading experiment: denied (HTTP 403)", status=403)
+
+    monkeypatch.setattr(vertex, "read_metric_series", denied)
+    outs = provider.create(checked(provider, validated(data))).outs
+    assert outs["state"] == "SUCCEEDED" and outs["metrics"] is None
+    assert "warning: the training metrics could not be read" in capfd.readouterr().err
+    with pytest.raises(PermissionDenied):
+        provider.create(checked(provider, validated(data, max_eval_loss=5.0)))
