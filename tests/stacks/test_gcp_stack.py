@@ -484,6 +484,11 @@ def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
     # The job settings come from tuning:job unchanged.
     for name, value in config["job"].items():
         assert job[name] == value
+    # The training data's token estimate, for the preview's cost line and ceilings.
+    from tuning_provider.dataset import validate_dataset
+
+    assert job["training_dataset_tokens"] == validate_dataset(ROOT / config["trainingData"]).estimated_tokens
+    assert job["max_training_tokens"] > job["training_dataset_tokens"] * job["epoch_count"]
 
 
 def test_the_outputs_serving_apps_read(cloud: tuple[Deployment, dict[str, Any]]) -> None:
