@@ -139,7 +139,7 @@ class TuningJobProvider(ResourceProvider):
                     "programs pass it; or set validate_dataset)")
         else:
             line = estimate.line()
-        _progress(spec, line)
+        _show_once(spec, line)
         return [CheckFailure(field, reason) for field, reason in _ceiling_problems(spec, estimate)]
 
     def _dataset_failures(self, spec: TuningJobSpec) -> tuple[list[CheckFailure], TuningJobSpec]:
@@ -403,6 +403,14 @@ def _progress(spec: TuningJobSpec, message: str, *, warning: bool = False) -> No
     engine_log.log(message, urn=resource_urn(spec.resource_key), warning=warning)
 
 
+def _show_once(spec: TuningJobSpec, line: str, *, warning: bool = False) -> None:
+    """A check's line, shown once per resource and provider process: the engine checks a
+    replacement twice (the update, then the new resource's create)."""
+    if (spec.resource_key, line) not in _cost_lines_shown:
+        _cost_lines_shown.add((spec.resource_key, line))
+        _progress(spec, line, warning=warning)
+
+
 def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
     """Whether these inputs create a job or replace the one of `olds` (the old inputs)."""
     if not olds:
@@ -453,7 +461,7 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
                              f"max_training_tokens {spec.max_training_tokens:,}; {_lower_it}"))
     if spec.max_training_cost_usd is not None:
         if estimate is not None and estimate.price is None:
-            _progress(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "
+            _show_once(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "
                       f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); "
                       "max_training_tokens is enforced instead", warning=True)
         elif estimate is None or estimate.usd is None:
@@ -465,6 +473,8 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
+# The check lines (cost, ceilings) this provider process has shown, by resource_key.
+_cost_lines_shown: set[tuple[str, str]] = set()
 # What the cost estimate and its ceilings are made of.
 _COST_FIELDS = frozenset({"training_dataset_tokens", "epoch_count", "base_model", "max_training_tokens",
                           "max_training_cost_usd", "resource_key"})
