@@ -253,6 +253,12 @@ class TuningJobProvider(ResourceProvider):
             job = self._serving(conn, spec, job)
         else:
             job, _ = self._measured(conn, spec, job)
+            moved = job.outputs.tuned_model_endpoint != olds.get("tuned_model_endpoint")
+            problem = vertex.serving_problem(conn, job) if moved and job.state == "SUCCEEDED" else None
+            if problem is not None:  # serve_checkpoint changed: the new endpoint must answer first
+                raise JobNotServing(job.name, job.state, f"{problem}; the stack keeps serving the endpoint it had")
+        # The quality gate judges a model before it first serves; thresholds changed later do
+        # not take a serving model away.
         return UpdateResult(self._outs(spec, job))
 
     def _serving(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
@@ -458,7 +464,7 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
             problems.append(("max_training_tokens", f"cannot be checked: {unknown}"))
         elif tokens > spec.max_training_tokens:
             problems.append(("max_training_tokens", f"the job would train on ~{tokens:,} tokens, over "
-                             f"max_training_tokens {spec.max_training_tokens:,}; {_lower_it}"))
+                             f"max_training_tokens {int(spec.max_training_tokens):,}; {_lower_it}"))
     if spec.max_training_cost_usd is not None:
         if estimate is not None and estimate.price is None:
             _show_once(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "

@@ -232,3 +232,31 @@ def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(
     assert "warning: the training metrics could not be read" in capfd.readouterr().err
     with pytest.raises(PermissionDenied):
         provider.create(checked(provider, validated(data, max_eval_loss=5.0)))
+
+
+def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, data, monkeypatch):
+    outs = provider.create(checked(provider, validated(data))).outs
+    real = vertex.read_metric_series
+
+    def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord, *args: Any) -> MetricSeries:
+        series = real(conn, job, *args)
+        evals = series.points["/eval_total_loss"]
+        return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
+                                                                   enumerate(evals)]})
+
+    monkeypatch.setattr(vertex, "read_metric_series", first_epoch_best)
+    news = checked(provider, validated(data, serve_checkpoint="best_eval_loss"))
+    assert provider.diff(outs["name"], outs, news).replaces == []
+    updated = provider.update(outs["name"], outs, news).outs
+    assert updated["name"] == outs["name"] and updated["serving_checkpoint"] == outs["checkpoints"][0]["checkpoint_id"]
+    assert updated["tuned_model_endpoint"] == outs["checkpoints"][0]["endpoint"]
+
+
+def test_preview_with_data_still_to_upload_shows_the_cost_and_enforces_the_ceiling(provider, capfd):
+    from pulumi.runtime.rpc import UNKNOWN
+
+    raw = inputs(UNKNOWN, validation_dataset_uri=UNKNOWN, training_dataset_tokens=8752, epoch_count=3)
+    assert provider.check({}, raw).failures == []
+    assert "~26,300 training tokens (8,752 x 3 epochs)" in capfd.readouterr().err
+    (failure,) = provider.check({}, {**raw, "max_training_tokens": 10_000}).failures
+    assert failure.property == "max_training_tokens" and "~26,256 tokens" in failure.reason
