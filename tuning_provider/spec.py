@@ -162,7 +162,7 @@ class TuningJobSpec(BaseModel):
     )
     wait_for_completion: Annotated[bool, Steering()] = True
     wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
-    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=30.0, gt=0, le=600)
+    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=10.0, gt=0, le=600)
     validate_dataset: Annotated[bool, Steering()] = False
     # Set by the TuningJob resource to "project/stack/name": it tells two resources with equal
     # settings apart in the fingerprint. Renaming a resource already makes Pulumi replace it.
