@@ -1,15 +1,87 @@
-"""The stack's TuningJob and the outputs serving apps read: the same on every stack."""
+"""The stack's TuningJobs and the outputs serving apps read: the same on every stack.
+
+One-job stacks (`tuning:job`) export, as always: tuningJobName, tuningJobState, tunedModelName,
+tunedModelEndpoint, checkpoints, experiment. A stack of several jobs (`tuning:jobs`) exports
+them per job under `jobs`: `jobs.reviews.tunedModelEndpoint`, ... A sweep exports the best
+trial's outputs in the same place, plus `bestTrial` (its name), `trials` (each trial's
+settings, job, state, endpoint and metrics) and `sweptTrials` (every trial of the grid).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from stacks.config import StackConfig
+from stacks.entries import JobEntry, SweepPlan, trial_name
+from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
-__all__ = ["declare_tuning_job", "export_job_outputs"]
+__all__ = ["JOB_OUTPUTS", "declare_tuning_job", "declare_tuning_jobs", "export_job_outputs"]
+
+# Stack output -> TuningJob output, for every job.
+JOB_OUTPUTS = {
+    "tuningJobName": "name",
+    "tuningJobState": "state",
+    "tunedModelName": "tuned_model_name",
+    "tunedModelEndpoint": "tuned_model_endpoint",
+    "checkpoints": "checkpoints",
+    "experiment": "experiment",
+}
+
+
+def declare_tuning_jobs(
+    config: StackConfig,
+    dataset_uris: Mapping[str, Mapping[str, Any]],
+    opts: pulumi.ResourceOptions | None = None,
+    **placement: Any,
+) -> dict[str, TuningJob]:
+    """Every TuningJob of the stack (by resource name), with their outputs exported.
+    `dataset_uris` holds each job's dataset URIs by kind, keyed by the job's entry key."""
+    declared: dict[str, TuningJob] = {}
+    outputs: dict[str, dict[str, Any]] = {}
+    previous: dict[str, Any] | None = None
+    for entry in config.entries:
+        uris = dataset_uris[entry.key]
+        inputs = {
+            "project": config.project,
+            "location": config.region,
+            "training_dataset_uri": uris["training"],
+            "validation_dataset_uri": uris.get("validation"),
+            **placement,
+            **entry.inputs,
+        }
+        base_name = f"{config.name_prefix}-{entry.name or 'job'}"
+        if entry.sweep is None:
+            job = TuningJob(base_name, TuningJobArgs(**inputs), opts=opts)
+            declared[base_name] = job
+            outputs[entry.key] = {output: getattr(job, name) for output, name in JOB_OUTPUTS.items()}
+            continue
+        if entry.sweep.keep == "best" and previous is None:
+            previous = _previous_outputs()
+        sweep = Sweep(base_name, SweepSettings(
+            base=inputs, grid=entry.sweep.grid, keep=entry.sweep.keep,
+            winner=_finished_winner(previous or {}, entry, base_name), opts=opts,
+        ))
+        declared.update(sweep.trials)
+        outputs[entry.key] = {
+            **{output: sweep.of_best(name) for output, name in JOB_OUTPUTS.items()},
+            "bestTrial": sweep.best,
+            "sweptTrials": sweep.names,
+            "trials": {
+                trial: {"settings": sweep.settings[trial], "tuningJobName": job.name, "tuningJobState": job.state,
+                        "tunedModelEndpoint": job.tuned_model_endpoint, "metrics": job.metrics}
+                for trial, job in sweep.trials.items()
+            },
+        }
+    if config.jobs:
+        pulumi.export("jobs", outputs)
+    else:
+        for output, value in outputs["job"].items():
+            pulumi.export(output, value)
+    return declared
 
 
 def declare_tuning_job(
@@ -18,28 +90,40 @@ def declare_tuning_job(
     opts: pulumi.ResourceOptions | None = None,
     **placement: Any,
 ) -> TuningJob:
-    """The TuningJob of a stack: its project, region and datasets, `tuning:job`'s settings,
-    and what the stack program places it with (key, service account); outputs exported."""
-    job = TuningJob(
-        f"{config.name_prefix}-job",
-        TuningJobArgs(
-            project=config.project,
-            location=config.region,
-            training_dataset_uri=dataset_uris["training"],
-            validation_dataset_uri=dataset_uris.get("validation"),
-            **placement,
-            **config.job,
-        ),
-        opts=opts,
-    )
-    export_job_outputs(job)
+    """The one TuningJob of a one-job stack (see declare_tuning_jobs)."""
+    (job,) = declare_tuning_jobs(config, {"job": dataset_uris}, opts, **placement).values()
     return job
 
 
 def export_job_outputs(job: TuningJob) -> None:
-    pulumi.export("tuningJobName", job.name)
-    pulumi.export("tuningJobState", job.state)
-    pulumi.export("tunedModelName", job.tuned_model_name)
-    pulumi.export("tunedModelEndpoint", job.tuned_model_endpoint)
-    pulumi.export("checkpoints", job.checkpoints)
-    pulumi.export("experiment", job.experiment)
+    for output, name in JOB_OUTPUTS.items():
+        pulumi.export(output, getattr(job, name))
+
+
+def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, base_name: str) -> str | None:
+    """The winner the last `up` recorded for this sweep, if it swept the same grid."""
+    recorded = previous.get("jobs", {}).get(entry.name, {}) if entry.name else previous
+    assert entry.sweep is not None
+    grid = [trial_name(base_name, trial) for trial in SweepPlan(entry.sweep.grid).trials()]
+    if not isinstance(recorded, Mapping) or recorded.get("sweptTrials") != grid:
+        return None
+    winner = recorded.get("bestTrial")
+    return winner if isinstance(winner, str) else None
+
+
+def _previous_outputs() -> dict[str, Any]:
+    """The stack's outputs of its last `up` (`pulumi stack output`, which reads the state
+    without taking the update's lock); empty in a preview of a new stack or on any failure."""
+    from stacks.engine import stack_outputs
+
+    try:
+        return stack_outputs(pulumi.get_stack(), cwd=_project_dir())
+    except (RuntimeError, OSError, ValueError):
+        return {}
+
+
+def _project_dir() -> Any:
+    from pathlib import Path
+
+    root = pulumi.runtime.get_root_directory()
+    return Path(root) if root else Path.cwd()
