@@ -274,7 +274,9 @@ def _sweep_runs_problems(
                                                                 f" or {prefix}.validationData")))
     for trial in runs:
         where = {**origin, **{field: f"{prefix}.sweep.grid.{field}" for field in trial}}
-        problems += _spec_problems_at({**merged, **trial}, where, settings, known_keys)
+        # Trials share most values: each problem once, at the key that holds it.
+        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys)
+                     if p not in problems]
     return problems
 
 

@@ -76,6 +76,7 @@ def declare_tuning_jobs(
                 for trial, job in sweep.trials.items()
             },
         }
+    _say_if_jobs_queue(len(declared))
     if config.jobs:
         pulumi.export("jobs", outputs)
     else:
@@ -98,6 +99,22 @@ def declare_tuning_job(
 def export_job_outputs(job: TuningJob) -> None:
     for output, name in JOB_OUTPUTS.items():
         pulumi.export(output, getattr(job, name))
+
+
+def _say_if_jobs_queue(jobs: int) -> None:
+    """Say so when the engine will not run every job at once: `pulumi up` runs at most
+    --parallel resource operations at a time (4 per CPU by default), and a TuningJob's create
+    is one operation until its model serves. The provider runs any number at once beyond
+    that (tuning_provider/provider_server.py)."""
+    from pulumi.runtime.settings import SETTINGS
+
+    parallel = SETTINGS.parallel
+    if isinstance(parallel, int) and 1 <= parallel < jobs:
+        pulumi.log.info(
+            f"{jobs} tuning jobs, but pulumi runs at most {parallel} resource operations at once "
+            f"(--parallel), so {jobs - parallel} of them wait for others to end; run "
+            f"`pulumi up --parallel {jobs}` to wait on them all at once"
+        )
 
 
 def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, base_name: str) -> str | None:
