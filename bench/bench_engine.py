@@ -258,8 +258,13 @@ def main() -> None:
                   f"{narrow / one:>7.2f}x", flush=True)
         if "sweep" not in args.skip:
             grid = _grid(args.jobs)
-            sweep, _ = timed_up("sweep", _SWEEP_PROGRAM.format(grid=repr(grid), **fill))
-            print(f"{f'up, sweep of {args.jobs} trials':<52}{sweep:>8.1f} s{sweep / one:>7.2f}x", flush=True)
+            try:
+                sweep, _ = timed_up("sweep", _SWEEP_PROGRAM.format(grid=repr(grid), **fill))
+                print(f"{f'up, sweep of {args.jobs} trials':<52}{sweep:>8.1f} s{sweep / one:>7.2f}x", flush=True)
+            except SystemExit as failed:  # the sweep reads TuningJob's `metrics` output (issue 13)
+                reason = str(failed).strip().splitlines()
+                print(f"up, sweep of {args.jobs} trials: failed: {[r for r in reason if 'Error' in r][:1]}",
+                      flush=True)
 
         bare = Project(root, "bare", _BARE_PROGRAM, config, files={"bare_provider.py": _BARE_PROVIDER})
         bare.pulumi(*up)
