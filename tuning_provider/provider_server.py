@@ -7,9 +7,13 @@ serves, so without help a fifth job's create queues behind the first four for a 
 time (and a request queued for 30 minutes is cancelled by the engine).
 
 `widen_long_calls(workers)` gives Create, Update and Delete (the verbs that wait on a job) a
-pool of their own, through gRPC's per-method `experimental_thread_pool` attribute, which
-`grpc._server` consults on every call. Check, diff and read stay on the server's own pool,
-so a preview's checks never wait behind running jobs either.
+pool of their own, through gRPC's per-method `experimental_thread_pool` attribute (undocumented;
+`grpc._server._select_thread_pool_for_behavior` reads it on every call in the pinned grpcio
+1.85). Check, diff and read stay on the server's own pool, so a preview's checks never wait
+behind running jobs either. The other route, raising `_max_workers` of the server's own pool
+(`grpc._server._ServerState.thread_pool`; ThreadPoolExecutor starts threads lazily up to it),
+works too, but mutates a CPython-private attribute of a pool the server owns and keeps checks
+queued behind creates; it is not used.
 
 Both this and `cancellation` find the server's registered handler table through the garbage
 collector, because the server keeps it in a local variable. The risk, named: both rest on
