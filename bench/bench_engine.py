@@ -5,7 +5,9 @@ Prints, in one run:
   pool for long calls, and with it turned off: Pulumi's 4 workers) and as a sweep of N trials;
 - `pulumi preview` of a deployed TuningJob vs a deployed bare dynamic resource (best of R);
 - completion latency: how long after a job's endTime the provider first read it SUCCEEDED,
-  and the time between two reads of a job while it waited (from submission to that read);
+  and the time between two reads of a job while it waited (from submission to that read),
+  over N jobs whose durations spread over one poll interval (so that their ends fall anywhere
+  between two reads, as real jobs' do);
 - the whole `python -m tuning_provider validate` process on the ~300 MB file of
   bench_dataset.py vs a whole process that only decodes each line with msgspec (best of R).
 
@@ -23,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -46,6 +49,7 @@ PROJECT, LOCATION, STACK = "bench-project", "us-central1", "bench"
 BUCKET = "bench-datasets"
 TRAIN = REPO / "examples" / "data" / "train.jsonl"
 VALIDATION = REPO / "examples" / "data" / "validation.jsonl"
+SEED = 20261130
 BIG_FILE = REPO / "bench" / "data" / "train-300mb-seed20261124-unicode0.02.jsonl"
 
 _JOB_PROGRAM = """
@@ -105,15 +109,26 @@ class Watch:
     SUCCEEDED, its endTime, and how many times it was read."""
 
     def __init__(self, emulator: Emulator) -> None:
-        app = emulator._server.app  # type: ignore[union-attr]  # a benchmark may look inside
+        # A benchmark may look inside: the emulator's app, and its jobs' duration.
+        app = emulator._server.app  # type: ignore[union-attr]
         self._handle = app.handle
         app.handle = self._handle_and_watch
+        self._jobs = emulator.state.tuning_jobs  # type: ignore[union-attr]
+        self._base_duration = self._jobs._job_duration
+        # When set, each new job runs base + uniform(0, spread) seconds: ends fall anywhere
+        # between two reads, as real jobs' do, instead of in step with the poll interval.
+        self.spread = 0.0
+        self._random = random.Random(SEED)
         self._lock = threading.Lock()
         self.reads: dict[str, int] = {}
         self.created: dict[str, float] = {}
         self.noticed: dict[str, tuple[float, float]] = {}  # job -> (first read SUCCEEDED, endTime)
 
     def _handle_and_watch(self, request: Any) -> Any:
+        if request.method == "POST" and request.path.endswith("/tuningJobs"):
+            with self._lock:  # one create at a time, each with its own duration
+                self._jobs._job_duration = self._base_duration + self._random.uniform(0, self.spread)
+                return self._handle(request)
         response = self._handle(request)
         if request.method == "GET" and "/tuningJobs/" in request.path and isinstance(response.body, bytes):
             now = time.time()
@@ -265,6 +280,15 @@ def main() -> None:
                 reason = str(failed).strip().splitlines()
                 print(f"up, sweep of {args.jobs} trials: failed: {[r for r in reason if 'Error' in r][:1]}",
                       flush=True)
+
+        # Jobs whose ends fall anywhere between two reads: the latency users see on average.
+        latencies.clear()
+        read_gaps.clear()
+        watch.spread = args.poll
+        spread, _ = timed_up("latency", _JOB_PROGRAM.format(jobs=args.jobs, prefix="latency", **fill))
+        watch.spread = 0.0
+        print(f"{f'up, {args.jobs} jobs of {args.job_seconds:g}-{args.job_seconds + args.poll:g} s':<52}"
+              f"{spread:>8.1f} s", flush=True)
 
         bare = Project(root, "bare", _BARE_PROGRAM, config, files={"bare_provider.py": _BARE_PROVIDER})
         bare.pulumi(*up)
