@@ -327,38 +327,15 @@ def _spec_problems_at(
 
 
 def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]) -> list[ConfigProblem]:
-    """tuning:job judged by the spec itself, with the stack's own project and region in it (so a
-    bad region is reported once, as tuning:region) and a placeholder for the uploaded data."""
-    problems: list[ConfigProblem] = []
-    inputs = [name for name in TuningJobSpec.model_fields if name not in STACK_SET_JOB_FIELDS]
-    for name in job:
-        key = f"{NAMESPACE}:job.{name}"
-        if name == "sweep":
-            continue  # judged with the trials below
-        if name in STACK_SET_JOB_FIELDS:
-            problems.append(ConfigProblem(key, "is set by the stack program; remove it from tuning:job"))
-        elif name not in TuningJobSpec.model_fields:
-            problems.append(_unknown(key, name, inputs, "a TuningJob input"))
-    if "sweep" in job:
-        origin = {field: f"{NAMESPACE}:job.{field}" for field in job}
-        merged = {k: v for k, v in job.items() if k != "sweep"}
-        return problems + _sweep_runs_problems(job["sweep"], f"{NAMESPACE}:job", merged, origin, settings,
-                                               known_keys)
-    trial = {
-        "project": settings.get("project", "placeholder-project"),
-        "location": settings.get("region", StackConfig.model_fields["region"].default),
-        "training_dataset_uri": "gs://placeholder/x.jsonl",
-        **{name: value for name, value in job.items() if name in inputs},
-    }
-    for problem in spec_problems(trial):
-        setting = _STACK_KEYS.get(problem.field)
-        key = f"{NAMESPACE}:{setting or 'job.' + problem.field}"
-        message = _with_value(problem.message, trial.get(problem.field))
-        if setting:  # the spec's fix names its input; here the setting that fills it is the fix
-            message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
-        if key not in known_keys:  # a stack setting pydantic already reported
-            problems.append(ConfigProblem(key, message))
-    return problems
+    """tuning:job of a one-job stack judged by the spec itself, with the stack's own project and
+    region in it (so a bad region is reported once, as tuning:region) and a placeholder for the
+    uploaded data; a sweep's trials each judged the same way."""
+    prefix = f"{NAMESPACE}:job"
+    origin = {field: f"{prefix}.{field}" for field in job}
+    merged = {k: v for k, v in job.items() if k != "sweep"}
+    return _name_problems(job, prefix, allowed=frozenset({"sweep"})) + _sweep_runs_problems(
+        job.get("sweep"), prefix, merged, origin, settings, known_keys
+    )
 
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:
