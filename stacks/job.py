@@ -4,18 +4,22 @@ One-job stacks (`tuning:job`) export, as always: tuningJobName, tuningJobState, 
 tunedModelEndpoint, checkpoints, experiment. A stack of several jobs (`tuning:jobs`) exports
 them per job under `jobs`: `jobs.reviews.tunedModelEndpoint`, ... A sweep exports the best
 trial's outputs in the same place, plus `bestTrial` (its name), `trials` (each trial's
-settings, job, state, endpoint and metrics) and `sweptTrials` (every trial of the grid).
+settings, job, state, endpoint and metrics), `sweptTrials` (every trial of the grid) and
+`sweepKey` (a digest of the sweep's settings, grid and data: stacks/sweep.py's `keep: best`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from stacks.config import StackConfig
-from stacks.entries import JobEntry, SweepPlan, trial_name
+from stacks.datasets import dataset_object_name
+from stacks.entries import JobEntry
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -63,13 +67,14 @@ def declare_tuning_jobs(
             previous = _previous_outputs()
         sweep = Sweep(base_name, SweepSettings(
             base=inputs, grid=entry.sweep.grid, keep=entry.sweep.keep,
-            winner=_finished_winner(previous or {}, entry, base_name), opts=opts,
+            winner=_finished_winner(previous or {}, entry, config), opts=opts,
         ))
         declared.update(sweep.trials)
         outputs[entry.key] = {
             **{output: sweep.of_best(name) for output, name in JOB_OUTPUTS.items()},
             "bestTrial": sweep.best,
             "sweptTrials": sweep.names,
+            "sweepKey": sweep_key(entry, config),
             "trials": {
                 trial: {"settings": sweep.settings[trial], "tuningJobName": job.name, "tuningJobState": job.state,
                         "tunedModelEndpoint": job.tuned_model_endpoint, "metrics": job.metrics}
@@ -117,12 +122,22 @@ def _say_if_jobs_queue(jobs: int) -> None:
         )
 
 
-def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, base_name: str) -> str | None:
-    """The winner the last `up` recorded for this sweep, if it swept the same grid."""
-    recorded = previous.get("jobs", {}).get(entry.name, {}) if entry.name else previous
+def sweep_key(entry: JobEntry, config: StackConfig) -> str:
+    """A digest of what a sweep's trials are trained from: its settings, its grid, its data's
+    content, project and region. A finished sweep with the same key needs no trial again."""
     assert entry.sweep is not None
-    grid = [trial_name(base_name, trial) for trial in SweepPlan(entry.sweep.grid).trials()]
-    if not isinstance(recorded, Mapping) or recorded.get("sweptTrials") != grid:
+    payload = {
+        "inputs": entry.inputs, "grid": entry.sweep.grid, "project": config.project, "region": config.region,
+        "datasets": {kind: dataset_object_name(path) for kind, path in sorted(entry.datasets.items())},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, config: StackConfig) -> str | None:
+    """The winner the last `up` recorded for this sweep, if it swept the same settings, grid
+    and data; otherwise None, and every trial runs."""
+    recorded = previous.get("jobs", {}).get(entry.name, {}) if entry.name else previous
+    if not isinstance(recorded, Mapping) or recorded.get("sweepKey") != sweep_key(entry, config):
         return None
     winner = recorded.get("bestTrial")
     return winner if isinstance(winner, str) else None

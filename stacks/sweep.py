@@ -14,9 +14,10 @@ once every trial's model serves: the model the stack serves is the best trial's.
 
 `keep`: "all" keeps every trial's job and model (compare them, ask them). "best" removes the
 trials that did not win: the next `pulumi up` after a sweep has finished reads the winner from
-the stack's own outputs (`bestTrial`) and declares that trial only, so Pulumi deletes the
-others (their models and endpoints) while the winner stays untouched and serving. Changing the
-grid runs the sweep again.
+the stack's own outputs (`bestTrial`, with `sweepKey`, a digest of the sweep's settings, grid
+and data) and declares that trial only, so Pulumi deletes the others (their models and
+endpoints) while the winner stays untouched and serving. Changing the settings, the grid or
+the data runs every trial again.
 """
 
 from __future__ import annotations

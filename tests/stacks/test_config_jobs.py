@@ -102,3 +102,16 @@ def test_the_best_trial_has_the_lowest_eval_loss() -> None:
     assert best_trial({"a": {"eval_loss": None}, "b": None}) is None
     assert SweepPlan({"epoch_count": [1, 2], "adapter_size": [4]}).trials() == [
         {"epoch_count": 1, "adapter_size": 4}, {"epoch_count": 2, "adapter_size": 4}]
+
+
+def test_a_finished_sweep_is_known_by_its_settings_grid_and_data(tmp_path: Path) -> None:
+    from stacks.job import sweep_key
+
+    job = yaml.safe_load(stack_text("dev"))["config"]["tuning:job"]
+    job["sweep"] = {"grid": {"epoch_count": [1, 2]}, "keep": "best"}
+    config = check_stack_file(write_stack(tmp_path, stack_text("dev", **{"tuning:job": job})))
+    same = check_stack_file(write_stack(tmp_path, stack_text("dev", **{"tuning:job": job})))
+    assert sweep_key(config.entries[0], config) == sweep_key(same.entries[0], same)
+    for change in ({"adapter_size": 8}, {"sweep": {"grid": {"epoch_count": [1, 3]}, "keep": "best"}}):
+        other = check_stack_file(write_stack(tmp_path, stack_text("dev", **{"tuning:job": {**job, **change}})))
+        assert sweep_key(other.entries[0], other) != sweep_key(config.entries[0], config)
