@@ -23,7 +23,7 @@ from stacks.entries import JobEntry
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
-__all__ = ["JOB_OUTPUTS", "declare_tuning_job", "declare_tuning_jobs", "export_job_outputs"]
+__all__ = ["JOB_OUTPUTS", "declare_tuning_jobs", "sweep_key"]
 
 # Stack output -> TuningJob output, for every job.
 JOB_OUTPUTS = {
@@ -88,22 +88,6 @@ def declare_tuning_jobs(
         for output, value in outputs["job"].items():
             pulumi.export(output, value)
     return declared
-
-
-def declare_tuning_job(
-    config: StackConfig,
-    dataset_uris: dict[str, Any],
-    opts: pulumi.ResourceOptions | None = None,
-    **placement: Any,
-) -> TuningJob:
-    """The one TuningJob of a one-job stack (see declare_tuning_jobs)."""
-    (job,) = declare_tuning_jobs(config, {"job": dataset_uris}, opts, **placement).values()
-    return job
-
-
-def export_job_outputs(job: TuningJob) -> None:
-    for output, name in JOB_OUTPUTS.items():
-        pulumi.export(output, getattr(job, name))
 
 
 def _say_if_jobs_queue(jobs: int) -> None:
