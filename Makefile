@@ -5,7 +5,7 @@ PY := .venv/bin/python
 PULUMI := .venv/bin/pulumi
 STACK := local
 
-.PHONY: setup up down preview refresh outputs test lint bench emulator
+.PHONY: setup up down preview refresh outputs test lint bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -45,3 +45,8 @@ lint: setup
 
 bench: setup
 	@$(PY) bench/bench_dataset.py
+
+# TuningJobs through the real engine against an in-process emulator: 1 vs N jobs (separate
+# resources, a sweep), preview cost, completion latency, the validate process (~5 minutes).
+bench-engine: setup
+	@$(PY) bench/bench_engine.py

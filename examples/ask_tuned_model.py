@@ -3,11 +3,13 @@
     python examples/ask_tuned_model.py --stack dev "Great battery, awful screen. Phone X200."
     python examples/ask_tuned_model.py --stack local "..."        # the emulator of the local stack
     python examples/ask_tuned_model.py --endpoint projects/P/locations/L/endpoints/ID "..."
+    python examples/ask_tuned_model.py --stack prod --job reviews "..."   # a stack of several jobs
 
 The app depends on the infrastructure only through stack outputs, as any serving app should:
 `tunedModelEndpoint` (the endpoint to ask) and `tuningJobName` (which says the project and
 region), read with `pulumi stack output --json --stack NAME`. A Pulumi program would read the
 same names with `pulumi.StackReference("organization/tuning/dev").get_output("tunedModelEndpoint")`.
+A stack of several jobs exports them per job: `jobs.reviews.tunedModelEndpoint` (`--job reviews`).
 For a stack with `tuning:apiEndpoint` (local) the request goes to that emulator instead of Vertex AI.
 
 Credentials are Application Default Credentials (`gcloud auth application-default login`, or
@@ -70,8 +72,13 @@ def connection_for(endpoint: str, api_endpoint: str | None) -> Connection:
     return Connection(project=match["project"], location=match["location"], api_endpoint=api_endpoint)
 
 
-def find_endpoint(stack: str) -> tuple[str, str | None]:
+def find_endpoint(stack: str, job: str | None = None) -> tuple[str, str | None]:
     outputs = stack_outputs(stack)
+    if job is not None:
+        jobs = outputs.get("jobs")
+        if not isinstance(jobs, dict) or job not in jobs:
+            raise NotReady(f"stack {stack} has no job {job!r}; its jobs: {', '.join(sorted(jobs or {})) or 'none'}")
+        outputs = jobs[job]
     endpoint = outputs.get("tunedModelEndpoint")
     if not endpoint:
         state = outputs.get("tuningJobState") or "not created"
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", default="local", help="the stack whose tuned model to ask (default: local)")
     where.add_argument("--endpoint", help="an endpoint resource name, instead of the stack's")
+    parser.add_argument("--job", help="in a stack of several jobs, the job whose model to ask")
     parser.add_argument("--api-endpoint", help="base URL of the API (an emulator), instead of Vertex AI")
     parser.add_argument("prompt", help="the question, as one argument")
     parser.add_argument("--system", help="a system instruction")
@@ -98,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        endpoint, api_endpoint = (args.endpoint, None) if args.endpoint else find_endpoint(args.stack)
+        endpoint, api_endpoint = (args.endpoint, None) if args.endpoint else find_endpoint(args.stack, args.job)
         conn = connection_for(endpoint, args.api_endpoint or api_endpoint)
     except NotReady as exc:
         print(exc, file=sys.stderr)

@@ -2,6 +2,8 @@
 
 Job settings live under `tuning:job` with TuningJob's own input names (epoch_count,
 adapter_size, ...) and are validated by the spec model itself, so no job field is listed here.
+A stack of several jobs names them under `tuning:jobs` (`tuning:job` then holds the settings they
+share), and a job may be a sweep over a grid of settings: see stacks/entries.py.
 Everything wrong is reported at once, as one ConfigError listing each key with its bad value, the
 fix (for a misspelt key, the closest valid one) and its line in the stack file.
 
@@ -23,9 +25,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stacks.config_file import display_path, key_lines, read_stack_file, stack_file
+from stacks.entries import (
+    DATASET_KEYS,
+    ENTRY_KEYS,
+    JOB_NAME,
+    KEEP_CHOICES,
+    SWEEP_KEYS,
+    JobEntry,
+    SweepPlan,
+    job_entries,
+)
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
-from tuning_provider.spec import TuningJobSpec, spec_problems
+from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
 
 __all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
 
@@ -60,6 +72,8 @@ class StackConfig(BaseModel):
     # Where the local stack's emulator reads gs:// objects from (its --gcs-dir).
     local_gcs_dir: Path = Field(default=Path(".state/gcs"), alias="localGcsDir")
     job: dict[str, Any] = Field(default_factory=dict, alias="job")
+    # Several named jobs; `job` then holds the settings they share (stacks/entries.py).
+    jobs: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="jobs")
     # Cloud stacks only: names of what they create (derived from namePrefix when absent), and
     # the principal that runs `pulumi up` (allowed to act as the job's service account).
     bucket_name: str | None = Field(default=None, alias="bucketName")
@@ -71,6 +85,12 @@ class StackConfig(BaseModel):
     def emulated(self) -> bool:
         """A stack with an apiEndpoint runs against the emulator and creates no GCP resources."""
         return self.api_endpoint is not None
+
+    @property
+    def entries(self) -> list[JobEntry]:
+        """The stack's jobs by name (one unnamed job when `tuning:jobs` is not set)."""
+        datasets = {"training": self.training_data, "validation": self.validation_data}
+        return job_entries(self.job, self.jobs or None, datasets, _PROJECT_ROOT)
 
     @property
     def bucket(self) -> str:
@@ -164,46 +184,162 @@ def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
     if not isinstance(job, dict):
         problems.append(ConfigProblem(f"{NAMESPACE}:job", f"must be a mapping of TuningJob inputs, not {job!r}"))
         job = {}
+    jobs = settings.get("jobs", {})
+    if not isinstance(jobs, dict):
+        problems.append(ConfigProblem(f"{NAMESPACE}:jobs", f"must be a mapping of job names to settings, not {jobs!r}"))
+        jobs = {}
     try:
-        config = StackConfig.model_validate({**settings, "job": {}})
+        config = StackConfig.model_validate({**settings, "job": {}, "jobs": {}})
     except ValidationError as exc:
         config = None
         problems += [_from_pydantic(error) for error in exc.errors()]
-    problems += _job_problems(job, settings, known_keys={p.key for p in problems})
+    known = {p.key for p in problems}
+    if jobs:
+        problems += _jobs_problems(job, jobs, settings, known)
+    else:
+        problems += _job_problems(job, settings, known_keys=known)
     if config is not None and not config.emulated:
-        problems += _cloud_problems(config, job)
+        for merged in [job] if not jobs else [{**job, **own} for own in jobs.values() if isinstance(own, dict)]:
+            problems += [p for p in _cloud_problems(config, merged) if p not in problems]
     return problems
 
 
-def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]) -> list[ConfigProblem]:
-    """tuning:job judged by the spec itself, with the stack's own project and region in it (so a
-    bad region is reported once, as tuning:region) and a placeholder for the uploaded data."""
+def _jobs_problems(
+    shared: dict[str, Any], jobs: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]
+) -> list[ConfigProblem]:
+    """tuning:jobs, each job judged by the spec with the shared settings (tuning:job) merged
+    in; each problem is reported at the key its value came from, once."""
+    problems = _name_problems(shared, f"{NAMESPACE}:job", allowed=frozenset())
+    for name, own in jobs.items():
+        prefix = f"{NAMESPACE}:jobs.{name}"
+        if not JOB_NAME.match(str(name)):
+            problems.append(ConfigProblem(prefix, f"{name!r} is not a job name: 1-31 lowercase letters, digits "
+                                                  "and '-', starting with a letter (it names resources and outputs)"))
+        if not isinstance(own, dict):
+            problems.append(ConfigProblem(prefix, f"must be a mapping of TuningJob inputs, not {own!r}"))
+            continue
+        problems += _name_problems(own, prefix, allowed=ENTRY_KEYS)
+        problems += _dataset_problems(own, prefix)
+        origin = {field: f"{NAMESPACE}:job.{field}" for field in shared}
+        origin.update({field: f"{prefix}.{field}" for field in own})
+        merged = {**shared, **{k: v for k, v in own.items() if k not in ENTRY_KEYS}}
+        problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys)
+    unique: list[ConfigProblem] = []
+    for problem in problems:
+        if problem not in unique:
+            unique.append(problem)
+    return unique
+
+
+def _name_problems(values: Mapping[str, Any], prefix: str, allowed: frozenset[str]) -> list[ConfigProblem]:
+    """Keys that are neither TuningJob inputs the stack leaves to its user nor `allowed`."""
     problems: list[ConfigProblem] = []
     inputs = [name for name in TuningJobSpec.model_fields if name not in STACK_SET_JOB_FIELDS]
-    for name in job:
-        key = f"{NAMESPACE}:job.{name}"
+    for name in values:
+        key = f"{prefix}.{name}"
+        if name in allowed:
+            continue
         if name in STACK_SET_JOB_FIELDS:
-            problems.append(ConfigProblem(key, "is set by the stack program; remove it from tuning:job"))
+            problems.append(ConfigProblem(key, f"is set by the stack program; remove it from {prefix}"))
         elif name not in TuningJobSpec.model_fields:
-            problems.append(_unknown(key, name, inputs, "a TuningJob input"))
+            problems.append(_unknown(key, name, [*inputs, *sorted(allowed)], "a TuningJob input"))
+    return problems
+
+
+def _dataset_problems(own: Mapping[str, Any], prefix: str) -> list[ConfigProblem]:
+    problems = []
+    for key in DATASET_KEYS:
+        if key in own:
+            path = Path(str(own[key]))
+            path = path if path.is_absolute() else _PROJECT_ROOT / path
+            if not path.is_file():
+                problems.append(ConfigProblem(
+                    f"{prefix}.{key}", f"{path} is not a file; give a path relative to the project folder"))
+    return problems
+
+
+def _sweep_runs_problems(
+    sweep: Any, prefix: str, merged: dict[str, Any], origin: dict[str, str],
+    settings: Mapping[str, Any], known_keys: set[str],
+) -> list[ConfigProblem]:
+    """The spec's problems with a job, or with each trial of its sweep."""
+    runs: list[dict[str, Any]] = [{}]
+    problems: list[ConfigProblem] = []
+    if sweep is not None:
+        problems, runs = _sweep_problems(sweep, f"{prefix}.sweep")
+        if not settings.get("validationData") and "validationData" not in origin:
+            problems.append(ConfigProblem(f"{prefix}.sweep", "picks its best trial by eval loss, which needs "
+                                                             "validation data: set tuning:validationData"
+                                                             + ("" if prefix.endswith(":job") else
+                                                                f" or {prefix}.validationData")))
+    for trial in runs:
+        where = {**origin, **{field: f"{prefix}.sweep.grid.{field}" for field in trial}}
+        # Trials share most values: each problem once, at the key that holds it.
+        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys)
+                     if p not in problems]
+    return problems
+
+
+def _sweep_problems(sweep: Any, key: str) -> tuple[list[ConfigProblem], list[dict[str, Any]]]:
+    """A sweep's own shape, and its trials (none when the shape is wrong)."""
+    if not isinstance(sweep, dict) or not isinstance(sweep.get("grid"), dict) or not sweep["grid"]:
+        return [ConfigProblem(key, "must be a mapping with grid: {TuningJob input: [values, ...]} "
+                                   f"and optionally keep: {' or '.join(KEEP_CHOICES)}")], []
+    problems = _name_problems({k: v for k, v in sweep.items() if k != "grid"}, key, allowed=SWEEP_KEYS)
+    if sweep.get("keep", "all") not in KEEP_CHOICES:
+        problems.append(ConfigProblem(f"{key}.keep", f"must be {' or '.join(KEEP_CHOICES)}, not {sweep['keep']!r}"))
+    grid: dict[str, list[Any]] = {}
+    for field, values in sweep["grid"].items():
+        if field not in TuningJobSpec.model_fields or field in STACK_SET_JOB_FIELDS or not replaces_on_change(field):
+            problems.append(ConfigProblem(f"{key}.grid.{field}", "is not a TuningJob setting sent to Vertex; "
+                                                                 "sweep settings such as epoch_count, "
+                                                                 "learning_rate_multiplier, adapter_size"))
+        elif not isinstance(values, list) or not values:
+            problems.append(ConfigProblem(f"{key}.grid.{field}", f"must be a list of values, not {values!r}"))
+        else:
+            grid[field] = values
+    if problems:
+        return problems, []
+    return [], SweepPlan(grid).trials()
+
+
+def _spec_problems_at(
+    inputs: dict[str, Any], origin: Mapping[str, str], settings: Mapping[str, Any], known_keys: set[str]
+) -> list[ConfigProblem]:
+    """The spec's problems with one job's inputs, each at the key its value came from."""
     trial = {
         "project": settings.get("project", "placeholder-project"),
         "location": settings.get("region", StackConfig.model_fields["region"].default),
         "training_dataset_uri": "gs://placeholder/x.jsonl",
-        # The uploaded validation data, when the stack has some (eval settings need it).
-        **({"validation_dataset_uri": "gs://placeholder/v.jsonl"} if settings.get("validationData") else {}),
-        **{name: value for name, value in job.items() if name in inputs},
+        # The uploaded validation data, when the job has some (eval settings need it).
+        **({"validation_dataset_uri": "gs://placeholder/v.jsonl"}
+           if settings.get("validationData") or inputs.get("validationData") else {}),
+        **{name: value for name, value in inputs.items()
+           if name in TuningJobSpec.model_fields and name not in STACK_SET_JOB_FIELDS},
     }
+    problems = []
     for problem in spec_problems(trial):
         setting = _STACK_KEYS.get(problem.field)
-        key = f"{NAMESPACE}:{setting or 'job.' + problem.field}"
+        key = f"{NAMESPACE}:{setting}" if setting else origin.get(problem.field, f"{NAMESPACE}:job.{problem.field}")
         message = _with_value(problem.message, trial.get(problem.field))
-        if setting:  # the spec's fix names its input; here the setting that fills it is the fix
+        if setting:
             message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
         message = message.replace("set validation_dataset_uri", f"set {NAMESPACE}:validationData")
         if key not in known_keys:  # a stack setting pydantic already reported
             problems.append(ConfigProblem(key, message))
     return problems
+
+
+def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]) -> list[ConfigProblem]:
+    """tuning:job of a one-job stack judged by the spec itself, with the stack's own project and
+    region in it (so a bad region is reported once, as tuning:region) and a placeholder for the
+    uploaded data; a sweep's trials each judged the same way."""
+    prefix = f"{NAMESPACE}:job"
+    origin = {field: f"{prefix}.{field}" for field in job}
+    merged = {k: v for k, v in job.items() if k != "sweep"}
+    return _name_problems(job, prefix, allowed=frozenset({"sweep"})) + _sweep_runs_problems(
+        job.get("sweep"), prefix, merged, origin, settings, known_keys
+    )
 
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:
@@ -270,11 +406,11 @@ def _read_stack_config() -> dict[str, Any]:
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
             continue
-        if key == "job" and isinstance(value, str):
+        if key in ("job", "jobs") and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
-                problem = ConfigProblem(f"{NAMESPACE}:job", "must be a mapping of TuningJob inputs")
+                problem = ConfigProblem(f"{NAMESPACE}:{key}", "must be a mapping")
                 raise ConfigError([problem]) from None
         out[key] = value
     return out

@@ -16,7 +16,7 @@ from stacks.config import StackConfig
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
-__all__ = ["checked_datasets", "dataset_object_name", "training_tokens"]
+__all__ = ["check_dataset", "checked_datasets", "checked_job_datasets", "dataset_object_name", "training_tokens"]
 
 # How many bad lines a failed preview lists; the report counts them all.
 LISTED_ERRORS = 10
@@ -35,33 +35,52 @@ def checked_datasets(config: StackConfig) -> dict[str, Path]:
     (a small training set, say) are shown and do not stop the run."""
     files = {"training": config.training_data, "validation": config.validation_data}
     base_model = config.job.get("base_model")
-    checked: dict[str, Path] = {}
-    for kind, path in files.items():
-        if path is None:
-            continue
-        report = _report(path, kind, base_model)
-        for warning in report.warnings:
-            pulumi.log.warn(f"{path.name}: {warning}")
-        if not report.ok:
-            lines = [f"line {e.line}: {e.message}" if e.line else e.message for e in report.errors]
-            more = report.error_count - len(report.errors)
-            if more > 0:
-                lines.append(f"... and {more:,} more")
-            key = "tuning:trainingData" if kind == "training" else "tuning:validationData"
-            raise DatasetError(
-                str(path),
-                f"{_what_is_wrong(report.bad_lines, kind, key)}; fix it, or run "
-                f"`python -m tuning_provider validate {path}` for the full report:\n  " + "\n  ".join(lines),
-                report,
-            )
-        checked[kind] = path
-    return checked
+    return {kind: check_dataset(path, kind, base_model, f"tuning:{_KEYS[kind]}")
+            for kind, path in files.items() if path is not None}
 
 
-def training_tokens(config: StackConfig) -> int:
-    """The training data's estimated token count, for the TuningJob's cost estimate (the
-    report of `checked_datasets`, not read twice)."""
-    return _report(config.training_data, "training", config.job.get("base_model")).estimated_tokens
+def checked_job_datasets(config: StackConfig, shared: dict[str, Path] | None = None) -> dict[str, dict[str, Path]]:
+    """Every job's dataset files by kind, keyed by the job's entry key, each file checked once
+    (the stack's shared files, unless `shared` holds them checked already, then each job's own)."""
+    checked = {path: path for path in (checked_datasets(config) if shared is None else shared).values()}
+    out: dict[str, dict[str, Path]] = {}
+    for entry in config.entries:
+        files: dict[str, Path] = {}
+        for kind, path in entry.datasets.items():
+            if path not in checked:
+                key = f"tuning:jobs.{entry.name}.{_KEYS[kind]}"
+                checked[path] = check_dataset(path, kind, entry.inputs.get("base_model"), key)
+            files[kind] = path
+        out[entry.key] = files
+    return out
+
+
+_KEYS = {"training": "trainingData", "validation": "validationData"}
+
+
+def check_dataset(path: Path, kind: str, base_model: str | None, key: str) -> Path:
+    """`path`, validated as a `kind` dataset; DatasetError naming the setting `key` if bad."""
+    report = _report(path, kind, base_model)
+    for warning in report.warnings:
+        pulumi.log.warn(f"{path.name}: {warning}")
+    if not report.ok:
+        lines = [f"line {e.line}: {e.message}" if e.line else e.message for e in report.errors]
+        more = report.error_count - len(report.errors)
+        if more > 0:
+            lines.append(f"... and {more:,} more")
+        raise DatasetError(
+            str(path),
+            f"{_what_is_wrong(report.bad_lines, kind, key)}; fix it, or run "
+            f"`python -m tuning_provider validate {path}` for the full report:\n  " + "\n  ".join(lines),
+            report,
+        )
+    return path
+
+
+def training_tokens(path: Path, base_model: str | None) -> int:
+    """A job's training data's estimated token count, for the TuningJob's cost estimate (the
+    report `check_dataset` made, not read twice)."""
+    return _report(path, "training", base_model).estimated_tokens
 
 
 @functools.cache

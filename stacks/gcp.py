@@ -33,13 +33,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
-from stacks.datasets import checked_datasets, dataset_object_name
-from stacks.job import declare_tuning_job
+from stacks.datasets import checked_datasets, checked_job_datasets, dataset_object_name
+from stacks.job import declare_tuning_jobs
 from tuning_provider import TuningJob
 
 __all__ = [
@@ -77,8 +78,13 @@ class GcpStack:
     datasets: dict[str, gcp.storage.BucketObject]
     service_account: gcp.serviceaccount.Account
     bindings: list[pulumi.CustomResource]
-    job: TuningJob
+    jobs: dict[str, TuningJob]
     job_dependencies: list[pulumi.Resource] = field(default_factory=list)
+
+    @property
+    def job(self) -> TuningJob:
+        """The first TuningJob (the only one of a one-job stack)."""
+        return next(iter(self.jobs.values()))
 
 
 def _services(config: StackConfig) -> dict[str, gcp.projects.Service]:
@@ -110,6 +116,7 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
     """Declare the whole cloud stack for `config` and export its outputs."""
     # First: bad data must stop `pulumi up` before any resource is registered (and created).
     dataset_files = checked_datasets(config)
+    job_files = checked_job_datasets(config, dataset_files)
     labels = {"managed-by": "pulumi", "stack": pulumi.get_stack(), "app": config.name_prefix}
     services = _services(config)
 
@@ -171,17 +178,25 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
         # A bucket whose default key the storage agent cannot use yet fails to create.
         opts=after("storage", protect=config.protect, also=key_bindings),
     )
+    # One object per file: the stack's shared files as `training`/`validation`, a job's own
+    # files as `JOB-training`/`JOB-validation`.
+    objects: dict[Path, str] = {path: kind for kind, path in dataset_files.items()}
+    for entry_key, files in job_files.items():
+        for kind, path in files.items():
+            objects.setdefault(path, f"{entry_key}-{kind}")
     datasets = {
-        kind: gcp.storage.BucketObject(
-            f"{kind}-data",
+        name: gcp.storage.BucketObject(
+            f"{name}-data",
             bucket=bucket.name,
             name=dataset_object_name(path),
             source=pulumi.FileAsset(str(path)),
             content_type="application/jsonl",
         )
-        for kind, path in dataset_files.items()
+        for path, name in objects.items()
     }
-    uris = {kind: pulumi.Output.concat("gs://", obj.bucket, "/", obj.name) for kind, obj in datasets.items()}
+    uri_of = {path: pulumi.Output.concat("gs://", datasets[name].bucket, "/", datasets[name].name)
+              for path, name in objects.items()}
+    uris = {kind: uri_of[path] for kind, path in dataset_files.items()}
 
     # --- the job's identity ----------------------------------------------------------------
     account = gcp.serviceaccount.Account(
@@ -215,9 +230,9 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
 
     # --- the job -----------------------------------------------------------------------------
     job_dependencies: list[pulumi.Resource] = [services["aiplatform"], vertex_agent, *bindings, *datasets.values()]
-    job = declare_tuning_job(
+    jobs = declare_tuning_jobs(
         config,
-        uris,
+        {entry_key: {kind: uri_of[path] for kind, path in files.items()} for entry_key, files in job_files.items()},
         opts=pulumi.ResourceOptions(depends_on=job_dependencies, retain_on_delete=config.protect),
         kms_key_name=key.id if key is not None else None,
         service_account=account.email,
@@ -236,6 +251,6 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
         datasets=datasets,
         service_account=account,
         bindings=bindings,
-        job=job,
+        jobs=jobs,
         job_dependencies=job_dependencies,
     )

@@ -1,58 +1,47 @@
-"""The stack's TuningJob and the outputs serving apps read: the same on every stack."""
+"""The stack's TuningJobs and the outputs serving apps read: the same on every stack.
+
+One-job stacks (`tuning:job`) export, as always: tuningJobName, tuningJobState, tunedModelName,
+tunedModelEndpoint, checkpoints, experiment, and what the run measured and cost: metrics,
+servingCheckpoint, estimatedTrainingTokens, estimatedCostUsd, billableTokens. A stack of
+several jobs (`tuning:jobs`) exports them per job under `jobs`:
+`jobs.reviews.tunedModelEndpoint`, ... A sweep exports the best trial's outputs in the same
+place, plus `bestTrial` (its name), `trials` (each trial's settings, job, state, endpoint and
+metrics), `sweptTrials` (every trial of the grid) and `sweepKey` (a digest of the sweep's
+settings, grid and data: stacks/sweep.py's `keep: best`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from stacks.config import StackConfig
-from stacks.datasets import training_tokens
+from stacks.datasets import dataset_object_name, training_tokens
+from stacks.entries import JobEntry
+from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
-__all__ = ["declare_tuning_job", "export_job_outputs"]
+__all__ = ["JOB_OUTPUTS", "declare_tuning_jobs", "sweep_key"]
 
-
-def declare_tuning_job(
-    config: StackConfig,
-    dataset_uris: dict[str, Any],
-    opts: pulumi.ResourceOptions | None = None,
-    **placement: Any,
-) -> TuningJob:
-    """The TuningJob of a stack: its project, region and datasets, `tuning:job`'s settings,
-    and what the stack program places it with (key, service account); outputs exported."""
-    job = TuningJob(
-        f"{config.name_prefix}-job",
-        TuningJobArgs(
-            project=config.project,
-            location=config.region,
-            training_dataset_uri=dataset_uris["training"],
-            validation_dataset_uri=dataset_uris.get("validation"),
-            # Checked locally before the upload: the preview's cost line and ceilings use it.
-            training_dataset_tokens=training_tokens(config),
-            **placement,
-            **config.job,
-        ),
-        opts=opts,
-    )
-    export_job_outputs(job)
-    return job
-
-
-def export_job_outputs(job: TuningJob) -> None:
-    pulumi.export("tuningJobName", job.name)
-    pulumi.export("tuningJobState", job.state)
-    pulumi.export("tunedModelName", job.tuned_model_name)
-    pulumi.export("tunedModelEndpoint", job.tuned_model_endpoint)
-    pulumi.export("checkpoints", job.checkpoints)
-    pulumi.export("experiment", job.experiment)
-    pulumi.export("metrics", job.metrics.apply(stack_metrics))
-    pulumi.export("servingCheckpoint", job.serving_checkpoint)
-    pulumi.export("estimatedTrainingTokens", job.estimated_training_tokens)
-    pulumi.export("estimatedCostUsd", job.estimated_cost_usd)
-    # What Vertex counted as billable in the training data (tuning_data_stats).
-    pulumi.export("billableTokens", job.tuning_data_stats.apply(lambda stats: (stats or {}).get("tokens")))
-
+# Stack output -> TuningJob output, for every job.
+JOB_OUTPUTS = {
+    "tuningJobName": "name",
+    "tuningJobState": "state",
+    "tunedModelName": "tuned_model_name",
+    "tunedModelEndpoint": "tuned_model_endpoint",
+    "checkpoints": "checkpoints",
+    "experiment": "experiment",
+    "metrics": "metrics",
+    "servingCheckpoint": "serving_checkpoint",
+    "estimatedTrainingTokens": "estimated_training_tokens",
+    "estimatedCostUsd": "estimated_cost_usd",
+    # What Vertex counted as billable in the training data.
+    "billableTokens": "tuning_data_stats",
+}
 
 # The resource's `metrics` keys (snake_case, as every resource output) -> the stack output's.
 _STACK_METRIC_KEYS = {
@@ -70,3 +59,128 @@ def stack_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
     if metrics is None:
         return None
     return {stack_key: metrics.get(key) for key, stack_key in _STACK_METRIC_KEYS.items()}
+
+
+# Stack outputs whose form differs from the resource output they come from.
+_STACK_FORMS: dict[str, Any] = {
+    "metrics": stack_metrics,
+    "billableTokens": lambda stats: (stats or {}).get("tokens"),
+}
+
+
+def _stack_form(output: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
+    form = _STACK_FORMS.get(output)
+    return value.apply(form) if form else value
+
+
+def declare_tuning_jobs(
+    config: StackConfig,
+    dataset_uris: Mapping[str, Mapping[str, Any]],
+    opts: pulumi.ResourceOptions | None = None,
+    **placement: Any,
+) -> dict[str, TuningJob]:
+    """Every TuningJob of the stack (by resource name), with their outputs exported.
+    `dataset_uris` holds each job's dataset URIs by kind, keyed by the job's entry key."""
+    declared: dict[str, TuningJob] = {}
+    outputs: dict[str, dict[str, Any]] = {}
+    previous: dict[str, Any] | None = None
+    for entry in config.entries:
+        uris = dataset_uris[entry.key]
+        inputs = {
+            "project": config.project,
+            "location": config.region,
+            "training_dataset_uri": uris["training"],
+            "validation_dataset_uri": uris.get("validation"),
+            # Checked locally before the upload: the preview's cost line and ceilings use it.
+            "training_dataset_tokens": training_tokens(entry.datasets["training"], entry.inputs.get("base_model")),
+            **placement,
+            **entry.inputs,
+        }
+        base_name = f"{config.name_prefix}-{entry.name or 'job'}"
+        if entry.sweep is None:
+            job = TuningJob(base_name, TuningJobArgs(**inputs), opts=opts)
+            declared[base_name] = job
+            outputs[entry.key] = {
+                output: _stack_form(output, getattr(job, name)) for output, name in JOB_OUTPUTS.items()
+            }
+            continue
+        if entry.sweep.keep == "best" and previous is None:
+            previous = _previous_outputs()
+        sweep = Sweep(base_name, SweepSettings(
+            base=inputs, grid=entry.sweep.grid, keep=entry.sweep.keep,
+            winner=_finished_winner(previous or {}, entry, config), opts=opts,
+        ))
+        declared.update(sweep.trials)
+        outputs[entry.key] = {
+            **{output: _stack_form(output, sweep.of_best(name)) for output, name in JOB_OUTPUTS.items()},
+            "bestTrial": sweep.best,
+            "sweptTrials": sweep.names,
+            "sweepKey": sweep_key(entry, config),
+            "trials": {
+                trial: {"settings": sweep.settings[trial], "tuningJobName": job.name, "tuningJobState": job.state,
+                        "tunedModelEndpoint": job.tuned_model_endpoint, "metrics": job.metrics}
+                for trial, job in sweep.trials.items()
+            },
+        }
+    _say_if_jobs_queue(len(declared))
+    if config.jobs:
+        pulumi.export("jobs", outputs)
+    else:
+        for output, value in outputs["job"].items():
+            pulumi.export(output, value)
+    return declared
+
+
+def _say_if_jobs_queue(jobs: int) -> None:
+    """Say so when the engine will not run every job at once: `pulumi up` runs at most
+    --parallel resource operations at a time (4 per CPU by default), and a TuningJob's create
+    is one operation until its model serves. The provider runs any number at once beyond
+    that (tuning_provider/provider_server.py)."""
+    from pulumi.runtime.settings import SETTINGS
+
+    parallel = SETTINGS.parallel
+    if isinstance(parallel, int) and 1 <= parallel < jobs:
+        pulumi.log.info(
+            f"{jobs} tuning jobs, but pulumi runs at most {parallel} resource operations at once "
+            f"(--parallel), so {jobs - parallel} of them wait for others to end; run "
+            f"`pulumi up --parallel {jobs}` to wait on them all at once"
+        )
+
+
+def sweep_key(entry: JobEntry, config: StackConfig) -> str:
+    """A digest of what a sweep's trials are trained from: its settings, its grid, its data's
+    content, project and region. A finished sweep with the same key needs no trial again."""
+    assert entry.sweep is not None
+    payload = {
+        "inputs": entry.inputs, "grid": entry.sweep.grid, "project": config.project, "region": config.region,
+        "datasets": {kind: dataset_object_name(path) for kind, path in sorted(entry.datasets.items())},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, config: StackConfig) -> str | None:
+    """The winner the last `up` recorded for this sweep, if it swept the same settings, grid
+    and data; otherwise None, and every trial runs."""
+    recorded = previous.get("jobs", {}).get(entry.name, {}) if entry.name else previous
+    if not isinstance(recorded, Mapping) or recorded.get("sweepKey") != sweep_key(entry, config):
+        return None
+    winner = recorded.get("bestTrial")
+    return winner if isinstance(winner, str) else None
+
+
+def _previous_outputs() -> dict[str, Any]:
+    """The stack's outputs of its last `up` (`pulumi stack output`, which reads the state
+    without taking the update's lock); empty in a preview of a new stack or on any failure."""
+    from stacks.engine import stack_outputs
+
+    try:
+        return stack_outputs(pulumi.get_stack(), cwd=_project_dir())
+    except (RuntimeError, OSError, ValueError):
+        return {}
+
+
+def _project_dir() -> Any:
+    from pathlib import Path
+
+    root = pulumi.runtime.get_root_directory()
+    return Path(root) if root else Path.cwd()

@@ -1,4 +1,4 @@
-"""The local stack: the TuningJob against the emulator, on the example data in the repo.
+"""The local stack: the TuningJobs against the emulator, on the example data in the repo.
 
 It creates no Google Cloud resource. The emulator reads gs://BUCKET/OBJECT from its
 --gcs-dir, so "uploading" a dataset is placing it there under a name made from its content:
@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from stacks.config import StackConfig
-from stacks.datasets import checked_datasets, dataset_object_name
-from stacks.job import declare_tuning_job
+from stacks.datasets import checked_job_datasets, dataset_object_name
+from stacks.job import declare_tuning_jobs
 from tuning_provider import TuningJob
 
 __all__ = ["LOCAL_BUCKET", "build_local_stack"]
@@ -30,6 +30,10 @@ def place_dataset(path: Path, gcs_dir: Path, bucket: str = LOCAL_BUCKET) -> str:
     return f"gs://{bucket}/{name}"
 
 
-def build_local_stack(config: StackConfig) -> TuningJob:
-    uris = {kind: place_dataset(path, config.local_gcs_dir) for kind, path in checked_datasets(config).items()}
-    return declare_tuning_job(config, uris)
+def build_local_stack(config: StackConfig) -> dict[str, TuningJob]:
+    """The stack's TuningJobs by resource name, their datasets placed in the emulator's bucket."""
+    uris = {
+        key: {kind: place_dataset(path, config.local_gcs_dir) for kind, path in files.items()}
+        for key, files in checked_job_datasets(config).items()
+    }
+    return declare_tuning_jobs(config, uris)

@@ -7,18 +7,18 @@ message), so a create waiting hours for a tuning job would hold the CLI for thos
 `listen()` wraps the server's `Cancel` handler so that it also sets `REQUESTED`, and the
 provider's waits (`sleep`) end at once when it is set.
 
-The wrap finds the server's registered handler table through the garbage collector, because
-the server keeps it in a local variable. If a future Pulumi or gRPC lays it out differently,
-`listen()` finds nothing and returns False: waits then run to their bound, as before, and
-nothing else changes.
+The wrap finds the server's registered handler table through the garbage collector
+(`provider_server.handler_tables`), because the server keeps it in a local variable. If a
+future Pulumi or gRPC lays it out differently, `listen()` finds nothing and returns False:
+waits then run to their bound, as before, and nothing else changes.
 """
 
 from __future__ import annotations
 
-import gc
-import sys
 import threading
 from typing import Any
+
+from tuning_provider.provider_server import handler_tables, in_provider_server
 
 __all__ = ["REQUESTED", "Cancelled", "listen", "sleep"]
 
@@ -39,27 +39,13 @@ def listen() -> bool:
     with _lock:
         if _installed:
             return True
-        if not hasattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer"):
+        if not in_provider_server():
             return False  # not the provider process (the program, a test, the CLI)
-        for handlers in _cancel_handler_tables():
+        for handlers in handler_tables(_CANCEL_METHOD):
             original = handlers[_CANCEL_METHOD]
             handlers[_CANCEL_METHOD] = original._replace(unary_unary=_signalling(original.unary_unary))
             _installed = True
         return _installed
-
-
-def _cancel_handler_tables() -> list[dict[str, Any]]:
-    import grpc  # type: ignore[import-untyped]
-
-    tables: list[dict[str, Any]] = []
-    for obj in gc.get_objects():
-        if isinstance(obj, grpc.GenericRpcHandler):
-            table: Any = getattr(obj, "_method_handlers", None)
-            handler = table.get(_CANCEL_METHOD) if isinstance(table, dict) else None
-            if handler is not None and callable(getattr(handler, "unary_unary", None)) \
-                    and hasattr(handler, "_replace"):
-                tables.append(table)
-    return tables
 
 
 def _signalling(answer: Any) -> Any:

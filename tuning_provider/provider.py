@@ -23,7 +23,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, catalog, cost, engine_log, metrics, vertex
+from tuning_provider import cancellation, catalog, cost, engine_log, metrics, provider_server, vertex
 from tuning_provider.errors import (
     ApiError,
     DatasetError,
@@ -68,6 +68,11 @@ class TuningJobProvider(ResourceProvider):
         self.api_endpoint = str(endpoint) if endpoint else None
         # Runs once per provider process, inside the engine's dynamic-provider server.
         cancellation.listen()
+        workers = provider_server.widen_long_calls()
+        if provider_server.in_provider_server() and workers <= provider_server.SERVER_WORKERS:
+            engine_log.log(f"note: Pulumi's dynamic-provider server runs {provider_server.SERVER_WORKERS} requests at "
+                      "a time and each TuningJob create holds one until its model serves, so jobs beyond "
+                      f"{provider_server.SERVER_WORKERS} queue until one ends (see tuning_provider/provider_server.py)")
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -170,7 +170,7 @@ class TuningJobSpec(BaseModel):
     )
     wait_for_completion: Annotated[bool, Steering()] = True
     wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
-    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=30.0, gt=0, le=600)
+    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=10.0, gt=0, le=600)
     validate_dataset: Annotated[bool, Steering()] = False
     # Cost: the training data's estimated token count (the stack sets it from its own dataset
     # check; `validate_dataset` fills it from the gs:// object), and ceilings a preview enforces.

@@ -154,3 +154,16 @@ def test_module_entry_point_end_to_end(emu, endpoint, sample_examples):
                            "--temperature", "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
     assert (done.returncode, done.stdout) == (0, answer + "\n"), done.stderr
+
+
+def test_a_stack_of_several_jobs_is_asked_by_job_name(stacks_dir, endpoint):
+    outputs = {"jobs": {"reviews": {ENDPOINT_OUTPUT: endpoint}, "support": {ENDPOINT_OUTPUT: "other"}}}
+    conn, full = resolve_endpoint(namespace(target="stack:demo", job="reviews"), outputs_of=lambda s: outputs,
+                                  environ={}, stacks_dir=stacks_dir)
+    assert full == endpoint
+    with pytest.raises(UsageError, match=r"stack demo has several jobs \(reviews, support\): name one with --job"):
+        resolve_endpoint(namespace(target="stack:demo"), outputs_of=lambda s: outputs, environ={},
+                         stacks_dir=stacks_dir)
+    with pytest.raises(UsageError, match="stack demo has no job 'tone'; its jobs: reviews, support"):
+        resolve_endpoint(namespace(target="stack:demo", job="tone"), outputs_of=lambda s: outputs, environ={},
+                         stacks_dir=stacks_dir)

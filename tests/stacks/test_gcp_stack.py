@@ -610,3 +610,23 @@ def test_the_local_stack_still_creates_only_the_job(tmp_path: Path) -> None:
     assert [r.type for r in deployment.resources.values()] == [TUNING_JOB]
     assert deployment.job.inputs["training_dataset_uri"].startswith("gs://local-tuning-datasets/datasets/train-")
     assert set(deployment.outputs) == JOB_OUTPUTS
+
+
+# --- several jobs ---------------------------------------------------------------------------------
+
+def test_two_named_jobs_each_wait_for_their_data_and_export_under_jobs(dev_config: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    support = tmp_path / "support.jsonl"
+    support.write_text(Path(dev_config["validationData"]).read_text())
+    config = {**dev_config, "jobs": {"reviews": {}, "support": {"trainingData": str(support), "epoch_count": 5}}}
+    deployment = deploy(config, "dev")
+    jobs = {job.name: job for job in deployment.of_type(TUNING_JOB)}
+    assert set(jobs) == {"gemini-tuning-reviews", "gemini-tuning-support"}
+    reviews, other = jobs["gemini-tuning-reviews"], jobs["gemini-tuning-support"]
+    assert {"training-data", "validation-data"} <= reviews.dependencies
+    assert "support-training-data" in other.dependencies  # its own file, uploaded as its own object
+    assert other.inputs["epoch_count"] == 5 and reviews.inputs["epoch_count"] == config["job"]["epoch_count"]
+    assert other.inputs["validation_dataset_uri"] == reviews.inputs["validation_dataset_uri"]  # shared
+    assert other.inputs["training_dataset_uri"] != reviews.inputs["training_dataset_uri"]
+    assert set(deployment.outputs["jobs"]) == {"reviews", "support"}
+    assert "tunedModelEndpoint" not in deployment.outputs  # a serving app reads jobs.NAME.tunedModelEndpoint

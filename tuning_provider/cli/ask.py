@@ -4,6 +4,7 @@
         [--top-p P] [--top-k K] [--max-output-tokens N]
     python -m tuning_provider ask stack:NAME "prompt"      # the stack's tunedModelEndpoint
     python -m tuning_provider ask --stack NAME "prompt"    # the same
+    python -m tuning_provider ask stack:NAME --job JOB "prompt"   # a stack of several jobs
 
 ENDPOINT is a full resource name (projects/P/locations/L/endpoints/ID) or a bare endpoint id,
 expanded with the project and location (see `tuning_provider.cli.connection`). A stack's
@@ -36,10 +37,12 @@ from tuning_provider.cli.connection import (
 from tuning_provider.errors import NotFound
 from tuning_provider.vertex import Connection, generate_content
 
-__all__ = ["ENDPOINT_OUTPUT", "register", "resolve_endpoint", "stack_outputs"]
+__all__ = ["ENDPOINT_OUTPUT", "JOBS_OUTPUT", "register", "resolve_endpoint", "stack_outputs"]
 
 # The stack output holding the tuned model's endpoint (stacks/outputs.py).
 ENDPOINT_OUTPUT = "tunedModelEndpoint"
+# A stack of several jobs exports each job's outputs under jobs.JOB (stacks/job.py).
+JOBS_OUTPUT = "jobs"
 _STACK_PREFIX = "stack:"
 
 
@@ -54,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
              "(may be left out with --stack NAME)",
     )
     parser.add_argument("prompt", metavar="PROMPT", help="the question, as one argument (quote it)")
+    parser.add_argument("--job", metavar="JOB",
+                        help="in a stack of several jobs, the job whose model to ask (its jobs.JOB.tunedModelEndpoint)")
     parser.add_argument("--system", metavar="TEXT", help="a system instruction")
     parser.add_argument("--temperature", type=_bounded(float, 0.0, 2.0), metavar="T", help="0 to 2")
     parser.add_argument("--top-p", type=_bounded(float, 0.0, 1.0), metavar="P", help="0 to 1")
@@ -118,7 +123,17 @@ def resolve_endpoint(
     if stack is not None:
         # Fail on a misspelt stack before the Pulumi CLI creates it.
         read_stack_config(stack, stacks_dir)
-        endpoint = outputs_of(stack).get(ENDPOINT_OUTPUT)
+        outputs = outputs_of(stack)
+        jobs = outputs.get(JOBS_OUTPUT)
+        job = getattr(args, "job", None)
+        if isinstance(jobs, Mapping) and ENDPOINT_OUTPUT not in outputs or job:
+            jobs = jobs if isinstance(jobs, Mapping) else {}
+            if job not in jobs:
+                names = ", ".join(sorted(jobs)) or "none"
+                raise UsageError(f"stack {stack} has several jobs ({names}): name one with --job"
+                                 if job is None else f"stack {stack} has no job {job!r}; its jobs: {names}")
+            outputs = jobs[job]
+        endpoint = outputs.get(ENDPOINT_OUTPUT)
         if not endpoint:
             raise UsageError(
                 f"stack {stack} has no {ENDPOINT_OUTPUT} output yet: its tuning job has not "
