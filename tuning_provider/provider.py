@@ -33,7 +33,13 @@ from tuning_provider.errors import (
     SpecError,
     WaitTimeout,
 )
-from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import (
+    TuningJobSpec,
+    base_model_problems,
+    is_tuned_model,
+    replaces_on_change,
+    spec_problems,
+)
 
 __all__ = ["API_ENDPOINT_KEY", "TuningJobProvider"]
 
@@ -92,6 +98,8 @@ class TuningJobProvider(ResourceProvider):
             failures = self._dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
+        if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
+            failures += self._continuous_tuning_failures(spec)
         # Normalised inputs: later diffs then compare like with like.
         return CheckResult(spec.model_dump(), failures)
 
@@ -107,7 +115,8 @@ class TuningJobProvider(ResourceProvider):
             if uri is None:
                 continue
             try:
-                report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
+                base_model = None if is_tuned_model(spec.base_model) else spec.base_model
+                report = validate_dataset(uri, kind=kind, base_model=base_model,
                                           storage_endpoint=self.api_endpoint)
             except DatasetError as exc:
                 failures.append(CheckFailure(field, exc.message))
@@ -129,6 +138,22 @@ class TuningJobProvider(ResourceProvider):
             return []
         return [CheckFailure("existing_job_name", f"tuning job {job.name} cannot be adopted: {problem}. "
                              "Remove existing_job_name to run a new job, or name a job that is running or serving")]
+
+    def _continuous_tuning_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        """The catalog's rules for the base model under a tuned base_model. Only the model
+        itself names that base model, so this looks it up, and only when a setting it limits
+        (adapter_size, kms_key_name) is given: otherwise check stays offline."""
+        _, project, _, location, *_ = spec.base_model.split("/")  # projects/P/locations/L/models/ID
+        model_conn = vertex.Connection(project, location, self.api_endpoint)
+        try:
+            base = vertex.tuned_model_base(model_conn, spec.base_model)
+        except NotFound:
+            return [CheckFailure("base_model", f"there is no tuned model {spec.base_model}; "
+                                 "check its name, or tune from a model that exists")]
+        if base is None or catalog.find_model(base) is None:
+            return []  # Vertex does not say what it was tuned from: Vertex itself will judge
+        problems = base_model_problems(spec.model_dump(), base)
+        return [CheckFailure(f, f"the tuned model was tuned from {base}: {m}") for f, m in problems]
 
     # --- diff ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import json
 import random
+import re
 import sys
 import time
 import warnings
@@ -27,6 +28,7 @@ from google.auth import exceptions as auth_errors
 from google.genai import Client, types
 from google.genai import errors as genai_errors
 
+from tuning_provider import catalog
 from tuning_provider.errors import (
     ApiError,
     Conflict,
@@ -56,6 +58,7 @@ __all__ = [
     "delete_tuned_model",
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
+    "tuned_model_base",
     "serving_problem",
     "generate_content",
     "get_tuning_job",
@@ -308,6 +311,8 @@ def _record(job: types.TuningJob) -> JobRecord:
     sft = job.supervised_tuning_spec
     stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
     hyper = sft.hyper_parameters if sft else None
+    # A continued job names its tuned model in preTunedModel, not in baseModel.
+    base_model = job.base_model or (job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None)
     outputs = TuningJobOutputs(
         name=job.name or "",
         state=_state(job),
@@ -324,14 +329,23 @@ def _record(job: types.TuningJob) -> JobRecord:
             characters=stats.total_tuning_character_count,
             tokens=stats.total_billable_token_count,
             steps=stats.tuning_step_count,
+            billable_characters=stats.total_billable_character_count,
+            truncated_examples=stats.total_truncated_example_count,
+            dropped_example_reasons=list(stats.dropped_example_reasons or []),
         ) if stats else None,
+        tuning_state_detail=(
+            job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None
+        ),
+        completed_epoch_count=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
+        update_time=_time(job.update_time),
+        pre_tuned_base_model=job.pre_tuned_model.base_model if job.pre_tuned_model else None,
         create_time=_time(job.create_time),
         start_time=_time(job.start_time),
         end_time=_time(job.end_time),
     )
     return JobRecord(
         outputs=outputs,
-        base_model=job.base_model,
+        base_model=base_model,
         display_name=job.tuned_model_display_name,
         description=job.description,
         labels=dict(job.labels or {}),
@@ -459,6 +473,30 @@ def serving_problem(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAU
     if not info.get("deployedModels"):
         return f"its endpoint {endpoint} serves no model (undeployed)"
     return None
+
+
+# The label Vertex puts on a tuned model naming its Google base model (google-genai reads it
+# as Model.tuned_model_info.base_model).
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
+
+
+def tuned_model_base(conn: Connection, model: str, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
+    """The catalog id of the Google base model a tuned model was tuned from, read from the
+    label Vertex puts on tuned models; None if it carries none. NotFound if there is no model."""
+    path = model.split("@", 1)[0]
+    found = _call(f"reading tuned model {path}",
+                  lambda: _with_client(conn, lambda c: c.models.get(model=path)), retry)
+    label = found.tuned_model_info.base_model if found.tuned_model_info else None
+    return _base_model_from_label(label) if label else None
+
+
+def _base_model_from_label(value: str) -> str:
+    # A label value allows no dots: the id is written with them replaced (by "-" or "_"; which
+    # one Vertex uses for Gemini ids is unconfirmed), so compare with both spelled alike.
+    def key(name: str) -> str:
+        return re.sub(r"[._@]", "-", name.lower())
+
+    return next((m for m in catalog.MODELS if key(m) == key(value)), value)
 
 
 def submit_or_adopt(
