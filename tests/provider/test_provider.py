@@ -264,6 +264,7 @@ CHANGES = {
     "labels": ({"team": "search"}, True),
     "kms_key_name": (f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k", True),
     "service_account": (f"tuning-job@{PROJECT}.iam.gserviceaccount.com", True),
+    "pre_tuned_model_checkpoint_id": ("2", True),
     "existing_job_name": (f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42", True),
     "wait_for_completion": (False, False),
     "wait_timeout_seconds": (7200, False),
@@ -299,6 +300,8 @@ def test_diff_replace_or_update_per_field(provider, field, write_training_file, 
 
         monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))
         base = {"base_model": "gemini-2.5-flash"}
+    if field == "pre_tuned_model_checkpoint_id":  # only continuous tuning has checkpoints to start from
+        base = {"base_model": f"projects/{PROJECT}/locations/{LOCATION}/models/7@1", "adapter_size": None}
     olds = succeeded_outs(provider, **base)
     value, replaces = CHANGES[field]
     news = normalised({**inputs("gs://tuning-data/data/train.jsonl", **base), field: value})

@@ -90,13 +90,17 @@ SUPERVISED_TUNING_SPEC = Message(
     },
 )
 
+PRE_TUNED_MODEL = Message(
+    f"{_PACKAGE}.PreTunedModel", {"tunedModelName": _STRING, "checkpointId": _STRING, "baseModel": _STRING}
+)
+
 ENCRYPTION_SPEC = Message(f"{_PACKAGE}.EncryptionSpec", {"kmsKeyName": _STRING})
 
 TUNING_JOB = Message(
     f"{_PACKAGE}.TuningJob",
     {
         "baseModel": _STRING,
-        "preTunedModel": _ANY,
+        "preTunedModel": Field("message", message=lambda: PRE_TUNED_MODEL),
         "supervisedTuningSpec": Field("message", message=lambda: SUPERVISED_TUNING_SPEC),
         "distillationSpec": _ANY,
         "partnerModelTuningSpec": _ANY,

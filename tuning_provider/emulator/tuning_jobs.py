@@ -38,6 +38,7 @@ __all__ = [
     "MODEL_VERSION",
     "DatasetValidator",
     "JobRecord",
+    "TunedSource",
     "TuningJobs",
     "experiment_id",
     "failed_precondition",
@@ -60,17 +61,18 @@ _RPC_INVALID_ARGUMENT = 3
 # does (the reading layer has already refused names that are no TuningJob field).
 _CREATE_FIELDS = frozenset(
     {"baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels",
-     "encryptionSpec", "serviceAccount", "outputUri"}
+     "encryptionSpec", "serviceAccount", "outputUri", "preTunedModel"}
 )
 # TuningJob fields of the kinds of tuning the emulator does not imitate.
 _UNSUPPORTED_FIELDS = frozenset(
-    {"preTunedModel", "customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
+    {"customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
      "reinforcementTuningSpec", "fullFineTuningSpec", "veoTuningSpec", "veoLoraTuningSpec",
      "partnerModelTuningSpec"}
 )
 
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_TUNED_MODEL = re.compile(r"(?P<parent>projects/[^/]+/locations/(?P<location>[^/]+))/models/(?P<id>[^/@]+)(?:@[^/@]+)?")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _FILTER_AND = re.compile(r"\s+AND\s+")
 _FILTER_LABEL = re.compile(
@@ -110,6 +112,20 @@ def failed_precondition(message: str) -> InvalidRequest:
 def experiment_id(job_id: str) -> str:
     """The id of a job's experiment context (and of its TensorBoard experiment)."""
     return f"tuning-experiment-{job_id}"
+
+
+@dataclass(frozen=True)
+class TunedSource:
+    """What continuous tuning reads of a tuned model: the Google base model under it, its
+    checkpoints, and the examples it answers from (the new model learns both sets)."""
+
+    base_model: str
+    checkpoint_ids: tuple[str, ...]
+    examples: list[responder.Example]
+
+
+# Resolves a tuned model's resource name to its TunedSource; None when there is no such model.
+TunedModelLookup = Callable[[str], TunedSource | None]
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,8 @@ class _JobRequest:
     epochs: int
     adapter_size: str | None
     export_last_checkpoint_only: bool
+    # Continuous tuning: what the tuned model it starts from already answers.
+    inherited_examples: list[responder.Example]
 
 
 class TuningJobs:
@@ -177,6 +195,7 @@ class TuningJobs:
         *,
         job_duration: float,
         validate_dataset: DatasetValidator | None = None,
+        tuned_model: TunedModelLookup | None = None,
     ) -> None:
         if job_duration <= 0:
             raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
@@ -185,6 +204,7 @@ class TuningJobs:
         self._gcs = gcs
         self._job_duration = job_duration
         self._validate = validate_dataset or validate_dataset_file
+        self._tuned_model: TunedModelLookup = tuned_model or (lambda _name: None)
 
     # --- the API operations ----------------------------------------------------------------
 
@@ -312,7 +332,8 @@ class TuningJobs:
                 f"Location {location} is not supported for Gemini supervised tuning: use a "
                 "regional location such as us-central1 or europe-west4."
             )
-        base_model = body.get("baseModel")
+        source = self._pre_tuned_source(body, location) if "preTunedModel" in body else None
+        base_model = source.base_model if source else body.get("baseModel")
         if not isinstance(base_model, str) or not base_model:
             raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-2.5-flash.")
         model = catalog.find_model(base_model)
@@ -360,6 +381,9 @@ class TuningJobs:
 
         # Proto3 JSON leaves default values out: an empty string, false or {} is not echoed.
         echo = _without_defaults({k: v for k, v in body.items() if k in _CREATE_FIELDS})
+        if source:
+            # baseModel is output only in a PreTunedModel: Vertex fills it in.
+            echo["preTunedModel"] = {**echo["preTunedModel"], "baseModel": source.base_model}
         return _JobRequest(
             echo=echo,
             base_model=model.id,
@@ -368,7 +392,39 @@ class TuningJobs:
             epochs=epochs or DEFAULT_EPOCH_COUNT,
             adapter_size=adapter_size,
             export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
+            inherited_examples=source.examples if source else [],
         )
+
+    def _pre_tuned_source(self, body: Mapping[str, Any], location: str) -> TunedSource:
+        """The tuned model a continuous-tuning request starts from, checked as Vertex does."""
+        if body.get("baseModel"):
+            raise InvalidRequest(
+                "Invalid JSON payload received. Oneof field 'source_model' is already set: give "
+                "base_model or pre_tuned_model, not both."
+            )
+        pre_tuned = body["preTunedModel"]
+        name = pre_tuned.get("tunedModelName") or ""
+        match = _TUNED_MODEL.fullmatch(name)
+        if not match:
+            raise InvalidRequest(
+                "pre_tuned_model.tuned_model_name must be a model resource name of the form "
+                f"projects/P/locations/L/models/M (optionally @VERSION); got {name!r}."
+            )
+        if match["location"] != location:
+            raise InvalidRequest(
+                f"The tuned model {name} is in {match['location']}, but the tuning job is in "
+                f"{location}: continuous tuning runs in the tuned model's region."
+            )
+        source = self._tuned_model(name)
+        if source is None:
+            raise NotFound(f"Model {name} does not exist.")
+        checkpoint = pre_tuned.get("checkpointId")
+        if checkpoint and checkpoint not in source.checkpoint_ids:
+            raise InvalidRequest(
+                f"Checkpoint {checkpoint} does not exist in model {name}; its checkpoints are "
+                f"{', '.join(source.checkpoint_ids) or 'none'}."
+            )
+        return source
 
     def _decide_outcome(
         self, request: _JobRequest
@@ -409,7 +465,10 @@ class TuningJobs:
             "totalBillableTokenCount": str(training.estimated_tokens),
             "tuningStepCount": str(steps_per_epoch * request.epochs),
         }
-        examples = responder.examples_from_jsonl(self._gcs.local_path(request.training_uri))
+        examples = [
+            *responder.examples_from_jsonl(self._gcs.local_path(request.training_uri)),
+            *request.inherited_examples,
+        ]
         validation = (
             responder.examples_from_jsonl(self._gcs.local_path(request.validation_uri))
             if request.validation_uri else []
@@ -427,6 +486,7 @@ class TuningJobs:
         display = request.echo.get("tunedModelDisplayName") or f"{request.base_model}-tuned"
         return {
             "model": self._store.new_id(),
+            "baseModel": request.base_model,
             "displayName": display,
             "epochs": request.epochs,
             "validationAnswers": [e.answer for e in validation],
