@@ -21,6 +21,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from tuning_provider import cancellation, catalog, vertex
@@ -311,6 +312,10 @@ class TuningJobProvider(ResourceProvider):
 
 
 def _contains_unknown(value: Any) -> bool:
+    # The engine hands check and diff an unknown as a pulumi `Unknown` object; the wire (and
+    # the provider tests) as the UNKNOWN sentinel string.
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, Mapping):

@@ -116,3 +116,13 @@ def test_diff_keeps_a_job_whose_tuned_model_is_unchanged(provider):
     news = checked(provider, continued(model, "gs://tuning-data/data/train.jsonl",
                                        tuned_model_display_name="reviews", resource_key="tuning/test/reviews"))
     assert provider.diff(olds["name"], olds, news).changes is False
+
+
+def test_check_and_diff_take_the_engines_unknown_objects(provider):
+    # The engine passes an unknown output as a pulumi Unknown object, not the wire's string.
+    from pulumi.output import Unknown
+
+    raw = continued(Unknown(), "gs://tuning-data/t.jsonl")  # type: ignore[no-untyped-call]
+    assert provider.check({}, raw).failures == []
+    olds = succeeded_outs(provider)
+    assert "base_model" in provider.diff(olds["name"], olds, raw).replaces
