@@ -38,6 +38,7 @@ from tuning_provider.spec import (
     TuningJobSpec,
     base_model_problems,
     is_tuned_model,
+    is_vertex_dataset,
     replaces_on_change,
     spec_problems,
 )
@@ -114,6 +115,10 @@ class TuningJobProvider(ResourceProvider):
         for field, kind in kinds:
             uri = getattr(spec, field)
             if uri is None:
+                continue
+            if is_vertex_dataset(uri):
+                _progress(f"note: {field} names a Vertex dataset, whose rows only Vertex reads: check "
+                          "verifies its name and region, not its examples (Vertex counts them in tuning_data_stats)")
                 continue
             try:
                 base_model = None if is_tuned_model(spec.base_model) else spec.base_model

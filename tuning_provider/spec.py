@@ -46,6 +46,7 @@ __all__ = [
     "Vertex",
     "base_model_problems",
     "is_tuned_model",
+    "is_vertex_dataset",
     "replaces_on_change",
     "spec_problems",
     "tuned_model_location",
@@ -88,6 +89,8 @@ _JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
 _TUNED_MODEL = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model>[^/@]+)(?:@[^/@]+)?$"
 )
+# A Vertex multimodal dataset, an alternative to a gs:// JSONL file for training or validation.
+_VERTEX_DATASET = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+$")
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 MAX_DISPLAY_NAME = 128
 MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
@@ -96,9 +99,19 @@ EPOCH_RANGE = (1, 100)
 LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
 
 
+def is_vertex_dataset(value: str) -> bool:
+    """Whether dataset data is a Vertex multimodal dataset's resource name, not a gs:// file."""
+    return bool(_VERTEX_DATASET.match(value))
+
+
 def _gcs_jsonl(value: str) -> str:
+    if is_vertex_dataset(value):
+        return value
     if not _GCS_URI.match(value):
-        raise ValueError(f"{value!r} is not a Cloud Storage URI: write it as gs://BUCKET/PATH.jsonl")
+        raise ValueError(
+            f"{value!r} is not a Cloud Storage URI: write it as gs://BUCKET/PATH.jsonl (or name a "
+            "Vertex multimodal dataset as projects/PROJECT/locations/REGION/datasets/ID)"
+        )
     if not value.endswith(".jsonl"):
         raise ValueError(f"{value!r} must name a JSON Lines file ending in .jsonl")
     return value
@@ -165,7 +178,7 @@ class TuningJobSpec(BaseModel):
         "(projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning)."
     )
     training_dataset_uri: Annotated[GcsJsonlUri, Vertex("training_dataset")] = Field(
-        description="gs:// URI of the training JSONL."
+        description="gs:// URI of the training JSONL, or a Vertex multimodal dataset's resource name."
     )
     validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = None
     epoch_count: Annotated[int | None, Number, Vertex("epoch_count")] = Field(
@@ -360,6 +373,13 @@ def cross_field_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]
             yield "kms_key_name", (
                 f"the key is in {match['location']} but the job runs in {location}; "
                 "use a key in the job's region"
+            )
+    for field in ("training_dataset_uri", "validation_dataset_uri"):
+        dataset = _VERTEX_DATASET.match(values.get(field) or "")
+        if dataset and location and dataset["location"] != location:
+            yield field, (
+                f"the dataset is in {dataset['location']} but the job runs in {location}; a job "
+                "reads a Vertex dataset only in the dataset's own region"
             )
     train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
     if train and val and train == val:

@@ -46,6 +46,7 @@ from tuning_provider.spec import (
     DataStats,
     TuningJobOutputs,
     TuningJobSpec,
+    is_vertex_dataset,
 )
 
 __all__ = [
@@ -360,13 +361,19 @@ def _record(job: types.TuningJob) -> JobRecord:
     )
 
 
+def _dataset_source(data: str) -> dict[str, str]:
+    # google-genai puts either in the same REST field (trainingDatasetUri), so v1 carries both.
+    return {"vertex_dataset_resource": data} if is_vertex_dataset(data) else {"gcs_uri": data}
+
+
 def _tune_arguments(spec: TuningJobSpec, labels: dict[str, str]) -> dict[str, Any]:
     """google-genai's tune() arguments from the spec's Vertex settings."""
     settings = spec.vertex_settings()
     base_model = settings.pop("base_model")
-    training = types.TuningDataset(gcs_uri=settings.pop("training_dataset"))
+    training = types.TuningDataset.model_validate(_dataset_source(settings.pop("training_dataset")))
     if "validation_dataset" in settings:
-        settings["validation_dataset"] = types.TuningValidationDataset(gcs_uri=settings["validation_dataset"])
+        validation = _dataset_source(settings["validation_dataset"])
+        settings["validation_dataset"] = types.TuningValidationDataset.model_validate(validation)
     if "kms_key_name" in settings:
         settings["encryption_spec"] = types.EncryptionSpec(kms_key_name=settings.pop("kms_key_name"))
     service_account = settings.pop("service_account", None)

@@ -73,6 +73,7 @@ _UNSUPPORTED_FIELDS = frozenset(
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _TUNED_MODEL = re.compile(r"(?P<parent>projects/[^/]+/locations/(?P<location>[^/]+))/models/(?P<id>[^/@]+)(?:@[^/@]+)?")
+_VERTEX_DATASET = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _FILTER_AND = re.compile(r"\s+AND\s+")
 _FILTER_LABEL = re.compile(
@@ -354,9 +355,9 @@ class TuningJobs:
                 "supervised_tuning_spec.training_dataset_uri is required: the gs:// URI of the "
                 "training dataset."
             )
-        training_uri = _gcs_uri(spec["trainingDatasetUri"], "training_dataset_uri")
+        training_uri = _dataset_uri(spec["trainingDatasetUri"], "training_dataset_uri", location)
         validation_uri = (
-            _gcs_uri(spec["validationDatasetUri"], "validation_dataset_uri")
+            _dataset_uri(spec["validationDatasetUri"], "validation_dataset_uri", location)
             if spec.get("validationDatasetUri") else None
         )
         hyper = spec.get("hyperParameters") or {}
@@ -443,6 +444,11 @@ class TuningJobs:
         if request.validation_uri:
             datasets.append(("validation", request.validation_uri))
         reports: dict[str, DatasetReport] = {}
+        for kind, uri in datasets:
+            if _VERTEX_DATASET.fullmatch(uri):
+                # The emulator holds no multimodal datasets: it answers as Vertex does for one
+                # that does not exist (the job fails once it starts reading).
+                return (f"Failed to read the {kind} dataset: dataset {uri} does not exist.", None, [], [])
         for kind, uri in datasets:
             path = self._gcs.local_path(uri)
             if not path.is_file():
@@ -591,6 +597,20 @@ def _without_defaults(value: Any) -> Any:
         kept = {k: _without_defaults(v) for k, v in value.items()}
         return {k: v for k, v in kept.items() if v not in ("", False, {}, [], None)}
     return value
+
+
+def _dataset_uri(value: Any, field: str, location: str) -> str:
+    """A gs:// URI, or a Vertex dataset's resource name (google-genai sends a
+    vertex_dataset_resource in the same field), which must be in the job's region."""
+    dataset = _VERTEX_DATASET.fullmatch(value) if isinstance(value, str) else None
+    if dataset is None:
+        return _gcs_uri(value, field)
+    if dataset["location"] != location:
+        raise InvalidRequest(
+            f"supervised_tuning_spec.{field}: the dataset {value} is in {dataset['location']}, but "
+            f"the tuning job is in {location}: use a dataset in the job's region."
+        )
+    return str(value)
 
 
 def _gcs_uri(value: Any, field: str) -> str:
