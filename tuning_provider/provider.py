@@ -100,6 +100,8 @@ class TuningJobProvider(ResourceProvider):
             failures = self._dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
+        if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
+            failures.append(CheckFailure("evaluation_config", problem))
         if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
             failures += self._continuous_tuning_failures(spec)
         # Normalised inputs: later diffs then compare like with like.

@@ -39,6 +39,7 @@ __all__ = [
     "FINGERPRINT_LABEL",
     "Checkpoint",
     "DataStats",
+    "EvaluationRun",
     "Identity",
     "Steering",
     "TuningJobOutputs",
@@ -91,6 +92,9 @@ _TUNED_MODEL = re.compile(
 )
 # A Vertex multimodal dataset, an alternative to a gs:// JSONL file for training or validation.
 _VERTEX_DATASET = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+$")
+# Evaluation during tuning (preview): Vertex runs it only in us-central1.
+EVALUATION_REGIONS = frozenset({"us-central1"})
+_EVALUATION_KEYS = frozenset({"metrics", "output_config", "autorater_config", "inference_generation_config"})
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 MAX_DISPLAY_NAME = 128
 MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
@@ -197,6 +201,10 @@ class TuningJobSpec(BaseModel):
     labels: Annotated[dict[str, str], Vertex("labels")] = Field(default_factory=dict)
     kms_key_name: Annotated[str | None, Vertex("kms_key_name")] = None
     service_account: Annotated[str | None, Vertex("service_account")] = None
+    evaluation_config: Annotated[dict[str, Any] | None, Vertex("evaluation_config")] = Field(
+        default=None, description="Evaluation after tuning (preview, us-central1), in google-genai's "
+        "EvaluationConfig form: metrics, output_config.gcs_destination.output_uri_prefix, autorater_config.",
+    )
     pre_tuned_model_checkpoint_id: Annotated[str | None, Vertex("pre_tuned_model_checkpoint_id")] = Field(
         default=None, description="Continuous tuning: the checkpoint of the tuned base_model to start "
         "from (default: the model's default checkpoint).",
@@ -283,6 +291,25 @@ class TuningJobSpec(BaseModel):
             value = str(value)
         if isinstance(value, str) and not _CHECKPOINT_ID.match(value):
             raise ValueError(f"{value!r} is not a checkpoint id such as \"2\" (see the tuned model's checkpoints)")
+        return value
+
+    @field_validator("evaluation_config")
+    @classmethod
+    def _check_evaluation_config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - _EVALUATION_KEYS)
+        if unknown:
+            keys = ", ".join(sorted(_EVALUATION_KEYS))
+            raise ValueError(f"{unknown[0]!r} is not a key of evaluation_config; use {keys}")
+        metrics = value.get("metrics")
+        if not isinstance(metrics, list) or not metrics or not all(isinstance(m, dict) for m in metrics):
+            raise ValueError("metrics must list at least one metric, such as {\"name\": \"bleu\"}")
+        output = value.get("output_config") or {}
+        prefix = (output.get("gcs_destination") or {}).get("output_uri_prefix") if isinstance(output, dict) else None
+        if not isinstance(prefix, str) or not prefix.startswith("gs://"):
+            raise ValueError("output_config.gcs_destination.output_uri_prefix must name where the results go, "
+                             "as gs://BUCKET/PATH/")
         return value
 
     @field_validator("existing_job_name")
@@ -381,6 +408,11 @@ def cross_field_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]
                 f"the dataset is in {dataset['location']} but the job runs in {location}; a job "
                 "reads a Vertex dataset only in the dataset's own region"
             )
+    if values.get("evaluation_config") and location and location not in EVALUATION_REGIONS:
+        yield "evaluation_config", (
+            f"evaluation during tuning runs only in {', '.join(sorted(EVALUATION_REGIONS))}, not {location}; "
+            "remove evaluation_config or change location"
+        )
     train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
     if train and val and train == val:
         yield "validation_dataset_uri", "is the training file itself; use a held-out validation file"
@@ -485,6 +517,15 @@ class DataStats(BaseModel):
     dropped_example_reasons: list[str] = Field(default_factory=list)
 
 
+class EvaluationRun(BaseModel):
+    """One evaluation Vertex ran after tuning (evaluation_config), on one checkpoint."""
+
+    checkpoint_id: str | None = None
+    output_directory: str | None = None
+    operation_name: str | None = None
+    error: str | None = None
+
+
 class TuningJobOutputs(BaseModel):
     """What a TuningJob resource reports back after create or refresh."""
 
@@ -503,6 +544,7 @@ class TuningJobOutputs(BaseModel):
     update_time: str | None = None
     # Continuous tuning: the Google base model under the tuned model this job started from.
     pre_tuned_base_model: str | None = None
+    evaluation_runs: list[EvaluationRun] = Field(default_factory=list)
     create_time: str | None = None
     start_time: str | None = None
     end_time: str | None = None

@@ -35,6 +35,7 @@ from tuning_provider.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    SpecError,
     Transient,
     Unauthenticated,
     Unreachable,
@@ -44,6 +45,7 @@ from tuning_provider.spec import (
     FINGERPRINT_LABEL,
     Checkpoint,
     DataStats,
+    EvaluationRun,
     TuningJobOutputs,
     TuningJobSpec,
     is_vertex_dataset,
@@ -57,6 +59,7 @@ __all__ = [
     "RetryPolicy",
     "cancel_tuning_job",
     "delete_tuned_model",
+    "evaluation_config_problem",
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
     "tuned_model_base",
@@ -340,6 +343,7 @@ def _record(job: types.TuningJob) -> JobRecord:
         completed_epoch_count=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
         update_time=_time(job.update_time),
         pre_tuned_base_model=job.pre_tuned_model.base_model if job.pre_tuned_model else None,
+        evaluation_runs=[_evaluation_run(run) for run in job.evaluate_dataset_runs or []],
         create_time=_time(job.create_time),
         start_time=_time(job.start_time),
         end_time=_time(job.end_time),
@@ -361,6 +365,34 @@ def _record(job: types.TuningJob) -> JobRecord:
     )
 
 
+def _evaluation_config(value: dict[str, Any]) -> types.EvaluationConfig:
+    try:
+        return types.EvaluationConfig.model_validate(value)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).splitlines()[1:3]
+        raise SpecError("evaluation_config", f"google-genai cannot read it: {' '.join(first).strip()}") from exc
+
+
+def evaluation_config_problem(value: dict[str, Any]) -> str | None:
+    """Why google-genai would refuse this evaluation_config (metric names, autorater fields), or None."""
+    try:
+        _evaluation_config(value)
+    except SpecError as exc:
+        return exc.message
+    return None
+
+
+def _evaluation_run(run: types.EvaluateDatasetRun) -> EvaluationRun:
+    response = run.evaluate_dataset_response
+    output = response.output_info if response else None
+    return EvaluationRun(
+        checkpoint_id=run.checkpoint_id,
+        output_directory=output.gcs_output_directory if output else None,
+        operation_name=run.operation_name,
+        error=(run.error.message or f"error code {run.error.code}") if run.error else None,
+    )
+
+
 def _dataset_source(data: str) -> dict[str, str]:
     # google-genai puts either in the same REST field (trainingDatasetUri), so v1 carries both.
     return {"vertex_dataset_resource": data} if is_vertex_dataset(data) else {"gcs_uri": data}
@@ -374,6 +406,8 @@ def _tune_arguments(spec: TuningJobSpec, labels: dict[str, str]) -> dict[str, An
     if "validation_dataset" in settings:
         validation = _dataset_source(settings["validation_dataset"])
         settings["validation_dataset"] = types.TuningValidationDataset.model_validate(validation)
+    if "evaluation_config" in settings:
+        settings["evaluation_config"] = _evaluation_config(settings["evaluation_config"])
     if "kms_key_name" in settings:
         settings["encryption_spec"] = types.EncryptionSpec(kms_key_name=settings.pop("kms_key_name"))
     service_account = settings.pop("service_account", None)

@@ -265,6 +265,10 @@ CHANGES = {
     "kms_key_name": (f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k", True),
     "service_account": (f"tuning-job@{PROJECT}.iam.gserviceaccount.com", True),
     "pre_tuned_model_checkpoint_id": ("2", True),
+    "evaluation_config": (
+        {"metrics": [{"name": "bleu"}], "output_config": {"gcs_destination": {"output_uri_prefix": "gs://b/eval/"}}},
+        True,
+    ),
     "existing_job_name": (f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42", True),
     "wait_for_completion": (False, False),
     "wait_timeout_seconds": (7200, False),

@@ -70,6 +70,9 @@ _UNSUPPORTED_FIELDS = frozenset(
      "partnerModelTuningSpec"}
 )
 
+# Evaluation during tuning (preview) runs only here, per the supervised tuning page.
+EVALUATION_REGIONS = frozenset({"us-central1"})
+_SAMPLING_COUNT_RANGE = (1, 32)
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _TUNED_MODEL = re.compile(r"(?P<parent>projects/[^/]+/locations/(?P<location>[^/]+))/models/(?P<id>[^/@]+)(?:@[^/@]+)?")
@@ -184,6 +187,8 @@ class _JobRequest:
     export_last_checkpoint_only: bool
     # Continuous tuning: what the tuned model it starts from already answers.
     inherited_examples: list[responder.Example]
+    # Evaluation after tuning: where its results go (gs:// prefix), if asked for.
+    evaluation_output: str | None
 
 
 class TuningJobs:
@@ -377,6 +382,7 @@ class TuningJobs:
                 f"tuned_model_display_name must be a string of at most {MAX_DISPLAY_NAME_CHARS} "
                 f"characters; got {len(display_name)}."
             )
+        evaluation_output = _check_evaluation(spec.get("evaluationConfig"), location)
         _check_labels(body.get("labels"))
         _check_encryption(body.get("encryptionSpec"), location, model)
 
@@ -394,6 +400,7 @@ class TuningJobs:
             adapter_size=adapter_size,
             export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
             inherited_examples=source.examples if source else [],
+            evaluation_output=evaluation_output,
         )
 
     def _pre_tuned_source(self, body: Mapping[str, Any], location: str) -> TunedSource:
@@ -493,6 +500,7 @@ class TuningJobs:
         return {
             "model": self._store.new_id(),
             "baseModel": request.base_model,
+            "evaluationOutput": request.evaluation_output,
             "displayName": display,
             "epochs": request.epochs,
             "validationAnswers": [e.answer for e in validation],
@@ -548,6 +556,8 @@ class TuningJobs:
             job["error"] = {"code": _RPC_CANCELLED, "message": "CANCELED"}
         elif state == SUCCEEDED:
             job["tunedModel"] = _tuned_model_json(parent, record.plan)
+            if record.plan.get("evaluationOutput"):
+                job["evaluateDatasetRuns"] = [_evaluation_run_json(parent, record)]
         return job
 
 
@@ -589,6 +599,47 @@ def _tuned_model_json(parent: str, plan: dict[str, Any]) -> dict[str, Any]:
         "endpoint": checkpoints[-1]["endpoint"],
         "checkpoints": checkpoints,
     }
+
+
+def _evaluation_run_json(parent: str, record: JobRecord) -> dict[str, Any]:
+    """The evaluation Vertex runs on the final checkpoint once the job has tuned. The layout
+    of its output directory under the prefix is the emulator's own (Vertex's is unconfirmed)."""
+    checkpoint = record.plan["checkpoints"][-1]["checkpointId"]
+    prefix = record.plan["evaluationOutput"].rstrip("/")
+    return {
+        "operationName": f"{parent}/operations/evaluation-{record.id}",
+        "checkpointId": checkpoint,
+        "evaluateDatasetResponse": {
+            "outputInfo": {"gcsOutputDirectory": f"{prefix}/tuning-job-{record.id}/checkpoint-{checkpoint}"}
+        },
+    }
+
+
+def _check_evaluation(config: dict[str, Any] | None, location: str) -> str | None:
+    """The output prefix of an evaluation config Vertex accepts; InvalidRequest otherwise."""
+    if not config:
+        return None
+    if location not in EVALUATION_REGIONS:
+        raise InvalidRequest(
+            f"Evaluation during tuning is supported only in {', '.join(sorted(EVALUATION_REGIONS))}; "
+            f"this tuning job is in {location}."
+        )
+    if not config.get("metrics"):
+        raise InvalidRequest("supervised_tuning_spec.evaluation_config.metrics must hold at least one metric.")
+    prefix = config.get("outputConfig", {}).get("gcsDestination", {}).get("outputUriPrefix")
+    if not isinstance(prefix, str) or not prefix.startswith("gs://"):
+        raise InvalidRequest(
+            "supervised_tuning_spec.evaluation_config.output_config.gcs_destination.output_uri_prefix "
+            f"must be a Cloud Storage URI such as gs://BUCKET/PATH/; got {prefix!r}."
+        )
+    count = config.get("autoraterConfig", {}).get("samplingCount")
+    low, high = _SAMPLING_COUNT_RANGE
+    if count is not None and not low <= count <= high:
+        raise InvalidRequest(
+            f"supervised_tuning_spec.evaluation_config.autorater_config.sampling_count must be "
+            f"between {low} and {high}; got {count}."
+        )
+    return prefix
 
 
 def _without_defaults(value: Any) -> Any:
