@@ -123,8 +123,7 @@ class TuningJobProvider(ResourceProvider):
                           "verifies its name and region, not its examples (Vertex counts them in tuning_data_stats)")
                 continue
             try:
-                base_model = None if is_tuned_model(spec.base_model) else spec.base_model
-                report = validate_dataset(uri, kind=kind, base_model=base_model,
+                report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
                                           storage_endpoint=self.api_endpoint)
             except DatasetError as exc:
                 failures.append(CheckFailure(field, exc.message))

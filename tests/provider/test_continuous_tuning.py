@@ -126,3 +126,8 @@ def test_check_and_diff_take_the_engines_unknown_objects(provider):
     assert provider.check({}, raw).failures == []
     olds = succeeded_outs(provider)
     assert "base_model" in provider.diff(olds["name"], olds, raw).replaces
+
+
+def test_check_validates_the_data_of_a_continued_job_without_knowing_its_base_model(provider, write_training_file):
+    model = f"projects/{PROJECT}/locations/{LOCATION}/models/123@1"
+    assert checked(provider, continued(model, write_training_file(), validate_dataset=True))
