@@ -77,7 +77,8 @@ def find_endpoint(stack: str) -> tuple[str, str | None]:
         state = outputs.get("tuningJobState") or "not created"
         raise NotReady(
             f"stack {stack} has no tunedModelEndpoint yet (tuning job: {state}); "
-            f"run `pulumi refresh --stack {stack}` once the job has succeeded"
+            f"run `pulumi up --stack {stack}`: it records the job once its model serves (a refresh never "
+            "changes stack outputs)"
         )
     return str(endpoint), stack_api_endpoint(stack)
 

@@ -33,7 +33,7 @@ NAMESPACE = "tuning"
 # Job inputs the stack program sets itself (from project, region and the uploaded datasets).
 STACK_SET_JOB_FIELDS = frozenset(
     {"project", "location", "training_dataset_uri", "validation_dataset_uri", "kms_key_name",
-     "service_account", "resource_key"}
+     "service_account", "resource_key", "training_dataset_tokens"}
 )
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
@@ -190,6 +190,8 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
         "project": settings.get("project", "placeholder-project"),
         "location": settings.get("region", StackConfig.model_fields["region"].default),
         "training_dataset_uri": "gs://placeholder/x.jsonl",
+        # The uploaded validation data, when the stack has some (eval settings need it).
+        **({"validation_dataset_uri": "gs://placeholder/v.jsonl"} if settings.get("validationData") else {}),
         **{name: value for name, value in job.items() if name in inputs},
     }
     for problem in spec_problems(trial):
@@ -198,6 +200,7 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
         message = _with_value(problem.message, trial.get(problem.field))
         if setting:  # the spec's fix names its input; here the setting that fills it is the fix
             message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
+        message = message.replace("set validation_dataset_uri", f"set {NAMESPACE}:validationData")
         if key not in known_keys:  # a stack setting pydantic already reported
             problems.append(ConfigProblem(key, message))
     return problems

@@ -6,16 +6,17 @@ a bucket, an object or a tuning job is paid for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
 import pulumi
 
 from stacks.config import StackConfig
-from tuning_provider.dataset import validate_dataset
+from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
-__all__ = ["checked_datasets", "dataset_object_name"]
+__all__ = ["checked_datasets", "dataset_object_name", "training_tokens"]
 
 # How many bad lines a failed preview lists; the report counts them all.
 LISTED_ERRORS = 10
@@ -38,7 +39,7 @@ def checked_datasets(config: StackConfig) -> dict[str, Path]:
     for kind, path in files.items():
         if path is None:
             continue
-        report = validate_dataset(path, kind=kind, base_model=base_model, max_errors=LISTED_ERRORS)  # type: ignore[arg-type]
+        report = _report(path, kind, base_model)
         for warning in report.warnings:
             pulumi.log.warn(f"{path.name}: {warning}")
         if not report.ok:
@@ -55,6 +56,17 @@ def checked_datasets(config: StackConfig) -> dict[str, Path]:
             )
         checked[kind] = path
     return checked
+
+
+def training_tokens(config: StackConfig) -> int:
+    """The training data's estimated token count, for the TuningJob's cost estimate (the
+    report of `checked_datasets`, not read twice)."""
+    return _report(config.training_data, "training", config.job.get("base_model")).estimated_tokens
+
+
+@functools.cache
+def _report(path: Path, kind: str, base_model: str | None) -> DatasetReport:
+    return validate_dataset(path, kind=kind, base_model=base_model, max_errors=LISTED_ERRORS)  # type: ignore[arg-type]
 
 
 def _what_is_wrong(bad_lines: int, kind: str, key: str) -> str:

@@ -14,7 +14,8 @@
     │   └── Transient            429, 5xx and connection failures: worth retrying
     ├── WaitTimeout              a job did not reach a terminal state in time (last state)
     ├── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
-    └── JobNotServing            a create stops before its tuned model serves (why, what next)
+    ├── JobNotServing            a create stops before its tuned model serves (why, what next)
+    └── QualityGateFailed        a finished job's eval metrics miss the thresholds (figures)
 
 Foreign errors (google-genai's APIError, httpx's transport errors) are translated into these
 in one place, `tuning_provider.vertex`, and re-raised `from` the original.
@@ -37,6 +38,7 @@ __all__ = [
     "JobNotServing",
     "NotFound",
     "PermissionDenied",
+    "QualityGateFailed",
     "SpecError",
     "Transient",
     "TuningError",
@@ -171,4 +173,16 @@ class JobNotServing(TuningError):
         super().__init__(f"tuning job {job_name} ({state}) has no serving model: {message}")
         self.job_name = job_name
         self.state = state
+        self.message = message
+
+
+class QualityGateFailed(TuningError):
+    """A job succeeded but its eval metrics miss min_eval_token_accuracy or max_eval_loss, so
+    its model must not serve; `misses` names each threshold with the measured figure, and
+    `message` says what became of the job's model."""
+
+    def __init__(self, job_name: str, misses: Sequence[str], message: str) -> None:
+        super().__init__(f"tuning job {job_name} failed the quality gate: {'; '.join(misses)}. {message}")
+        self.job_name = job_name
+        self.misses = tuple(misses)
         self.message = message

@@ -7,7 +7,7 @@ reference into a few hundred bytes with no client and no credential in Pulumi's 
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,17 +24,21 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, catalog, vertex
+from tuning_provider import cancellation, catalog, cost, engine_log, metrics, vertex
 from tuning_provider.errors import (
+    ApiError,
     DatasetError,
     InvalidRequest,
     JobFailed,
     JobNotServing,
     NotFound,
+    QualityGateFailed,
     SpecError,
     WaitTimeout,
 )
+from tuning_provider.progress import ProgressReporter
 from tuning_provider.spec import (
+    EVAL_FIELDS,
     TuningJobSpec,
     base_model_problems,
     is_tuned_model,
@@ -43,7 +47,10 @@ from tuning_provider.spec import (
     spec_problems,
 )
 
-__all__ = ["API_ENDPOINT_KEY", "TuningJobProvider"]
+__all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
+
+# The type the TuningJob resource registers (module "vertex", name "TuningJob").
+RESOURCE_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
 
 # Stack config key naming the Vertex API base URL (the local stack points it at the emulator).
 API_ENDPOINT_KEY = "tuning:apiEndpoint"
@@ -84,30 +91,73 @@ class TuningJobProvider(ResourceProvider):
     def _outs(spec: TuningJobSpec, job: vertex.JobRecord) -> dict[str, Any]:
         return {**spec.model_dump(), **job.outputs.model_dump()}
 
+    @staticmethod
+    def _measured(
+        conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+    ) -> tuple[vertex.JobRecord, vertex.MetricSeries]:
+        """The job with what its metrics say in its outputs (the final figures, each
+        checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
+        endpoint, the cost estimate), and the series they came from."""
+        series = _metric_series(conn, spec, job)
+        checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
+        served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
+        estimate = _estimate(spec)
+        outputs = job.outputs.model_copy(update={
+            "metrics": metrics.final_metrics(series, job),
+            "checkpoints": checkpoints,
+            "serving_checkpoint": served.checkpoint_id if served else None,
+            "estimated_training_tokens": estimate.training_tokens if estimate else None,
+            "estimated_cost_usd": estimate.usd if estimate else None,
+        })
+        if served is not None and job.outputs.tuned_model_endpoint:
+            outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
+        return dataclasses.replace(job, outputs=outputs), series
+
     # --- check ---------------------------------------------------------------------------
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = {k: v for k, v in news.items() if not k.startswith("__")}
         unknown = frozenset(k for k, v in inputs.items() if _contains_unknown(v))
         failures = [CheckFailure(e.field, e.message) for e in spec_problems(inputs, unknown)]
+        if not failures and unknown and not unknown & _COST_FIELDS and (
+            not olds or any(map(replaces_on_change, unknown & set(TuningJobSpec.model_fields)))
+        ):
+            # Data still to be uploaded in this preview (a new object): the cost is known anyway.
+            known = TuningJobSpec.model_construct(**{k: v for k, v in inputs.items() if k not in unknown})
+            failures += self._cost_failures(known)
         if failures or unknown:
             return CheckResult(inputs, failures)
         spec = TuningJobSpec.model_validate(inputs)
         warning = catalog.deprecation_warning(spec.base_model)
         if warning:
-            _progress(f"warning: base_model: {warning}")
+            _progress(spec, f"base_model: {warning}", warning=True)
         if spec.validate_dataset:
-            failures = self._dataset_failures(spec)
+            failures, spec = self._dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
         if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
             failures.append(CheckFailure("evaluation_config", problem))
         if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
             failures += self._continuous_tuning_failures(spec)
+        if not failures and _runs_a_job(olds, spec):
+            failures += self._cost_failures(spec)
         # Normalised inputs: later diffs then compare like with like.
         return CheckResult(spec.model_dump(), failures)
 
-    def _dataset_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+    def _cost_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        """The cost line of a job about to be created, and the ceilings it breaks."""
+        estimate = _estimate(spec)
+        if estimate is None:
+            line = ("no training-token estimate: the dataset's token count is not known (the stack "
+                    "programs pass it; or set validate_dataset)")
+        else:
+            line = estimate.line()
+        _show_once(spec, line)
+        return [CheckFailure(field, reason) for field, reason in _ceiling_problems(spec, estimate)]
+
+    def _dataset_failures(self, spec: TuningJobSpec) -> tuple[list[CheckFailure], TuningJobSpec]:
+        """What is wrong with the gs:// data, and the spec with the training data's token
+        count filled in (for the cost estimate) when it was not given."""
         from tuning_provider.dataset import DatasetKind, validate_dataset
 
         failures = []
@@ -119,7 +169,7 @@ class TuningJobProvider(ResourceProvider):
             if uri is None:
                 continue
             if is_vertex_dataset(uri):
-                _progress(f"note: {field} names a Vertex dataset, whose rows only Vertex reads: check "
+                _progress(spec, f"note: {field} names a Vertex dataset, whose rows only Vertex reads: check "
                           "verifies its name and region, not its examples (Vertex counts them in tuning_data_stats)")
                 continue
             try:
@@ -130,7 +180,9 @@ class TuningJobProvider(ResourceProvider):
                 continue
             if not report.ok:
                 failures.append(CheckFailure(field, report.summary()))
-        return failures
+            elif kind == "training" and spec.training_dataset_tokens is None:
+                spec = spec.model_copy(update={"training_dataset_tokens": report.estimated_tokens})
+        return failures, spec
 
     def _adoption_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
         """existing_job_name must name a job that is running or serving: adopting a finished
@@ -213,14 +265,14 @@ class TuningJobProvider(ResourceProvider):
             except NotFound as exc:
                 raise SpecError("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
                                 "check the name, project and location") from exc
-            _progress(f"adopted existing tuning job {job.name} ({job.state})")
+            _progress(spec, f"adopted existing tuning job {job.name} ({job.state})")
         else:
             retry = vertex.RetryPolicy(
                 attempts=40, max_elapsed=IAM_PROPAGATION_SECONDS, permission_grace=IAM_PROPAGATION_SECONDS
             )
             job, adopted = vertex.submit_or_adopt(conn, spec, retry)
             verb = "adopted" if adopted else "submitted"
-            _progress(f"{verb} tuning job {job.name} ({job.state})")
+            _progress(spec, f"{verb} tuning job {job.name} ({job.state})")
         job = self._serving(conn, spec, job)
         return CreateResult(job.name, self._outs(spec, job))
 
@@ -232,6 +284,14 @@ class TuningJobProvider(ResourceProvider):
         job = vertex.get_tuning_job(conn, id_)
         if job.live or olds.get("state") in vertex.LIVE_STATES:
             job = self._serving(conn, spec, job)
+        else:
+            job, _ = self._measured(conn, spec, job)
+            moved = job.outputs.tuned_model_endpoint != olds.get("tuned_model_endpoint")
+            problem = vertex.serving_problem(conn, job) if moved and job.state == "SUCCEEDED" else None
+            if problem is not None:  # serve_checkpoint changed: the new endpoint must answer first
+                raise JobNotServing(job.name, job.state, f"{problem}; the stack keeps serving the endpoint it had")
+        # The quality gate judges a model before it first serves; thresholds changed later do
+        # not take a serving model away.
         return UpdateResult(self._outs(spec, job))
 
     def _serving(self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.JobRecord:
@@ -250,9 +310,13 @@ class TuningJobProvider(ResourceProvider):
             )
         if job.live:
             try:
+                reporter = ProgressReporter(
+                    _label(spec), lambda polled: vertex.read_metric_series(conn, polled),
+                    lambda line: _progress(spec, line),
+                )
                 job = vertex.wait_for_tuning_job(
                     conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
-                    sleep=cancellation.sleep,
+                    on_poll=reporter, sleep=cancellation.sleep,
                 )
             except cancellation.Cancelled as exc:
                 raise JobNotServing(
@@ -272,10 +336,30 @@ class TuningJobProvider(ResourceProvider):
         if job.state != "SUCCEEDED":
             reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")
             raise JobFailed(job.name, job.state, f"{reason}. {keep[0].upper()}{keep[1:]}")
+        job, series = self._measured(conn, spec, job)
         problem = vertex.serving_problem(conn, job)
         if problem is not None:
             raise JobNotServing(job.name, job.state, f"{problem}. {keep[0].upper()}{keep[1:]}")
+        self._gate(spec, job, series)
         return job
+
+    @staticmethod
+    def _gate(spec: TuningJobSpec, job: vertex.JobRecord, series: vertex.MetricSeries) -> None:
+        """Raise if the serving checkpoint's eval figures miss the thresholds. The job's model
+        is kept: deleting it would make the next `pulumi up` pay for a second job with the
+        same settings; that up adopts this job instead and judges it again."""
+        served = next((c for c in job.outputs.checkpoints if c.checkpoint_id == job.outputs.serving_checkpoint), None)
+        verdict = metrics.judge(spec, series, served)
+        if verdict.passed:
+            return
+        raise QualityGateFailed(
+            job.name, verdict.misses,
+            "Nothing was recorded, and the model the stack served before (if any) keeps serving. "
+            f"The new job's tuned model {job.outputs.tuned_model_name} is kept, not deleted, so that no "
+            "second job is paid for the same settings: the next `pulumi up` adopts this job and fails the "
+            "gate again until the settings (a new job) or the thresholds change. To delete it, run "
+            f"`python -m tuning_provider jobs delete-model {job.name}`",
+        )
 
     # --- read ----------------------------------------------------------------------------
 
@@ -284,6 +368,7 @@ class TuningJobProvider(ResourceProvider):
         job = vertex.find_tuning_job(self._connection(spec), id_)
         if job is None:
             return ReadResult("", {})  # gone: Pulumi drops it from state
+        job, _ = self._measured(self._connection(spec), spec, job)
         outs = self._outs(spec, job)
         problem = vertex.serving_problem(self._connection(spec), job) if job.state == "SUCCEEDED" else None
         if problem is not None:
@@ -301,7 +386,7 @@ class TuningJobProvider(ResourceProvider):
         if job is None:
             return
         if job.live:
-            _progress(f"cancelling tuning job {job.name} ({job.state})")
+            _progress(spec, f"cancelling tuning job {job.name} ({job.state})")
             if job.state != "CANCELLING":
                 try:
                     vertex.cancel_tuning_job(conn, job.name)
@@ -310,11 +395,11 @@ class TuningJobProvider(ResourceProvider):
             # A raise here keeps the resource in state, so the job is never forgotten running.
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=CANCEL_WAIT_SECONDS, poll_interval=spec.poll_interval_seconds,
-                on_progress=_progress,
+                on_progress=lambda line: _progress(spec, line),
             )
         if job.state == "SUCCEEDED":
             for problem in vertex.delete_tuned_model(conn, job):
-                _progress(f"warning: {problem}; remove it by hand or keep it")
+                _progress(spec, f"{problem}; remove it by hand or keep it", warning=True)
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -340,6 +425,100 @@ def _differs(old_spec: TuningJobSpec, field: str, value: Any) -> bool:
     return bool(getattr(new, field) != getattr(old_spec, field))
 
 
-def _progress(message: str) -> None:
-    # Plain stderr: inside the provider process pulumi.log is not available.
-    print(message, file=sys.stderr, flush=True)
+def resource_urn(resource_key: str) -> str:
+    """The URN of the top-level TuningJob whose resource_key is "project/stack/name" (empty
+    when the key is not of that form, as in tests)."""
+    parts = resource_key.split("/", 2)
+    if len(parts) != 3 or not all(parts):
+        return ""
+    project, stack, name = parts
+    return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
+
+
+def _label(spec: TuningJobSpec) -> str:
+    """The resource's name, as progress lines start with it."""
+    return spec.resource_key.rsplit("/", 1)[-1] or spec.tuned_model_display_name or "tuning job"
+
+
+def _progress(spec: TuningJobSpec, message: str, *, warning: bool = False) -> None:
+    # Under the TuningJob in the CLI's output when the engine takes it (pulumi.log is not
+    # available inside the provider process); on stderr otherwise.
+    engine_log.log(message, urn=resource_urn(spec.resource_key), warning=warning)
+
+
+def _show_once(spec: TuningJobSpec, line: str, *, warning: bool = False) -> None:
+    """A check's line, shown once per resource and provider process: the engine checks a
+    replacement twice (the update, then the new resource's create)."""
+    if (spec.resource_key, line) not in _cost_lines_shown:
+        _cost_lines_shown.add((spec.resource_key, line))
+        _progress(spec, line, warning=warning)
+
+
+def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
+    """Whether these inputs create a job or replace the one of `olds` (the old inputs)."""
+    if not olds:
+        return True
+    try:
+        old = TuningJobSpec.model_validate({k: v for k, v in olds.items() if k in TuningJobSpec.model_fields})
+    except (ValueError, SpecError):
+        return True
+    return any(getattr(old, f) != getattr(spec, f) for f in TuningJobSpec.model_fields if replaces_on_change(f))
+
+
+def _metric_series(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.MetricSeries:
+    """The job's metrics. A failed read is fatal only where the metrics decide something (the
+    gate, the best checkpoint); otherwise the outputs go without them, with a warning: a job
+    that serves must not fail its create over a TensorBoard read."""
+    try:
+        return vertex.read_metric_series(conn, job)
+    except ApiError as exc:
+        if spec.serve_checkpoint != "default" or any(getattr(spec, f) is not None for f in EVAL_FIELDS):
+            raise
+        _progress(spec, f"the training metrics could not be read, so the outputs go without them: {exc}",
+                  warning=True)
+        return vertex.MetricSeries()
+
+
+def _estimate(spec: TuningJobSpec) -> cost.TrainingCostEstimate | None:
+    if spec.training_dataset_tokens is None:
+        return None
+    # int(): a spec made without validation (a preview's partly known inputs) holds Pulumi's floats.
+    epochs = int(spec.epoch_count) if spec.epoch_count is not None else None
+    return cost.estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model)
+
+
+def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate | None) -> list[tuple[str, str]]:
+    """(field, sentence) per cost ceiling the estimate breaks, or cannot be checked against.
+    A dollar ceiling with no price on record is not enforced (the missing figure is the
+    catalog's, not the stack's): a warning says so, and max_training_tokens is the ceiling
+    that holds today."""
+    problems: list[tuple[str, str]] = []
+    tokens = estimate.training_tokens if estimate else None
+    unknown = ("the training-token count is unknown: set epoch_count" if estimate and tokens is None
+               else "the dataset's token count is unknown: set validate_dataset (or training_dataset_tokens)")
+    if spec.max_training_tokens is not None:
+        if tokens is None:
+            problems.append(("max_training_tokens", f"cannot be checked: {unknown}"))
+        elif tokens > spec.max_training_tokens:
+            problems.append(("max_training_tokens", f"the job would train on ~{tokens:,} tokens, over "
+                             f"max_training_tokens {int(spec.max_training_tokens):,}; {_lower_it}"))
+    if spec.max_training_cost_usd is not None:
+        if estimate is not None and estimate.price is None:
+            _show_once(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "
+                      f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); "
+                      "max_training_tokens is enforced instead", warning=True)
+        elif estimate is None or estimate.usd is None:
+            problems.append(("max_training_cost_usd", f"cannot be checked: {unknown}"))
+        elif estimate.usd > spec.max_training_cost_usd:
+            problems.append(("max_training_cost_usd", f"the job would cost ~${estimate.usd:,.2f}, over "
+                             f"max_training_cost_usd ${spec.max_training_cost_usd:,.2f} ({estimate.line()}); "
+                             f"{_lower_it}"))
+    return problems
+
+
+# The check lines (cost, ceilings) this provider process has shown, by resource_key.
+_cost_lines_shown: set[tuple[str, str]] = set()
+# What the cost estimate and its ceilings are made of.
+_COST_FIELDS = frozenset({"training_dataset_tokens", "epoch_count", "base_model", "max_training_tokens",
+                          "max_training_cost_usd", "resource_key"})
+_lower_it = "lower epoch_count or the training data, or raise the ceiling"

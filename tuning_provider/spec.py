@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -36,11 +36,14 @@ from tuning_provider import catalog
 from tuning_provider.errors import SpecError
 
 __all__ = [
+    "EVAL_FIELDS",
     "FINGERPRINT_LABEL",
     "Checkpoint",
     "DataStats",
     "EvaluationRun",
     "Identity",
+    "Metrics",
+    "ServeCheckpoint",
     "Steering",
     "TuningJobOutputs",
     "TuningJobSpec",
@@ -163,6 +166,11 @@ def _number(value: Any) -> Any:
     return value
 
 
+# Which checkpoint serves (`serve_checkpoint`).
+ServeCheckpoint = Literal["default", "best_eval_loss"]
+# Inputs that need eval metrics, hence validation data.
+EVAL_FIELDS = ("min_eval_token_accuracy", "max_eval_loss")
+
 # A numeric input: a number, never a boolean or a string read as one.
 Number = BeforeValidator(_number)
 GcsJsonlUri = Annotated[str, BeforeValidator(lambda v: _gcs_jsonl(str(v).strip()))]
@@ -217,6 +225,16 @@ class TuningJobSpec(BaseModel):
     wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
     poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=30.0, gt=0, le=600)
     validate_dataset: Annotated[bool, Steering()] = False
+    # Cost: the training data's estimated token count (the stack sets it from its own dataset
+    # check; `validate_dataset` fills it from the gs:// object), and ceilings a preview enforces.
+    training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, ge=0)
+    max_training_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, gt=0)
+    max_training_cost_usd: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
+    # Quality gate: a finished job that misses these fails its create, so the old model serves on.
+    min_eval_token_accuracy: Annotated[float | None, Number, Steering()] = Field(default=None, ge=0, le=1)
+    max_eval_loss: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
+    # Which checkpoint's endpoint serves: Vertex's default (the last) or the lowest eval loss.
+    serve_checkpoint: Annotated[ServeCheckpoint, Steering()] = "default"
     # Set by the TuningJob resource to "project/stack/name": it tells two resources with equal
     # settings apart in the fingerprint. Renaming a resource already makes Pulumi replace it.
     resource_key: Annotated[str, Steering()] = ""
@@ -362,9 +380,11 @@ def replaces_on_change(field: str) -> bool:
     return any(isinstance(m, (Vertex, Identity)) for m in metadata)
 
 
-def cross_field_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """Rules between fields, on normalised values. A rule whose fields are absent (unknown in
-    a preview) is skipped, so check can run it on a partly known spec."""
+def cross_field_problems(
+    values: Mapping[str, Any], unknown: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str]]:
+    """Rules between fields, on normalised values. A rule whose fields are absent or in
+    `unknown` (unknown in a preview) is skipped, so check can run it on a partly known spec."""
     base_model = values.get("base_model")
     info = catalog.find_model(base_model) if base_model else None
     location = values.get("location")
@@ -416,6 +436,22 @@ def cross_field_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]
     train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
     if train and val and train == val:
         yield "validation_dataset_uri", "is the training file itself; use a held-out validation file"
+    # Eval metrics exist only with validation data.
+    if not val and "validation_dataset_uri" not in unknown:
+        for field in EVAL_FIELDS:
+            if values.get(field) is not None:
+                yield field, ("needs eval metrics, which Vertex computes only with validation data: "
+                              "set validation_dataset_uri")
+        if values.get("serve_checkpoint") == "best_eval_loss":
+            yield "serve_checkpoint", (
+                "best_eval_loss compares the checkpoints' eval loss, which needs validation data: "
+                "set validation_dataset_uri"
+            )
+    if values.get("serve_checkpoint") == "best_eval_loss" and values.get("export_last_checkpoint_only"):
+        yield "serve_checkpoint", (
+            "best_eval_loss chooses among intermediate checkpoints, but export_last_checkpoint_only "
+            "keeps only the last: set export_last_checkpoint_only to false"
+        )
 
 
 def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[tuple[str, str]]:
@@ -450,7 +486,7 @@ def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset())
     except SpecError:
         pass  # a cross-field rule failed: all of them are reported below
     seen = {e.field for e in errors}
-    errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known)) if f not in seen]
+    errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known), unknown) if f not in seen]
     return errors + [e for e in _retirement_problems(known) if e.field not in seen]
 
 
@@ -502,6 +538,19 @@ class Checkpoint(BaseModel):
     epoch: int | None = None
     step: int | None = None
     endpoint: str | None = None
+    eval_loss: float | None = None
+    """The eval loss at the checkpoint's step (with validation data)."""
+
+
+class Metrics(BaseModel):
+    """The training metrics a job wrote, at its last step (the eval ones need validation data)."""
+
+    train_loss: float | None = None
+    train_token_accuracy: float | None = None
+    eval_loss: float | None = None
+    eval_token_accuracy: float | None = None
+    step: int | None = None
+    epoch: int | None = None
 
 
 class DataStats(BaseModel):
@@ -548,3 +597,9 @@ class TuningJobOutputs(BaseModel):
     create_time: str | None = None
     start_time: str | None = None
     end_time: str | None = None
+    metrics: Metrics | None = None
+    serving_checkpoint: str | None = None
+    """The id of the checkpoint whose endpoint is tuned_model_endpoint."""
+    estimated_training_tokens: int | None = None
+    estimated_cost_usd: float | None = None
+    """None when no tuning price is on record for the base model."""

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from google.auth import exceptions as auth_errors
 from google.genai import Client, types
@@ -56,6 +56,7 @@ __all__ = [
     "TERMINAL_STATES",
     "Connection",
     "JobRecord",
+    "MetricSeries",
     "RetryPolicy",
     "cancel_tuning_job",
     "delete_tuned_model",
@@ -67,6 +68,7 @@ __all__ = [
     "generate_content",
     "get_tuning_job",
     "list_tuning_jobs",
+    "read_metric_series",
     "submit_or_adopt",
     "wait_for_tuning_job",
 ]
@@ -164,6 +166,9 @@ class JobRecord:
     validation_dataset_uri: str | None
     hyper_parameters: dict[str, Any]
     update_time: str | None
+    detail_state: str | None = None
+    """Vertex's detailed tuning state without its prefix (TUNING, POST_PROCESSING, ...)."""
+    completed_epochs: int | None = None
 
     @property
     def name(self) -> str:
@@ -362,6 +367,8 @@ def _record(job: types.TuningJob) -> JobRecord:
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
         update_time=_time(job.update_time),
+        detail_state=job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None,
+        completed_epochs=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
     )
 
 
@@ -582,13 +589,15 @@ def wait_for_tuning_job(
     poll_interval: float = 30.0,
     target: frozenset[str] = TERMINAL_STATES,
     on_progress: Callable[[str], None] = _progress,
+    on_poll: Callable[[JobRecord], None] | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
 ) -> JobRecord:
     """Poll until the job reaches a target state (terminal by default) and return it.
 
     Polls start fast and back off to `poll_interval`. Raises WaitTimeout with the last state
-    seen when `timeout` seconds pass first. Every state change is reported with elapsed time.
+    seen when `timeout` seconds pass first. Every state change is reported with elapsed time,
+    unless `on_poll` is given: then it sees every poll and reports what it likes.
     """
     started = time.monotonic()
     delay = min(1.0, poll_interval)
@@ -596,7 +605,9 @@ def wait_for_tuning_job(
     while True:
         job = get_tuning_job(conn, name, retry)
         elapsed = time.monotonic() - started
-        if job.state != last_state:
+        if on_poll is not None:
+            on_poll(job)
+        elif job.state != last_state:
             on_progress(f"tuning job {job.name}: {job.state} after {_duration(elapsed)}")
             last_state = job.state
         if job.state in target:
@@ -611,6 +622,64 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+# --- training metrics --------------------------------------------------------------------
+
+# The run a tuning job writes its metrics to, in the experiment's backing TensorBoard.
+_EXPERIMENT_RUN_SCHEMA = "system.ExperimentRun"
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """A job's training metrics as written so far: {series name: [(step, value), ...]} in step
+    order, keyed by Vertex's names (/train_total_loss, /eval_total_loss, ...)."""
+
+    points: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    def last(self, series: str) -> tuple[int, float] | None:
+        values = self.points.get(series)
+        return values[-1] if values else None
+
+    def at(self, series: str, step: int) -> float | None:
+        return next((value for at, value in self.points.get(series, []) if at == step), None)
+
+
+def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> MetricSeries:
+    """Every metric series of a job, read the way Vertex exposes them (and the way
+    aiplatform_v1's MetadataService and TensorboardService clients call them): the job's
+    experiment context -> its `backing_tensorboard_resource` and its ExperimentRun ->
+    ListTensorboardTimeSeries on that run -> BatchReadTensorboardTimeSeriesData.
+    Empty for a job that has no experiment yet (pending, or failed before training)."""
+    experiment = job.outputs.experiment
+    if not experiment:
+        return MetricSeries()
+    context = _call(f"reading experiment {experiment}", lambda: _rest(conn, "get", experiment), retry)
+    tensorboard = (context.get("metadata") or {}).get("backing_tensorboard_resource")
+    if not tensorboard:
+        return MetricSeries()
+    store = experiment.split("/contexts/", 1)[0]
+    query = urlencode({"filter": f'schema_title="{_EXPERIMENT_RUN_SCHEMA}" AND parent_contexts:"{experiment}"'})
+    runs = _call(f"listing the runs of {experiment}", lambda: _rest(conn, "get", f"{store}/contexts?{query}"), retry)
+    run_contexts = runs.get("contexts") or []
+    if not run_contexts:
+        return MetricSeries()
+    run = f"{tensorboard}/experiments/{experiment.rsplit('/', 1)[1]}/runs/{run_contexts[0]['displayName']}"
+    listed = _call(f"listing the time series of {run}", lambda: _rest(conn, "get", f"{run}/timeSeries"), retry)
+    series = {s["name"].rsplit("/", 1)[1]: s["displayName"] for s in listed.get("tensorboardTimeSeries", [])}
+    if not series:
+        return MetricSeries()
+    query = urlencode([("timeSeries", f"{run}/timeSeries/{series_id}") for series_id in series])
+    data = _call(f"reading the time series of {run}", lambda: _rest(conn, "get", f"{tensorboard}:batchRead?{query}"),
+                 retry)
+    points = {
+        series[d["tensorboardTimeSeriesId"]]: sorted(
+            (int(v["step"]), float(v["scalar"]["value"])) for v in d.get("values", []) if "scalar" in v
+        )
+        for d in data.get("timeSeriesData", [])
+        if d.get("tensorboardTimeSeriesId") in series
+    }
+    return MetricSeries(points)
 
 
 # --- tuned models and endpoints ----------------------------------------------------------

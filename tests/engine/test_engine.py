@@ -52,13 +52,21 @@ def model_exists(project: Project, model: str) -> bool:
 
 
 def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
-    project.pulumi("up", "--yes")
+    up = project.pulumi("up", "--yes")
+    # Progress and the cost line are attributed to the TuningJob (the engine's Log RPC).
+    attributed = up.stdout.split("pulumi-python:dynamic/vertex:TuningJob (engine-job):", 1)[1]
+    assert "~422 training tokens (211 x 2 epochs)" in attributed
+    assert "engine-job: SUCCEEDED epoch 2/2, step 4/4, train loss" in attributed
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
     assert out["tunedModelName"] and out["experiment"]
     assert [c["epoch"] for c in out["checkpoints"]] == [1, 2]
     assert "Paris" in project.ask(out)
+    # No validation data: the train figures only.
+    metrics = out["metrics"]
+    assert metrics["step"] > 0 and metrics["epoch"] == 2 and 0 < metrics["trainTokenAccuracy"] <= 1
+    assert metrics["trainLoss"] > 0 and metrics["evalLoss"] is None
     again = project.pulumi("up", "--yes")
     assert "2 unchanged" in again.stdout
     assert len(project.jobs()) == 1
@@ -314,3 +322,35 @@ def test_bad_stack_config_names_the_key(project):
     preview = project.pulumi("preview", check=False)
     assert preview.returncode != 0
     assert "tuning:epochs" in preview.stdout and "Traceback" not in preview.stdout + preview.stderr
+
+
+def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_serving(
+    project: Project, tmp_path: Path
+):
+    validation = write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[:4])
+    project.config["tuning:validationData"] = str(validation)
+    project.write()
+    project.pulumi("up", "--yes")
+    before = project.outputs()
+    metrics = before["metrics"]
+    assert set(metrics) == {"trainLoss", "trainTokenAccuracy", "evalLoss", "evalTokenAccuracy", "step", "epoch"}
+    assert all(isinstance(value, (int, float)) for value in metrics.values()), metrics
+    assert metrics["epoch"] == 2 and 0 < metrics["evalTokenAccuracy"] < 0.99
+
+    project.set_job(epoch_count=3, min_eval_token_accuracy=0.99)
+    up = project.pulumi("up", "--yes", check=False)
+    assert up.returncode != 0
+    assert "failed the quality gate: eval token accuracy" in up.stdout
+    assert "below min_eval_token_accuracy 0.99" in up.stdout
+    assert "keeps serving" in up.stdout and "is kept, not deleted" in up.stdout
+    assert project.outputs() == before and "Paris" in project.ask(before)
+    (gated,) = [j for j in project.jobs() if j.name != before["tuningJobName"]]
+    assert gated.state == "SUCCEEDED" and model_exists(project, gated.outputs.tuned_model_name or "")
+
+    project.set_job(min_eval_token_accuracy=0.5)  # a threshold the same job meets: adopted, no new job
+    up = project.pulumi("up", "--yes")
+    after = project.outputs()
+    assert after["tuningJobName"] == gated.name and f"adopted tuning job {gated.name}" in up.stdout
+    assert after["metrics"]["epoch"] == 3 and "Paris" in project.ask(after)
+    assert not model_exists(project, before["tunedModelName"])
+    assert len(project.jobs()) == 2

@@ -30,10 +30,13 @@ def test_the_metadata_names_ranged_dependencies_and_the_console_script(wheel: Pa
         scripts = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
     requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines()
                 if line.startswith("Requires-Dist: ")]
-    assert {r.split(">")[0].split("<")[0].lower() for r in requires} == {
+    runtime = [r for r in requires if "extra ==" not in r]
+    assert {r.split(">")[0].split("<")[0].lower() for r in runtime} == {
         "pulumi", "google-genai", "google-cloud-storage", "pydantic", "msgspec", "pyyaml"
     }
     assert all(">=" in r and "<" in r for r in requires), requires  # ranges, not pins
+    # matplotlib only for `jobs metrics --plot`, as the optional extra "plot".
+    assert [r for r in requires if "extra ==" in r] == ['matplotlib<4,>=3.11; extra == "plot"']
     assert "pulumi-gcp" not in metadata.lower()  # the stacks' dependency, not the library's
     assert "pulumi-vertex-tuning = tuning_provider.cli:main" in scripts
 

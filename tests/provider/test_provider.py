@@ -113,7 +113,7 @@ def test_basic_create_waits_to_succeeded_with_all_outputs(provider, train_uri, e
     # Inputs are kept, normalised, beside the outputs: diff compares against them.
     assert outs["adapter_size"] == "ADAPTER_SIZE_FOUR" and outs["epoch_count"] == 2
     progress = capfd.readouterr().err
-    assert "submitted tuning job" in progress and "SUCCEEDED after" in progress
+    assert "submitted tuning job" in progress and "reviews: SUCCEEDED epoch 2/2, step 4/4, train loss" in progress
     # The fingerprint label is on the job in Vertex, not among the resource's labels.
     (job,) = all_jobs(emulator.url)
     assert job.labels[FINGERPRINT_LABEL] and outs["labels"] == {"team": "ml"}
@@ -274,6 +274,12 @@ CHANGES = {
     "wait_timeout_seconds": (7200, False),
     "poll_interval_seconds": (10, False),
     "validate_dataset": (True, False),
+    "training_dataset_tokens": (9000, False),
+    "max_training_tokens": (1_000_000, False),
+    "max_training_cost_usd": (25.0, False),
+    "min_eval_token_accuracy": (0.8, False),
+    "max_eval_loss": (0.5, False),
+    "serve_checkpoint": ("best_eval_loss", False),
     "resource_key": ("tuning/test/renamed", False),
 }
 
@@ -306,6 +312,8 @@ def test_diff_replace_or_update_per_field(provider, field, write_training_file, 
         base = {"base_model": "gemini-2.5-flash"}
     if field == "pre_tuned_model_checkpoint_id":  # only continuous tuning has checkpoints to start from
         base = {"base_model": f"projects/{PROJECT}/locations/{LOCATION}/models/7@1", "adapter_size": None}
+    if field in ("min_eval_token_accuracy", "max_eval_loss", "serve_checkpoint"):
+        base = {"validation_dataset_uri": "gs://tuning-data/data/val.jsonl"}  # they need eval metrics
     olds = succeeded_outs(provider, **base)
     value, replaces = CHANGES[field]
     news = normalised({**inputs("gs://tuning-data/data/train.jsonl", **base), field: value})

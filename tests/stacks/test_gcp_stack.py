@@ -51,7 +51,8 @@ TUNING_JOB = "pulumi-python:dynamic/vertex:TuningJob"
 IAM_TYPES = {KEY_MEMBER, BUCKET_MEMBER, ACCOUNT_MEMBER, PROJECT_MEMBER}
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
-JOB_OUTPUTS = {"tuningJobName", "tuningJobState", "tunedModelName", "tunedModelEndpoint", "checkpoints", "experiment"}
+JOB_OUTPUTS = {"tuningJobName", "tuningJobState", "tunedModelName", "tunedModelEndpoint", "checkpoints", "experiment",
+               "metrics", "servingCheckpoint", "estimatedTrainingTokens", "estimatedCostUsd", "billableTokens"}
 CLOUD_OUTPUTS = JOB_OUTPUTS | {"bucket", "trainingDatasetUri", "validationDatasetUri", "kmsKeyName", "serviceAccount"}
 
 
@@ -101,6 +102,10 @@ class CloudMocks(Mocks):
                 "tuned_model_endpoint": f"{models}/endpoints/9",
                 "checkpoints": [],
                 "experiment": f"{models}/metadataStores/default/contexts/tuning-experiment-42",
+                "metrics": {"train_loss": 0.2, "train_token_accuracy": 0.9, "eval_loss": 0.3,
+                            "eval_token_accuracy": 0.85, "step": 57, "epoch": 3},
+                "tuning_data_stats": {"examples": 150, "tokens": 26_000},
+                "estimated_training_tokens": 26_256,
             }
         else:
             raise AssertionError(f"the program registered an unexpected resource type {args.typ}")
@@ -479,6 +484,11 @@ def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
     # The job settings come from tuning:job unchanged.
     for name, value in config["job"].items():
         assert job[name] == value
+    # The training data's token estimate, for the preview's cost line and ceilings.
+    from tuning_provider.dataset import validate_dataset
+
+    assert job["training_dataset_tokens"] == validate_dataset(ROOT / config["trainingData"]).estimated_tokens
+    assert job["max_training_tokens"] > job["training_dataset_tokens"] * job["epoch_count"]
 
 
 def test_the_outputs_serving_apps_read(cloud: tuple[Deployment, dict[str, Any]]) -> None:
@@ -491,6 +501,10 @@ def test_the_outputs_serving_apps_read(cloud: tuple[Deployment, dict[str, Any]])
     assert outputs["tunedModelName"].endswith("/models/7@1")
     assert outputs["checkpoints"] == []
     assert "tuning-experiment-42" in outputs["experiment"]
+    # The resource's snake_case metrics as the camelCase stack output serving apps read.
+    assert outputs["metrics"] == {"trainLoss": 0.2, "trainTokenAccuracy": 0.9, "evalLoss": 0.3,
+                                  "evalTokenAccuracy": 0.85, "step": 57, "epoch": 3}
+    assert outputs["billableTokens"] == 26_000 and outputs["estimatedTrainingTokens"] == 26_256
     assert outputs["kmsKeyName"] == (
         f"projects/{config['project']}/locations/{config['region']}/keyRings/gemini-tuning-ring"
         "/cryptoKeys/gemini-tuning-key"

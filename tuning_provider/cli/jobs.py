@@ -1,8 +1,10 @@
-"""`jobs list | get | cancel`: day-2 operations on tuning jobs from the terminal.
+"""`jobs list | get | cancel | metrics | delete-model`: day-2 operations on tuning jobs.
 
     python -m tuning_provider jobs list [--state S] [--label k=v] [--limit N] [--json]
     python -m tuning_provider jobs get NAME_OR_ID [--json]
     python -m tuning_provider jobs cancel NAME_OR_ID [--wait]
+    python -m tuning_provider jobs metrics NAME_OR_ID [--json] [--plot loss.png]
+    python -m tuning_provider jobs delete-model NAME_OR_ID
 
 Project, location and API endpoint: see `tuning_provider.cli.connection`. Tables and details
 go to stdout; progress of waits goes to stderr. Exit codes: 0 done; 1 nothing to cancel (the
@@ -18,6 +20,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from tuning_provider import catalog
@@ -28,6 +31,7 @@ from tuning_provider.cli.connection import (
     resolve_connection,
     split_resource_name,
 )
+from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
 from tuning_provider.vertex import (
     LIVE_STATES,
@@ -35,8 +39,10 @@ from tuning_provider.vertex import (
     Connection,
     JobRecord,
     cancel_tuning_job,
+    delete_tuned_model,
     get_tuning_job,
     list_tuning_jobs,
+    read_metric_series,
     wait_for_tuning_job,
 )
 
@@ -92,6 +98,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help=argparse.SUPPRESS)
     add_connection_options(cancel)
     cancel.set_defaults(func=cancel_command)
+
+    shown = actions.add_parser("metrics", help="a job's training metrics as a table with sparklines",
+                               description="Loss and token accuracy series of a job, train and eval.")
+    shown.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
+    shown.add_argument("--json", action="store_true", help="every point as JSON instead of the table")
+    shown.add_argument("--plot", type=Path, metavar="FILE.png",
+                       help="also write the curves to an image (needs the 'plot' extra: matplotlib)")
+    add_connection_options(shown)
+    shown.set_defaults(func=metrics_command)
+
+    delete = actions.add_parser(
+        "delete-model", help="delete a finished job's tuned model and its endpoints",
+        description="Undeploy and delete the tuned model of a SUCCEEDED job and its (checkpoint) endpoints, "
+        "for a model no stack serves (one that failed the quality gate, say).",
+    )
+    delete.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
+    add_connection_options(delete)
+    delete.set_defaults(func=delete_model_command)
 
 
 # --- argument types ------------------------------------------------------------------------
@@ -219,6 +243,34 @@ def cancel_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print(f"tuning job {job_id(name)} is CANCELLED")
+    return 0
+
+
+@command
+def metrics_command(args: argparse.Namespace) -> int:
+    conn, name = _job_connection(args)
+    record = _read_job(conn, name)
+    series = read_metric_series(conn, record, CLI_RETRY)
+    print(metrics_json(series) if args.json else metrics_table(record, series))
+    if args.plot:
+        plot_metrics(record, series, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+@command
+def delete_model_command(args: argparse.Namespace) -> int:
+    conn, name = _job_connection(args)
+    record = _read_job(conn, name)
+    if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
+        print(f"tuning job {job_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
+        return 1
+    problems = delete_tuned_model(conn, record, CLI_RETRY)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 3
+    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {job_id(name)} and its endpoints")
     return 0
 
 

@@ -1,0 +1,75 @@
+"""`jobs metrics` (table, sparkline, JSON, --plot) and `jobs delete-model` against the emulator
+on a manual clock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.genai import types
+
+from tests.cli.conftest import LOCATION, PROJECT
+from tests.conftest import JOB_DURATION
+from tuning_provider import vertex
+from tuning_provider.cli.metrics import sparkline
+
+
+@pytest.fixture
+def finished_job(emu, make_genai_client, write_dataset, start_tuning_job, manual_clock, sample_examples) -> str:
+    client = make_genai_client(emu)
+    job = start_tuning_job(client, write_dataset(), base_model="gemini-3.5-flash", epoch_count=3,
+                           validation_dataset=types.TuningValidationDataset(
+                               gcs_uri=write_dataset("val.jsonl", sample_examples[:4])))
+    manual_clock.advance(JOB_DURATION * 2)
+    return job.name.rsplit("/", 1)[-1]
+
+
+def test_sparkline_scales_the_curve_into_eight_levels_and_a_width():
+    assert sparkline([3, 2, 1, 0]) == "█▆▃▁"
+    assert sparkline([1, 1, 1]) == "▁▁▁"
+    assert sparkline([]) == ""
+    assert len(sparkline(list(range(1000)), width=40)) == 40
+
+
+def test_metrics_table_has_a_row_per_series_and_each_checkpoints_eval_loss(cli, finished_job):
+    code, out, err = cli("jobs", "metrics", finished_job)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["SERIES", "POINTS", "FIRST", "LAST", "MIN", "MAX", "CURVE"]
+    names = [line[:len("train tokens per step")].strip() for line in lines[1:7]]
+    assert names == ["train loss", "eval loss", "train token accuracy", "eval token accuracy",
+                     "train tokens per step", "eval tokens"]
+    train_loss = lines[1].split()
+    assert train_loss[2] == "6" and float(train_loss[4]) < float(train_loss[3])  # 6 steps, loss falls
+    assert train_loss[-1][0] == "█" and train_loss[-1][-1] == "▁"
+    assert [line.split(":")[0] for line in lines[7:]] == [
+        "checkpoint 1 (epoch 1, step 2)", "checkpoint 2 (epoch 2, step 4)", "checkpoint 3 (epoch 3, step 6)"]
+    assert all("eval loss 0." in line for line in lines[7:])
+
+
+def test_metrics_json_has_every_point(cli, finished_job):
+    code, out, _ = cli("jobs", "metrics", finished_job, "--json")
+    data = json.loads(out)
+    assert code == 0 and [p["step"] for p in data["/eval_total_loss"]] == [2, 4, 6]
+
+
+def test_metrics_plot_writes_the_curves(cli, finished_job, tmp_path):
+    pytest.importorskip("matplotlib")
+    image = tmp_path / "loss.png"
+    code, _, err = cli("jobs", "metrics", finished_job, "--plot", str(image))
+    assert code == 0 and f"wrote {image}" in err
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.stat().st_size > 10_000
+
+
+def test_metrics_of_a_job_not_started_yet(cli, emu, make_genai_client, write_dataset, start_tuning_job):
+    job = start_tuning_job(make_genai_client(emu), write_dataset(), base_model="gemini-3.5-flash")
+    code, out, _ = cli("jobs", "metrics", job.name.rsplit("/", 1)[-1])
+    assert code == 0 and "has written no metrics yet" in out
+
+
+def test_delete_model_removes_the_tuned_model_and_its_endpoints(cli, emu, finished_job):
+    code, out, _ = cli("jobs", "delete-model", finished_job)
+    assert code == 0 and out.startswith("deleted tuned model ")
+    conn = vertex.Connection(PROJECT, LOCATION, emu.url)
+    record = vertex.get_tuning_job(conn, finished_job)
+    assert vertex.serving_problem(conn, record) is not None

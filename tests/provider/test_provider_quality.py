@@ -1,0 +1,262 @@
+"""TuningJobProvider against the emulator: training metrics as outputs, the cost line and its
+ceilings at check, the quality gate at create, and the choice of the serving checkpoint.
+
+Named variants: metrics basic, metrics without validation data, cost line, cost unchanged,
+token ceiling, dollar ceiling with and without a price, gate fails and keeps the model, gate
+adopts after a threshold change, gate needs validation data, best checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
+from tuning_provider import catalog, vertex
+from tuning_provider import provider as provider_module
+from tuning_provider.emulator import Emulator
+from tuning_provider.errors import QualityGateFailed
+from tuning_provider.provider import TuningJobProvider
+from tuning_provider.vertex import MetricSeries
+
+VALIDATION = "val.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test is a provider process of its own: check lines shown once per process.
+    monkeypatch.setattr(provider_module, "_cost_lines_shown", set())
+
+
+@pytest.fixture
+def provider(emulator: Emulator) -> TuningJobProvider:
+    return make_provider(emulator.url)
+
+
+@pytest.fixture
+def data(write_training_file, sample_examples) -> dict[str, str]:
+    """Training and validation data in the emulator's bucket."""
+    return {
+        "training_dataset_uri": write_training_file(),
+        "validation_dataset_uri": write_training_file(VALIDATION, sample_examples[:4]),
+    }
+
+
+def validated(data: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """Inputs with training and validation data."""
+    return inputs(data["training_dataset_uri"], validation_dataset_uri=data["validation_dataset_uri"], **overrides)
+
+
+def conn(provider: TuningJobProvider) -> vertex.Connection:
+    return vertex.Connection(PROJECT, LOCATION, provider.api_endpoint)
+
+
+def model_exists(provider: TuningJobProvider, model: str) -> bool:
+    try:
+        vertex._call("get model", lambda: vertex._with_client(
+            conn(provider), lambda c: c.models.get(model=model.split("@")[0])))
+    except vertex.NotFound:
+        return False
+    return True
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def test_metrics_basic_final_figures_and_each_checkpoints_eval_loss(provider, data):
+    outs = provider.create(checked(provider, validated(data))).outs
+    series = vertex.read_metric_series(conn(provider), vertex.get_tuning_job(conn(provider), outs["name"]))
+    metrics = outs["metrics"]
+    assert metrics["step"] == outs["tuning_data_stats"]["steps"] and metrics["epoch"] == 2
+    assert metrics["train_loss"] == series.points["/train_total_loss"][-1][1]
+    assert metrics["train_token_accuracy"] == series.points["/train_fraction_of_correct_next_step_preds"][-1][1]
+    assert metrics["eval_loss"] == series.points["/eval_total_loss"][-1][1]
+    assert metrics["eval_token_accuracy"] == series.points["/eval_fraction_of_correct_next_step_preds"][-1][1]
+    assert [c["eval_loss"] for c in outs["checkpoints"]] == [v for _, v in series.points["/eval_total_loss"]]
+    assert outs["serving_checkpoint"] == outs["checkpoints"][-1]["checkpoint_id"]
+    assert outs["tuned_model_endpoint"] == outs["checkpoints"][-1]["endpoint"]
+    # Deterministic: read again, the same figures.
+    assert provider.read(outs["name"], outs).outs["metrics"] == metrics
+
+
+def test_metrics_without_validation_data_have_train_figures_only(provider, write_training_file):
+    outs = provider.create(checked(provider, inputs(write_training_file()))).outs
+    metrics = outs["metrics"]
+    assert metrics["train_loss"] > 0 and 0 < metrics["train_token_accuracy"] <= 1
+    assert metrics["eval_loss"] is None and metrics["eval_token_accuracy"] is None
+    assert all(c["eval_loss"] is None for c in outs["checkpoints"])
+
+
+# --- cost ------------------------------------------------------------------------------
+
+
+def test_cost_line_at_check_for_a_new_job_from_the_dataset_tokens(provider, capfd):
+    checked(provider, inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=3))
+    line = capfd.readouterr().err
+    assert "~26,300 training tokens (8,752 x 3 epochs); no tuning price on record for gemini-3.5-flash" in line
+
+
+def test_cost_line_from_the_gcs_object_with_validate_dataset(provider, write_training_file, capfd):
+    props = checked(provider, inputs(write_training_file(), validate_dataset=True))
+    assert props["training_dataset_tokens"] > 0
+    assert f"({props['training_dataset_tokens']:,} x 2 epochs)" in capfd.readouterr().err
+
+
+def test_cost_line_not_repeated_when_nothing_retrains(provider, capfd):
+    olds = checked(provider, inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752))
+    capfd.readouterr()
+    provider.check(olds, inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, wait_timeout_seconds=9))
+    assert "training tokens" not in capfd.readouterr().err
+    news = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=5)
+    provider.check(olds, news)
+    provider.check({}, news)  # the engine checks a replacement again, as a create
+    assert capfd.readouterr().err.count("(8,752 x 5 epochs)") == 1
+
+
+def test_token_ceiling_fails_check_naming_both_figures(provider):
+    raw = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=3, max_training_tokens=20_000)
+    failures = provider.check({}, raw).failures
+    assert [(f.property, f.reason) for f in failures] == [(
+        "max_training_tokens",
+        "the job would train on ~26,256 tokens, over max_training_tokens 20,000; "
+        "lower epoch_count or the training data, or raise the ceiling",
+    )]
+    assert provider.check({}, {**raw, "max_training_tokens": 30_000}).failures == []
+
+
+def test_a_ceiling_without_a_token_count_cannot_be_checked_and_fails(provider):
+    failures = provider.check({}, inputs("gs://tuning-data/t.jsonl", max_training_tokens=1000)).failures
+    assert [f.property for f in failures] == ["max_training_tokens"]
+    assert "cannot be checked" in failures[0].reason and "validate_dataset" in failures[0].reason
+
+
+def test_dollar_ceiling_without_a_price_is_reported_unchecked_not_failed(provider, capfd):
+    raw = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, max_training_cost_usd=0.01)
+    assert provider.check({}, raw).failures == []
+    err = capfd.readouterr().err
+    assert "warning: max_training_cost_usd ($0.01) cannot be checked: no tuning price is on record" in err
+    assert "max_training_tokens is enforced instead" in err
+
+
+def test_dollar_ceiling_with_a_price_fails_check_naming_both_figures(provider, monkeypatch):
+    model = catalog.find_model("gemini-3.5-flash")
+    assert model is not None
+    price = catalog.TrainingPrice(5.0, catalog.Source("a test price", date(2026, 11, 30)))
+    monkeypatch.setattr(catalog, "find_model", lambda _name: dataclasses.replace(model, price=price))
+    raw = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=3, max_training_cost_usd=0.1)
+    (failure,) = provider.check({}, raw).failures
+    assert failure.property == "max_training_cost_usd"
+    assert failure.reason.startswith("the job would cost ~$0.13, over max_training_cost_usd $0.10 (~26,300 training "
+                                     "tokens (8,752 x 3 epochs), ~$0.13 at gemini-3.5-flash's $5.00 per 1M")
+
+
+def test_cost_outputs_after_create(provider, write_training_file):
+    outs = provider.create(checked(provider, inputs(write_training_file(), training_dataset_tokens=211))).outs
+    assert outs["estimated_training_tokens"] == 422 and outs["estimated_cost_usd"] is None  # no price on record
+    assert outs["tuning_data_stats"]["tokens"] > 0  # what Vertex counted as billable
+
+
+# --- quality gate ----------------------------------------------------------------------
+
+
+def test_gate_fails_the_create_with_the_figures_and_keeps_the_model(provider, data, emulator):
+    with pytest.raises(QualityGateFailed) as info:
+        provider.create(checked(provider, validated(data, min_eval_token_accuracy=0.99, max_eval_loss=0.01)))
+    error = info.value
+    assert len(error.misses) == 2
+    assert error.misses[0].startswith("eval token accuracy 0.") and error.misses[0].endswith(
+        "is below min_eval_token_accuracy 0.99")
+    assert error.misses[1].startswith("eval loss 0.") and error.misses[1].endswith("is above max_eval_loss 0.01")
+    assert "keeps serving" in error.message and "is kept, not deleted" in error.message
+    assert f"jobs delete-model {error.job_name}" in error.message
+    (job,) = all_jobs(emulator.url)
+    assert job.state == "SUCCEEDED" and model_exists(provider, job.outputs.tuned_model_name or "")
+
+
+def test_gate_adopts_the_same_job_until_the_thresholds_change(provider, data, emulator):
+    strict = checked(provider, validated(data, max_eval_loss=0.01))
+    for _ in range(2):  # every `pulumi up` adopts the job and judges it again: never a second job
+        with pytest.raises(QualityGateFailed):
+            provider.create(strict)
+    outs = provider.create(checked(provider, validated(data, max_eval_loss=5.0))).outs
+    assert outs["state"] == "SUCCEEDED" and len(all_jobs(emulator.url)) == 1
+
+
+def test_gate_and_best_checkpoint_need_validation_data(provider):
+    for override in ({"min_eval_token_accuracy": 0.8}, {"max_eval_loss": 0.5}, {"serve_checkpoint": "best_eval_loss"}):
+        failures = provider.check({}, inputs("gs://tuning-data/t.jsonl", **override)).failures
+        field = next(iter(override))
+        assert [(f.property, "set validation_dataset_uri" in f.reason) for f in failures] == [(field, True)]
+    raw = inputs("gs://tuning-data/t.jsonl", validation_dataset_uri="gs://tuning-data/v.jsonl",
+                 serve_checkpoint="best_eval_loss", export_last_checkpoint_only=True)
+    failures = provider.check({}, raw).failures
+    assert [f.property for f in failures] == ["serve_checkpoint"]
+    assert "export_last_checkpoint_only" in failures[0].reason
+
+
+# --- the serving checkpoint ------------------------------------------------------------
+
+
+def test_best_checkpoint_serves_the_lowest_eval_loss_and_answers(provider, data, monkeypatch):
+    real = vertex.read_metric_series
+
+    def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord, *args: Any) -> MetricSeries:
+        # The emulator's eval loss falls every epoch; here the first epoch's is the lowest.
+        series = real(conn, job, *args)
+        evals = series.points.get("/eval_total_loss", [])
+        return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
+                                                                   enumerate(evals)]})
+
+    monkeypatch.setattr(vertex, "read_metric_series", first_epoch_best)
+    outs = provider.create(checked(provider, validated(data, serve_checkpoint="best_eval_loss"))).outs
+    first = outs["checkpoints"][0]
+    assert outs["serving_checkpoint"] == first["checkpoint_id"] and first["eval_loss"] == 0.1
+    assert outs["tuned_model_endpoint"] == first["endpoint"] != outs["checkpoints"][-1]["endpoint"]
+    assert vertex.generate_content(conn(provider), outs["tuned_model_endpoint"], "What is the capital of France?")
+    # A refresh keeps the choice.
+    assert provider.read(outs["name"], outs).outs["tuned_model_endpoint"] == first["endpoint"]
+
+
+def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(provider, data, monkeypatch, capfd):
+    from tuning_provider.errors import PermissionDenied
+
+    def denied(*_args: Any) -> MetricSeries:
+        raise PermissionDenied("reading experiment: denied (HTTP 403)", status=403)
+
+    monkeypatch.setattr(vertex, "read_metric_series", denied)
+    outs = provider.create(checked(provider, validated(data))).outs
+    assert outs["state"] == "SUCCEEDED" and outs["metrics"] is None
+    assert "warning: the training metrics could not be read" in capfd.readouterr().err
+    with pytest.raises(PermissionDenied):
+        provider.create(checked(provider, validated(data, max_eval_loss=5.0)))
+
+
+def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, data, monkeypatch):
+    outs = provider.create(checked(provider, validated(data))).outs
+    real = vertex.read_metric_series
+
+    def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord, *args: Any) -> MetricSeries:
+        series = real(conn, job, *args)
+        evals = series.points["/eval_total_loss"]
+        return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
+                                                                   enumerate(evals)]})
+
+    monkeypatch.setattr(vertex, "read_metric_series", first_epoch_best)
+    news = checked(provider, validated(data, serve_checkpoint="best_eval_loss"))
+    assert provider.diff(outs["name"], outs, news).replaces == []
+    updated = provider.update(outs["name"], outs, news).outs
+    assert updated["name"] == outs["name"] and updated["serving_checkpoint"] == outs["checkpoints"][0]["checkpoint_id"]
+    assert updated["tuned_model_endpoint"] == outs["checkpoints"][0]["endpoint"]
+
+
+def test_preview_with_data_still_to_upload_shows_the_cost_and_enforces_the_ceiling(provider, capfd):
+    from pulumi.runtime.rpc import UNKNOWN
+
+    raw = inputs(UNKNOWN, validation_dataset_uri=UNKNOWN, training_dataset_tokens=8752, epoch_count=3)
+    assert provider.check({}, raw).failures == []
+    assert "~26,300 training tokens (8,752 x 3 epochs)" in capfd.readouterr().err
+    (failure,) = provider.check({}, {**raw, "max_training_tokens": 10_000}).failures
+    assert failure.property == "max_training_tokens" and "~26,256 tokens" in failure.reason
