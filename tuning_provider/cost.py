@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from tuning_provider import catalog
+from tuning_provider.spec import is_tuned_model
 
 __all__ = ["TrainingCostEstimate", "estimate_training_cost"]
 
@@ -80,6 +81,10 @@ def estimate_training_cost(
     (for a negotiated rate). Raises ValueError for an unknown model, negative tokens or an
     epoch count below 1."""
     model = catalog.find_model(base_model)
+    if model is None and is_tuned_model(base_model):
+        # Continuous tuning: which base model (and price) is under a tuned model is not known
+        # offline, so the estimate counts tokens and names no price.
+        model = catalog.BaseModelInfo(base_model, (), sources=())
     if model is None:
         raise ValueError(f"{base_model!r} is not in the catalog of tunable models")
     if dataset_tokens < 0:

@@ -21,6 +21,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from tuning_provider import cancellation, catalog, cost, engine_log, metrics, provider_server, vertex
@@ -36,7 +37,15 @@ from tuning_provider.errors import (
     WaitTimeout,
 )
 from tuning_provider.progress import ProgressReporter
-from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import (
+    EVAL_FIELDS,
+    TuningJobSpec,
+    base_model_problems,
+    is_tuned_model,
+    is_vertex_dataset,
+    replaces_on_change,
+    spec_problems,
+)
 
 __all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
 
@@ -131,6 +140,10 @@ class TuningJobProvider(ResourceProvider):
             failures, spec = self._dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
+        if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
+            failures.append(CheckFailure("evaluation_config", problem))
+        if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
+            failures += self._continuous_tuning_failures(spec)
         if not failures and _runs_a_job(olds, spec):
             failures += self._cost_failures(spec)
         # Normalised inputs: later diffs then compare like with like.
@@ -160,6 +173,10 @@ class TuningJobProvider(ResourceProvider):
             uri = getattr(spec, field)
             if uri is None:
                 continue
+            if is_vertex_dataset(uri):
+                _progress(spec, f"note: {field} names a Vertex dataset, whose rows only Vertex reads: check "
+                          "verifies its name and region, not its examples (Vertex counts them in tuning_data_stats)")
+                continue
             try:
                 report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
                                           storage_endpoint=self.api_endpoint)
@@ -185,6 +202,22 @@ class TuningJobProvider(ResourceProvider):
             return []
         return [CheckFailure("existing_job_name", f"tuning job {job.name} cannot be adopted: {problem}. "
                              "Remove existing_job_name to run a new job, or name a job that is running or serving")]
+
+    def _continuous_tuning_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        """The catalog's rules for the base model under a tuned base_model. Only the model
+        itself names that base model, so this looks it up, and only when a setting it limits
+        (adapter_size, kms_key_name) is given: otherwise check stays offline."""
+        _, project, _, location, *_ = spec.base_model.split("/")  # projects/P/locations/L/models/ID
+        model_conn = vertex.Connection(project, location, self.api_endpoint)
+        try:
+            base = vertex.tuned_model_base(model_conn, spec.base_model)
+        except NotFound:
+            return [CheckFailure("base_model", f"there is no tuned model {spec.base_model}; "
+                                 "check its name, or tune from a model that exists")]
+        if base is None or catalog.find_model(base) is None:
+            return []  # Vertex does not say what it was tuned from: Vertex itself will judge
+        problems = base_model_problems(spec.model_dump(), base)
+        return [CheckFailure(f, f"the tuned model was tuned from {base}: {m}") for f, m in problems]
 
     # --- diff ----------------------------------------------------------------------------
 
@@ -375,6 +408,10 @@ class TuningJobProvider(ResourceProvider):
 
 
 def _contains_unknown(value: Any) -> bool:
+    # The engine hands check and diff an unknown as a pulumi `Unknown` object; the wire (and
+    # the provider tests) as the UNKNOWN sentinel string.
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, Mapping):

@@ -40,6 +40,7 @@ __all__ = [
     "FINGERPRINT_LABEL",
     "Checkpoint",
     "DataStats",
+    "EvaluationRun",
     "Identity",
     "Metrics",
     "ServeCheckpoint",
@@ -47,8 +48,12 @@ __all__ = [
     "TuningJobOutputs",
     "TuningJobSpec",
     "Vertex",
+    "base_model_problems",
+    "is_tuned_model",
+    "is_vertex_dataset",
     "replaces_on_change",
     "spec_problems",
+    "tuned_model_location",
 ]
 
 # The label create() puts on every job it submits, so that a retried create finds and adopts
@@ -83,6 +88,17 @@ _SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
+# A tuned model in the Model Registry, optionally at a version or alias: continuous tuning
+# starts from it instead of from a Google base model.
+_TUNED_MODEL = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model>[^/@]+)(?:@[^/@]+)?$"
+)
+# A Vertex multimodal dataset, an alternative to a gs:// JSONL file for training or validation.
+_VERTEX_DATASET = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+$")
+# Evaluation during tuning (preview): Vertex runs it only in us-central1.
+EVALUATION_REGIONS = frozenset({"us-central1"})
+_EVALUATION_KEYS = frozenset({"metrics", "output_config", "autorater_config", "inference_generation_config"})
+_CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 MAX_DISPLAY_NAME = 128
 MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
 EPOCH_RANGE = (1, 100)
@@ -90,19 +106,47 @@ EPOCH_RANGE = (1, 100)
 LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
 
 
+def is_vertex_dataset(value: str) -> bool:
+    """Whether dataset data is a Vertex multimodal dataset's resource name, not a gs:// file."""
+    return bool(_VERTEX_DATASET.match(value))
+
+
 def _gcs_jsonl(value: str) -> str:
+    if is_vertex_dataset(value):
+        return value
     if not _GCS_URI.match(value):
-        raise ValueError(f"{value!r} is not a Cloud Storage URI: write it as gs://BUCKET/PATH.jsonl")
+        raise ValueError(
+            f"{value!r} is not a Cloud Storage URI: write it as gs://BUCKET/PATH.jsonl (or name a "
+            "Vertex multimodal dataset as projects/PROJECT/locations/REGION/datasets/ID)"
+        )
     if not value.endswith(".jsonl"):
         raise ValueError(f"{value!r} must name a JSON Lines file ending in .jsonl")
     return value
 
 
+def is_tuned_model(name: str) -> bool:
+    """Whether a base_model names a tuned model (continuous tuning), not a Google base model."""
+    return bool(_TUNED_MODEL.match(name))
+
+
+def tuned_model_location(name: str) -> str | None:
+    """The region of a tuned model's resource name, or None for a Google base model."""
+    match = _TUNED_MODEL.match(name)
+    return match["location"] if match else None
+
+
 def _base_model(value: str) -> str:
+    value = value.strip()
+    if is_tuned_model(value):
+        # Kept as written: the version or alias (@1, @default) picks what to tune further.
+        return value
     info = catalog.find_model(value)
     if info is None:
         known = ", ".join(catalog.tunable_model_ids())
-        raise ValueError(f"{value!r} cannot be tuned; use one of: {known}")
+        raise ValueError(
+            f"{value!r} cannot be tuned; use one of: {known}, or a tuned model's resource name "
+            "projects/PROJECT/locations/REGION/models/ID to tune it further"
+        )
     # A retired model still parses: a job tuned before its retirement must go on reading,
     # refreshing and destroying. Only check refuses one for new inputs (spec_problems).
     return info.id
@@ -142,10 +186,11 @@ class TuningJobSpec(BaseModel):
         default="us-central1", description="Region of the job and of the tuned model."
     )
     base_model: Annotated[str, BeforeValidator(_base_model), Vertex("base_model")] = Field(
-        description="Gemini model to tune, e.g. gemini-2.5-flash."
+        description="Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name "
+        "(projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning)."
     )
     training_dataset_uri: Annotated[GcsJsonlUri, Vertex("training_dataset")] = Field(
-        description="gs:// URI of the training JSONL."
+        description="gs:// URI of the training JSONL, or a Vertex multimodal dataset's resource name."
     )
     validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = None
     epoch_count: Annotated[int | None, Number, Vertex("epoch_count")] = Field(
@@ -164,6 +209,14 @@ class TuningJobSpec(BaseModel):
     labels: Annotated[dict[str, str], Vertex("labels")] = Field(default_factory=dict)
     kms_key_name: Annotated[str | None, Vertex("kms_key_name")] = None
     service_account: Annotated[str | None, Vertex("service_account")] = None
+    evaluation_config: Annotated[dict[str, Any] | None, Vertex("evaluation_config")] = Field(
+        default=None, description="Evaluation after tuning (preview, us-central1), in google-genai's "
+        "EvaluationConfig form: metrics, output_config.gcs_destination.output_uri_prefix, autorater_config.",
+    )
+    pre_tuned_model_checkpoint_id: Annotated[str | None, Vertex("pre_tuned_model_checkpoint_id")] = Field(
+        default=None, description="Continuous tuning: the checkpoint of the tuned base_model to start "
+        "from (default: the model's default checkpoint).",
+    )
 
     existing_job_name: Annotated[str | None, Identity()] = Field(
         default=None, description="Adopt this existing job instead of creating one."
@@ -247,6 +300,36 @@ class TuningJobSpec(BaseModel):
             )
         return value
 
+    @field_validator("pre_tuned_model_checkpoint_id", mode="before")
+    @classmethod
+    def _check_checkpoint_id(cls, value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # Pulumi sends numbers as floats; checkpoint ids are "1", "2"...
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not _CHECKPOINT_ID.match(value):
+            raise ValueError(f"{value!r} is not a checkpoint id such as \"2\" (see the tuned model's checkpoints)")
+        return value
+
+    @field_validator("evaluation_config")
+    @classmethod
+    def _check_evaluation_config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - _EVALUATION_KEYS)
+        if unknown:
+            keys = ", ".join(sorted(_EVALUATION_KEYS))
+            raise ValueError(f"{unknown[0]!r} is not a key of evaluation_config; use {keys}")
+        metrics = value.get("metrics")
+        if not isinstance(metrics, list) or not metrics or not all(isinstance(m, dict) for m in metrics):
+            raise ValueError("metrics must list at least one metric, such as {\"name\": \"bleu\"}")
+        output = value.get("output_config") or {}
+        prefix = (output.get("gcs_destination") or {}).get("output_uri_prefix") if isinstance(output, dict) else None
+        if not isinstance(prefix, str) or not prefix.startswith("gs://"):
+            raise ValueError("output_config.gcs_destination.output_uri_prefix must name where the results go, "
+                             "as gs://BUCKET/PATH/")
+        return value
+
     @field_validator("existing_job_name")
     @classmethod
     def _check_job_name(cls, value: str | None) -> str | None:
@@ -302,8 +385,20 @@ def cross_field_problems(
 ) -> Iterator[tuple[str, str]]:
     """Rules between fields, on normalised values. A rule whose fields are absent or in
     `unknown` (unknown in a preview) is skipped, so check can run it on a partly known spec."""
-    info = catalog.find_model(values["base_model"]) if values.get("base_model") else None
+    base_model = values.get("base_model")
+    info = catalog.find_model(base_model) if base_model else None
     location = values.get("location")
+    tuned_in = tuned_model_location(base_model) if base_model else None
+    if tuned_in and location and tuned_in != location:
+        yield "base_model", (
+            f"the tuned model is in {tuned_in} but the job runs in {location}; continuous tuning "
+            "runs in the tuned model's region: change location"
+        )
+    if values.get("pre_tuned_model_checkpoint_id") and base_model and not tuned_in:
+        yield "pre_tuned_model_checkpoint_id", (
+            "applies only when base_model names a tuned model (continuous tuning); remove it or "
+            "set base_model to projects/PROJECT/locations/REGION/models/ID"
+        )
     if info and location and location not in info.regions:
         yield "location", (
             f"{info.id} is tuned only in {', '.join(sorted(info.regions))}; "
@@ -326,6 +421,18 @@ def cross_field_problems(
                 f"the key is in {match['location']} but the job runs in {location}; "
                 "use a key in the job's region"
             )
+    for field in ("training_dataset_uri", "validation_dataset_uri"):
+        dataset = _VERTEX_DATASET.match(values.get(field) or "")
+        if dataset and location and dataset["location"] != location:
+            yield field, (
+                f"the dataset is in {dataset['location']} but the job runs in {location}; a job "
+                "reads a Vertex dataset only in the dataset's own region"
+            )
+    if values.get("evaluation_config") and location and location not in EVALUATION_REGIONS:
+        yield "evaluation_config", (
+            f"evaluation during tuning runs only in {', '.join(sorted(EVALUATION_REGIONS))}, not {location}; "
+            "remove evaluation_config or change location"
+        )
     train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
     if train and val and train == val:
         yield "validation_dataset_uri", "is the training file itself; use a held-out validation file"
@@ -345,6 +452,13 @@ def cross_field_problems(
             "best_eval_loss chooses among intermediate checkpoints, but export_last_checkpoint_only "
             "keeps only the last: set export_last_checkpoint_only to false"
         )
+
+
+def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[tuple[str, str]]:
+    """The catalog's rules (region, adapter size, CMEK) for a tuned model's own base model,
+    `base_model_id`: continuous tuning keeps the base model's limits."""
+    rules = {"location", "adapter_size", "kms_key_name"}
+    return [(f, m) for f, m in cross_field_problems({**values, "base_model": base_model_id}) if f in rules]
 
 
 def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset()) -> list[SpecError]:
@@ -446,6 +560,19 @@ class DataStats(BaseModel):
     characters: int | None = None
     tokens: int | None = None
     steps: int | None = None
+    billable_characters: int | None = None
+    truncated_examples: int | None = None
+    # Why Vertex left examples out of training: paid-for data silently lost.
+    dropped_example_reasons: list[str] = Field(default_factory=list)
+
+
+class EvaluationRun(BaseModel):
+    """One evaluation Vertex ran after tuning (evaluation_config), on one checkpoint."""
+
+    checkpoint_id: str | None = None
+    output_directory: str | None = None
+    operation_name: str | None = None
+    error: str | None = None
 
 
 class TuningJobOutputs(BaseModel):
@@ -459,6 +586,14 @@ class TuningJobOutputs(BaseModel):
     experiment: str | None = None
     error: str | None = None
     tuning_data_stats: DataStats | None = None
+    # Vertex's detail of a live job: WAITING_FOR_QUOTA, PROCESSING_DATASET,
+    # WAITING_FOR_CAPACITY, TUNING, POST_PROCESSING (None once it has ended).
+    tuning_state_detail: str | None = None
+    completed_epoch_count: int | None = None
+    update_time: str | None = None
+    # Continuous tuning: the Google base model under the tuned model this job started from.
+    pre_tuned_base_model: str | None = None
+    evaluation_runs: list[EvaluationRun] = Field(default_factory=list)
     create_time: str | None = None
     start_time: str | None = None
     end_time: str | None = None

@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import json
 import random
+import re
 import sys
 import time
 import warnings
@@ -23,12 +24,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlparse
 
+from tuning_provider import catalog
 from tuning_provider.errors import (
     ApiError,
     Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    SpecError,
     Transient,
     Unauthenticated,
     Unreachable,
@@ -39,8 +42,10 @@ from tuning_provider.spec import (
     FINGERPRINT_LABEL,
     Checkpoint,
     DataStats,
+    EvaluationRun,
     TuningJobOutputs,
     TuningJobSpec,
+    is_vertex_dataset,
 )
 
 if TYPE_CHECKING:
@@ -63,8 +68,10 @@ __all__ = [
     "RetryPolicy",
     "cancel_tuning_job",
     "delete_tuned_model",
+    "evaluation_config_problem",
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
+    "tuned_model_base",
     "serving_problem",
     "generate_content",
     "get_tuning_job",
@@ -326,6 +333,8 @@ def _record(job: types.TuningJob) -> JobRecord:
     sft = job.supervised_tuning_spec
     stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
     hyper = sft.hyper_parameters if sft else None
+    # A continued job names its tuned model in preTunedModel, not in baseModel.
+    base_model = job.base_model or (job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None)
     outputs = TuningJobOutputs(
         name=job.name or "",
         state=_state(job),
@@ -342,14 +351,24 @@ def _record(job: types.TuningJob) -> JobRecord:
             characters=stats.total_tuning_character_count,
             tokens=stats.total_billable_token_count,
             steps=stats.tuning_step_count,
+            billable_characters=stats.total_billable_character_count,
+            truncated_examples=stats.total_truncated_example_count,
+            dropped_example_reasons=list(stats.dropped_example_reasons or []),
         ) if stats else None,
+        tuning_state_detail=(
+            job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None
+        ),
+        completed_epoch_count=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
+        update_time=_time(job.update_time),
+        pre_tuned_base_model=job.pre_tuned_model.base_model if job.pre_tuned_model else None,
+        evaluation_runs=[_evaluation_run(run) for run in job.evaluate_dataset_runs or []],
         create_time=_time(job.create_time),
         start_time=_time(job.start_time),
         end_time=_time(job.end_time),
     )
     return JobRecord(
         outputs=outputs,
-        base_model=job.base_model,
+        base_model=base_model,
         display_name=job.tuned_model_display_name,
         description=job.description,
         labels=dict(job.labels or {}),
@@ -366,13 +385,49 @@ def _record(job: types.TuningJob) -> JobRecord:
     )
 
 
+def _evaluation_config(value: dict[str, Any]) -> types.EvaluationConfig:
+    try:
+        return types.EvaluationConfig.model_validate(value)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).splitlines()[1:3]
+        raise SpecError("evaluation_config", f"google-genai cannot read it: {' '.join(first).strip()}") from exc
+
+
+def evaluation_config_problem(value: dict[str, Any]) -> str | None:
+    """Why google-genai would refuse this evaluation_config (metric names, autorater fields), or None."""
+    try:
+        _evaluation_config(value)
+    except SpecError as exc:
+        return exc.message
+    return None
+
+
+def _evaluation_run(run: types.EvaluateDatasetRun) -> EvaluationRun:
+    response = run.evaluate_dataset_response
+    output = response.output_info if response else None
+    return EvaluationRun(
+        checkpoint_id=run.checkpoint_id,
+        output_directory=output.gcs_output_directory if output else None,
+        operation_name=run.operation_name,
+        error=(run.error.message or f"error code {run.error.code}") if run.error else None,
+    )
+
+
+def _dataset_source(data: str) -> dict[str, str]:
+    # google-genai puts either in the same REST field (trainingDatasetUri), so v1 carries both.
+    return {"vertex_dataset_resource": data} if is_vertex_dataset(data) else {"gcs_uri": data}
+
+
 def _tune_arguments(spec: TuningJobSpec, labels: dict[str, str]) -> dict[str, Any]:
     """google-genai's tune() arguments from the spec's Vertex settings."""
     settings = spec.vertex_settings()
     base_model = settings.pop("base_model")
-    training = types.TuningDataset(gcs_uri=settings.pop("training_dataset"))
+    training = types.TuningDataset.model_validate(_dataset_source(settings.pop("training_dataset")))
     if "validation_dataset" in settings:
-        settings["validation_dataset"] = types.TuningValidationDataset(gcs_uri=settings["validation_dataset"])
+        validation = _dataset_source(settings["validation_dataset"])
+        settings["validation_dataset"] = types.TuningValidationDataset.model_validate(validation)
+    if "evaluation_config" in settings:
+        settings["evaluation_config"] = _evaluation_config(settings["evaluation_config"])
     if "kms_key_name" in settings:
         settings["encryption_spec"] = types.EncryptionSpec(kms_key_name=settings.pop("kms_key_name"))
     service_account = settings.pop("service_account", None)
@@ -479,6 +534,30 @@ def serving_problem(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAU
     if not info.get("deployedModels"):
         return f"its endpoint {endpoint} serves no model (undeployed)"
     return None
+
+
+# The label Vertex puts on a tuned model naming its Google base model (google-genai reads it
+# as Model.tuned_model_info.base_model).
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
+
+
+def tuned_model_base(conn: Connection, model: str, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
+    """The catalog id of the Google base model a tuned model was tuned from, read from the
+    label Vertex puts on tuned models; None if it carries none. NotFound if there is no model."""
+    path = model.split("@", 1)[0]
+    found = _call(f"reading tuned model {path}",
+                  lambda: _with_client(conn, lambda c: c.models.get(model=path)), retry)
+    label = found.tuned_model_info.base_model if found.tuned_model_info else None
+    return _base_model_from_label(label) if label else None
+
+
+def _base_model_from_label(value: str) -> str:
+    # A label value allows no dots: the id is written with them replaced (by "-" or "_"; which
+    # one Vertex uses for Gemini ids is unconfirmed), so compare with both spelled alike.
+    def key(name: str) -> str:
+        return re.sub(r"[._@]", "-", name.lower())
+
+    return next((m for m in catalog.MODELS if key(m) == key(value)), value)
 
 
 def submit_or_adopt(

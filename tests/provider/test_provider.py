@@ -264,6 +264,11 @@ CHANGES = {
     "labels": ({"team": "search"}, True),
     "kms_key_name": (f"projects/p/locations/{LOCATION}/keyRings/r/cryptoKeys/k", True),
     "service_account": (f"tuning-job@{PROJECT}.iam.gserviceaccount.com", True),
+    "pre_tuned_model_checkpoint_id": ("2", True),
+    "evaluation_config": (
+        {"metrics": [{"name": "bleu"}], "output_config": {"gcs_destination": {"output_uri_prefix": "gs://b/eval/"}}},
+        True,
+    ),
     "existing_job_name": (f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/42", True),
     "wait_for_completion": (False, False),
     "wait_timeout_seconds": (7200, False),
@@ -305,6 +310,8 @@ def test_diff_replace_or_update_per_field(provider, field, write_training_file, 
 
         monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))
         base = {"base_model": "gemini-2.5-flash"}
+    if field == "pre_tuned_model_checkpoint_id":  # only continuous tuning has checkpoints to start from
+        base = {"base_model": f"projects/{PROJECT}/locations/{LOCATION}/models/7@1", "adapter_size": None}
     if field in ("min_eval_token_accuracy", "max_eval_loss", "serve_checkpoint"):
         base = {"validation_dataset_uri": "gs://tuning-data/data/val.jsonl"}  # they need eval metrics
     olds = succeeded_outs(provider, **base)

@@ -81,3 +81,10 @@ def test_without_epochs_vertex_chooses_them_so_there_is_no_estimate() -> None:
 def test_impossible_inputs_are_refused(tokens: int, epochs: int, model: str) -> None:
     with pytest.raises(ValueError):
         estimate_training_cost(tokens, epochs, model)
+
+
+def test_a_tuned_base_model_is_counted_in_tokens_without_a_price():
+    from tuning_provider.cost import estimate_training_cost
+
+    estimate = estimate_training_cost(1000, 2, "projects/p/locations/us-central1/models/1@1")
+    assert (estimate.training_tokens, estimate.usd, estimate.price) == (2000, None, None)

@@ -85,9 +85,13 @@ SUPERVISED_TUNING_SPEC = Message(
         "validationDatasetUri": _STRING,
         "hyperParameters": Field("message", message=lambda: SUPERVISED_HYPER_PARAMETERS),
         "exportLastCheckpointOnly": Field("bool"),
-        "evaluationConfig": _ANY,
+        "evaluationConfig": Field("message", message=lambda: EVALUATION_CONFIG),
         "tuningMode": Field("enum", enum=_TUNING_MODES, enum_type=f"{_PACKAGE}.SupervisedTuningSpec.TuningMode"),
     },
+)
+
+PRE_TUNED_MODEL = Message(
+    f"{_PACKAGE}.PreTunedModel", {"tunedModelName": _STRING, "checkpointId": _STRING, "baseModel": _STRING}
 )
 
 ENCRYPTION_SPEC = Message(f"{_PACKAGE}.EncryptionSpec", {"kmsKeyName": _STRING})
@@ -96,7 +100,7 @@ TUNING_JOB = Message(
     f"{_PACKAGE}.TuningJob",
     {
         "baseModel": _STRING,
-        "preTunedModel": _ANY,
+        "preTunedModel": Field("message", message=lambda: PRE_TUNED_MODEL),
         "supervisedTuningSpec": Field("message", message=lambda: SUPERVISED_TUNING_SPEC),
         "distillationSpec": _ANY,
         "partnerModelTuningSpec": _ANY,
@@ -202,3 +206,20 @@ UNDEPLOY_MODEL_REQUEST = Message(
 )
 
 CANCEL_TUNING_JOB_REQUEST = Message(f"{_PACKAGE}.CancelTuningJobRequest", {"name": _STRING})
+
+GCS_DESTINATION = Message(f"{_PACKAGE}.GcsDestination", {"outputUriPrefix": _STRING})
+OUTPUT_CONFIG = Message(
+    f"{_PACKAGE}.OutputConfig", {"gcsDestination": Field("message", message=lambda: GCS_DESTINATION)}
+)
+AUTORATER_CONFIG = Message(
+    f"{_PACKAGE}.AutoraterConfig",
+    {"samplingCount": Field("int32"), "flipEnabled": Field("bool"), "autoraterModel": _STRING,
+     "generationConfig": Field("message", message=lambda: GENERATION_CONFIG)},
+)
+# Metrics are a union of many specs (bleu_spec, pointwise_metric_spec, ...): kept as sent.
+EVALUATION_CONFIG: Message = Message(
+    f"{_PACKAGE}.EvaluationConfig",
+    {"metrics": _ANY_LIST, "outputConfig": Field("message", message=lambda: OUTPUT_CONFIG),
+     "autoraterConfig": Field("message", message=lambda: AUTORATER_CONFIG),
+     "inferenceGenerationConfig": Field("message", message=lambda: GENERATION_CONFIG)},
+)

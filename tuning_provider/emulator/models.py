@@ -1,5 +1,7 @@
 """Tuned models (ModelService): get, list, delete. A model is written when its job succeeds
-(`add_tuned`); delete is refused while any endpoint serves it, as Vertex refuses it."""
+(`add_tuned`); delete is refused while any endpoint serves it, as Vertex refuses it.
+A tuned model carries the labels Vertex puts on one, naming its Google base model and its
+job (google-genai reads the first as `tuned_model_info.base_model`)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ _FILTER_CLAUSE = re.compile(
     r'(?P<field>display_name|labels\.[a-z][a-z0-9_-]*)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))'
 )
 
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
+JOB_LABEL = "google-vertex-llm-tuning-job-id"
+
 # (endpoint name, deployed model id) pairs serving a model, from the endpoints' side.
 Deployment = tuple[str, str]
 
@@ -47,12 +52,14 @@ class Models:
         publish: Callable[[], None],
         deployments: Callable[[str, str], list[Deployment]],
         checkpoints: Callable[[str, str], list[dict[str, Any]]],
+        base_model_of: Callable[[str, str], str | None] = lambda _parent, _job_id: None,
     ) -> None:
         store.declare(_SCHEMA)
         self._store = store
         self._publish = publish
         self._deployments = deployments
         self._checkpoints = checkpoints
+        self._base_model_of = base_model_of
 
     def get_model(self, name: str) -> dict[str, Any]:
         parent, model_id = split_name(name, "models")
@@ -105,6 +112,16 @@ class Models:
             (record.parent, record.plan["model"], record.plan["displayName"], record.id, ended),
         )
 
+    def job_of_name(self, name: str) -> str | None:
+        """The id of the job that produced the model `name` (any version), if it exists."""
+        with self._store.lock:
+            self._publish()
+            try:
+                parent, model_id = split_name(name, "models")
+                return str(self._row(parent, model_id, name)["job_id"])
+            except NotFound:
+                return None
+
     def job_of(self, parent: str, model_id: str) -> str | None:
         """The id of the tuning job that produced the model, if the model exists."""
         row = self._store.one("SELECT job_id FROM models WHERE parent = ? AND id = ?", (parent, model_id))
@@ -131,6 +148,12 @@ class Models:
             "versionCreateTime": created,
             "versionUpdateTime": created,
         }
+        base_model = self._base_model_of(parent, row["job_id"])
+        labels = {JOB_LABEL: row["job_id"], "tune-type": "sft"}
+        if base_model:
+            # A label value holds no dots: gemini-3.5-flash is written gemini-3-5-flash.
+            labels[BASE_MODEL_LABEL] = base_model.replace(".", "-")
+        model["labels"] = labels
         checkpoints = self._checkpoints(parent, row["job_id"])
         if checkpoints:
             model["checkpoints"] = [

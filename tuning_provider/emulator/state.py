@@ -32,7 +32,7 @@ from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.models import Models
 from tuning_provider.emulator.store import Clock, Store
 from tuning_provider.emulator.tensorboards import Tensorboards
-from tuning_provider.emulator.tuning_jobs import DatasetValidator, TuningJobs
+from tuning_provider.emulator.tuning_jobs import DatasetValidator, TunedSource, TuningJobs
 from tuning_provider.errors import NotFound
 
 __all__ = ["Clock", "DatasetValidator", "VertexState"]
@@ -51,13 +51,17 @@ class VertexState:
         validate_dataset: DatasetValidator | None = None,
     ) -> None:
         self._store = Store(db_path, clock)
-        self.tuning_jobs = TuningJobs(self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset)
+        self.tuning_jobs = TuningJobs(
+            self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset,
+            tuned_model=self._tuned_source,
+        )
         self.endpoints = Endpoints(self._store, publish=self.publish_outputs, examples_of=self._examples_of)
         self.models = Models(
             self._store,
             publish=self.publish_outputs,
             deployments=self.endpoints.deployments_of,
             checkpoints=self._checkpoints_of,
+            base_model_of=self._base_model_of,
         )
         self.tensorboards = Tensorboards(self.tuning_jobs)
         self.experiments = Experiments(self.tuning_jobs, self.tensorboards)
@@ -79,6 +83,28 @@ class VertexState:
     def _examples_of(self, parent: str, model_id: str) -> Sequence[responder.Example]:
         job_id = self.models.job_of(parent, model_id)
         return self.tuning_jobs.record(parent, job_id).examples if job_id else []
+
+    def _tuned_source(self, name: str) -> TunedSource | None:
+        """A tuned model as continuous tuning reads it, or None if there is no such model."""
+        job_id = self.models.job_of_name(name)
+        if job_id is None:
+            return None
+        parent = name.split("/models/", 1)[0]
+        record = self.tuning_jobs.record(parent, job_id)
+        base_model = self._base_model_of(parent, job_id)
+        if base_model is None:
+            return None
+        ids = tuple(c["checkpointId"] for c in record.plan.get("checkpoints", []))
+        return TunedSource(base_model, ids, record.examples)
+
+    def _base_model_of(self, parent: str, job_id: str) -> str | None:
+        try:
+            record = self.tuning_jobs.record(parent, job_id)
+        except NotFound:
+            return None
+        # Plans written before continuous tuning have no baseModel: the request has it.
+        found = record.plan.get("baseModel") or record.request.get("baseModel")
+        return str(found) if found else None
 
     def _checkpoints_of(self, parent: str, job_id: str) -> list[dict[str, Any]]:
         try:

@@ -38,6 +38,7 @@ __all__ = [
     "MODEL_VERSION",
     "DatasetValidator",
     "JobRecord",
+    "TunedSource",
     "TuningJobs",
     "experiment_id",
     "failed_precondition",
@@ -60,17 +61,22 @@ _RPC_INVALID_ARGUMENT = 3
 # does (the reading layer has already refused names that are no TuningJob field).
 _CREATE_FIELDS = frozenset(
     {"baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels",
-     "encryptionSpec", "serviceAccount", "outputUri"}
+     "encryptionSpec", "serviceAccount", "outputUri", "preTunedModel"}
 )
 # TuningJob fields of the kinds of tuning the emulator does not imitate.
 _UNSUPPORTED_FIELDS = frozenset(
-    {"preTunedModel", "customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
+    {"customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
      "reinforcementTuningSpec", "fullFineTuningSpec", "veoTuningSpec", "veoLoraTuningSpec",
      "partnerModelTuningSpec"}
 )
 
+# Evaluation during tuning (preview) runs only here, per the supervised tuning page.
+EVALUATION_REGIONS = frozenset({"us-central1"})
+_SAMPLING_COUNT_RANGE = (1, 32)
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_TUNED_MODEL = re.compile(r"(?P<parent>projects/[^/]+/locations/(?P<location>[^/]+))/models/(?P<id>[^/@]+)(?:@[^/@]+)?")
+_VERTEX_DATASET = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _FILTER_AND = re.compile(r"\s+AND\s+")
 _FILTER_LABEL = re.compile(
@@ -110,6 +116,20 @@ def failed_precondition(message: str) -> InvalidRequest:
 def experiment_id(job_id: str) -> str:
     """The id of a job's experiment context (and of its TensorBoard experiment)."""
     return f"tuning-experiment-{job_id}"
+
+
+@dataclass(frozen=True)
+class TunedSource:
+    """What continuous tuning reads of a tuned model: the Google base model under it, its
+    checkpoints, and the examples it answers from (the new model learns both sets)."""
+
+    base_model: str
+    checkpoint_ids: tuple[str, ...]
+    examples: list[responder.Example]
+
+
+# Resolves a tuned model's resource name to its TunedSource; None when there is no such model.
+TunedModelLookup = Callable[[str], TunedSource | None]
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,10 @@ class _JobRequest:
     epochs: int
     adapter_size: str | None
     export_last_checkpoint_only: bool
+    # Continuous tuning: what the tuned model it starts from already answers.
+    inherited_examples: list[responder.Example]
+    # Evaluation after tuning: where its results go (gs:// prefix), if asked for.
+    evaluation_output: str | None
 
 
 class TuningJobs:
@@ -177,6 +201,7 @@ class TuningJobs:
         *,
         job_duration: float,
         validate_dataset: DatasetValidator | None = None,
+        tuned_model: TunedModelLookup | None = None,
     ) -> None:
         if job_duration <= 0:
             raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
@@ -185,6 +210,7 @@ class TuningJobs:
         self._gcs = gcs
         self._job_duration = job_duration
         self._validate = validate_dataset or validate_dataset_file
+        self._tuned_model: TunedModelLookup = tuned_model or (lambda _name: None)
 
     # --- the API operations ----------------------------------------------------------------
 
@@ -312,7 +338,8 @@ class TuningJobs:
                 f"Location {location} is not supported for Gemini supervised tuning: use a "
                 "regional location such as us-central1 or europe-west4."
             )
-        base_model = body.get("baseModel")
+        source = self._pre_tuned_source(body, location) if "preTunedModel" in body else None
+        base_model = source.base_model if source else body.get("baseModel")
         if not isinstance(base_model, str) or not base_model:
             raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-2.5-flash.")
         model = catalog.find_model(base_model)
@@ -333,9 +360,9 @@ class TuningJobs:
                 "supervised_tuning_spec.training_dataset_uri is required: the gs:// URI of the "
                 "training dataset."
             )
-        training_uri = _gcs_uri(spec["trainingDatasetUri"], "training_dataset_uri")
+        training_uri = _dataset_uri(spec["trainingDatasetUri"], "training_dataset_uri", location)
         validation_uri = (
-            _gcs_uri(spec["validationDatasetUri"], "validation_dataset_uri")
+            _dataset_uri(spec["validationDatasetUri"], "validation_dataset_uri", location)
             if spec.get("validationDatasetUri") else None
         )
         hyper = spec.get("hyperParameters") or {}
@@ -355,11 +382,15 @@ class TuningJobs:
                 f"tuned_model_display_name must be a string of at most {MAX_DISPLAY_NAME_CHARS} "
                 f"characters; got {len(display_name)}."
             )
+        evaluation_output = _check_evaluation(spec.get("evaluationConfig"), location)
         _check_labels(body.get("labels"))
         _check_encryption(body.get("encryptionSpec"), location, model)
 
         # Proto3 JSON leaves default values out: an empty string, false or {} is not echoed.
         echo = _without_defaults({k: v for k, v in body.items() if k in _CREATE_FIELDS})
+        if source:
+            # baseModel is output only in a PreTunedModel: Vertex fills it in.
+            echo["preTunedModel"] = {**echo["preTunedModel"], "baseModel": source.base_model}
         return _JobRequest(
             echo=echo,
             base_model=model.id,
@@ -368,7 +399,40 @@ class TuningJobs:
             epochs=epochs or DEFAULT_EPOCH_COUNT,
             adapter_size=adapter_size,
             export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
+            inherited_examples=source.examples if source else [],
+            evaluation_output=evaluation_output,
         )
+
+    def _pre_tuned_source(self, body: Mapping[str, Any], location: str) -> TunedSource:
+        """The tuned model a continuous-tuning request starts from, checked as Vertex does."""
+        if body.get("baseModel"):
+            raise InvalidRequest(
+                "Invalid JSON payload received. Oneof field 'source_model' is already set: give "
+                "base_model or pre_tuned_model, not both."
+            )
+        pre_tuned = body["preTunedModel"]
+        name = pre_tuned.get("tunedModelName") or ""
+        match = _TUNED_MODEL.fullmatch(name)
+        if not match:
+            raise InvalidRequest(
+                "pre_tuned_model.tuned_model_name must be a model resource name of the form "
+                f"projects/P/locations/L/models/M (optionally @VERSION); got {name!r}."
+            )
+        if match["location"] != location:
+            raise InvalidRequest(
+                f"The tuned model {name} is in {match['location']}, but the tuning job is in "
+                f"{location}: continuous tuning runs in the tuned model's region."
+            )
+        source = self._tuned_model(name)
+        if source is None:
+            raise NotFound(f"Model {name} does not exist.")
+        checkpoint = pre_tuned.get("checkpointId")
+        if checkpoint and checkpoint not in source.checkpoint_ids:
+            raise InvalidRequest(
+                f"Checkpoint {checkpoint} does not exist in model {name}; its checkpoints are "
+                f"{', '.join(source.checkpoint_ids) or 'none'}."
+            )
+        return source
 
     def _decide_outcome(
         self, request: _JobRequest
@@ -387,6 +451,11 @@ class TuningJobs:
         if request.validation_uri:
             datasets.append(("validation", request.validation_uri))
         reports: dict[str, DatasetReport] = {}
+        for kind, uri in datasets:
+            if _VERTEX_DATASET.fullmatch(uri):
+                # The emulator holds no multimodal datasets: it answers as Vertex does for one
+                # that does not exist (the job fails once it starts reading).
+                return (f"Failed to read the {kind} dataset: dataset {uri} does not exist.", None, [], [])
         for kind, uri in datasets:
             path = self._gcs.local_path(uri)
             if not path.is_file():
@@ -409,7 +478,10 @@ class TuningJobs:
             "totalBillableTokenCount": str(training.estimated_tokens),
             "tuningStepCount": str(steps_per_epoch * request.epochs),
         }
-        examples = responder.examples_from_jsonl(self._gcs.local_path(request.training_uri))
+        examples = [
+            *responder.examples_from_jsonl(self._gcs.local_path(request.training_uri)),
+            *request.inherited_examples,
+        ]
         validation = (
             responder.examples_from_jsonl(self._gcs.local_path(request.validation_uri))
             if request.validation_uri else []
@@ -427,6 +499,8 @@ class TuningJobs:
         display = request.echo.get("tunedModelDisplayName") or f"{request.base_model}-tuned"
         return {
             "model": self._store.new_id(),
+            "baseModel": request.base_model,
+            "evaluationOutput": request.evaluation_output,
             "displayName": display,
             "epochs": request.epochs,
             "validationAnswers": [e.answer for e in validation],
@@ -482,6 +556,8 @@ class TuningJobs:
             job["error"] = {"code": _RPC_CANCELLED, "message": "CANCELED"}
         elif state == SUCCEEDED:
             job["tunedModel"] = _tuned_model_json(parent, record.plan)
+            if record.plan.get("evaluationOutput"):
+                job["evaluateDatasetRuns"] = [_evaluation_run_json(parent, record)]
         return job
 
 
@@ -525,12 +601,67 @@ def _tuned_model_json(parent: str, plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _evaluation_run_json(parent: str, record: JobRecord) -> dict[str, Any]:
+    """The evaluation Vertex runs on the final checkpoint once the job has tuned. The layout
+    of its output directory under the prefix is the emulator's own (Vertex's is unconfirmed)."""
+    checkpoint = record.plan["checkpoints"][-1]["checkpointId"]
+    prefix = record.plan["evaluationOutput"].rstrip("/")
+    return {
+        "operationName": f"{parent}/operations/evaluation-{record.id}",
+        "checkpointId": checkpoint,
+        "evaluateDatasetResponse": {
+            "outputInfo": {"gcsOutputDirectory": f"{prefix}/tuning-job-{record.id}/checkpoint-{checkpoint}"}
+        },
+    }
+
+
+def _check_evaluation(config: dict[str, Any] | None, location: str) -> str | None:
+    """The output prefix of an evaluation config Vertex accepts; InvalidRequest otherwise."""
+    if not config:
+        return None
+    if location not in EVALUATION_REGIONS:
+        raise InvalidRequest(
+            f"Evaluation during tuning is supported only in {', '.join(sorted(EVALUATION_REGIONS))}; "
+            f"this tuning job is in {location}."
+        )
+    if not config.get("metrics"):
+        raise InvalidRequest("supervised_tuning_spec.evaluation_config.metrics must hold at least one metric.")
+    prefix = config.get("outputConfig", {}).get("gcsDestination", {}).get("outputUriPrefix")
+    if not isinstance(prefix, str) or not prefix.startswith("gs://"):
+        raise InvalidRequest(
+            "supervised_tuning_spec.evaluation_config.output_config.gcs_destination.output_uri_prefix "
+            f"must be a Cloud Storage URI such as gs://BUCKET/PATH/; got {prefix!r}."
+        )
+    count = config.get("autoraterConfig", {}).get("samplingCount")
+    low, high = _SAMPLING_COUNT_RANGE
+    if count is not None and not low <= count <= high:
+        raise InvalidRequest(
+            f"supervised_tuning_spec.evaluation_config.autorater_config.sampling_count must be "
+            f"between {low} and {high}; got {count}."
+        )
+    return prefix
+
+
 def _without_defaults(value: Any) -> Any:
     """Proto3 JSON as Vertex writes it: fields at their default value are left out."""
     if isinstance(value, dict):
         kept = {k: _without_defaults(v) for k, v in value.items()}
         return {k: v for k, v in kept.items() if v not in ("", False, {}, [], None)}
     return value
+
+
+def _dataset_uri(value: Any, field: str, location: str) -> str:
+    """A gs:// URI, or a Vertex dataset's resource name (google-genai sends a
+    vertex_dataset_resource in the same field), which must be in the job's region."""
+    dataset = _VERTEX_DATASET.fullmatch(value) if isinstance(value, str) else None
+    if dataset is None:
+        return _gcs_uri(value, field)
+    if dataset["location"] != location:
+        raise InvalidRequest(
+            f"supervised_tuning_spec.{field}: the dataset {value} is in {dataset['location']}, but "
+            f"the tuning job is in {location}: use a dataset in the job's region."
+        )
+    return str(value)
 
 
 def _gcs_uri(value: Any, field: str) -> str:
