@@ -32,7 +32,7 @@ from stacks.local import build_local_stack, place_dataset
 from tuning_provider import TuningJob, TuningJobArgs
 
 config = load_config()
-first = build_local_stack(config)
+(first,) = build_local_stack(config).values()  # the one job of the stack, by resource name
 continued = TuningJob(
     "engine-continued",
     TuningJobArgs(
