@@ -2,10 +2,10 @@
 
 One-job stacks (`tuning:job`) export, as always: tuningJobName, tuningJobState, tunedModelName,
 tunedModelEndpoint, checkpoints, experiment, and what the run measured and cost: metrics,
-servingCheckpoint, estimatedTrainingTokens, estimatedCostUsd, billableTokens. A stack of
-several jobs (`tuning:jobs`) exports them per job under `jobs`:
-`jobs.reviews.tunedModelEndpoint`, ... A sweep exports the best trial's outputs in the same
-place, plus `bestTrial` (its name), `trials` (each trial's settings, job, state, endpoint and
+servingCheckpoint, estimatedTrainingTokens, estimatedCostUsd, tuningStateDetail,
+completedEpochCount, billableTokens. A stack of several jobs (`tuning:jobs`) exports them per
+job under `jobs`: `jobs.reviews.tunedModelEndpoint`, ... A sweep exports the best trial's
+outputs in the same place, plus `bestTrial` (its name), `trials` (each trial's settings, job, state, endpoint and
 metrics), `sweptTrials` (every trial of the grid) and `sweepKey` (a digest of the sweep's
 settings, grid and data: stacks/sweep.py's `keep: best`).
 """
@@ -39,6 +39,9 @@ JOB_OUTPUTS = {
     "servingCheckpoint": "serving_checkpoint",
     "estimatedTrainingTokens": "estimated_training_tokens",
     "estimatedCostUsd": "estimated_cost_usd",
+    # Where a running job is (waiting for quota, tuning, post-processing...) and how far.
+    "tuningStateDetail": "tuning_state_detail",
+    "completedEpochCount": "completed_epoch_count",
     # What Vertex counted as billable in the training data.
     "billableTokens": "tuning_data_stats",
 }

@@ -275,7 +275,7 @@ class TuningJobProvider(ResourceProvider):
             retry = vertex.RetryPolicy(
                 attempts=40, max_elapsed=IAM_PROPAGATION_SECONDS, permission_grace=IAM_PROPAGATION_SECONDS
             )
-            job, adopted = vertex.submit_or_adopt(conn, spec, retry)
+            job, adopted = vertex.submit_or_adopt(conn, spec, retry, on_progress=lambda line: _progress(spec, line))
             verb = "adopted" if adopted else "submitted"
             _progress(spec, f"{verb} tuning job {job.name} ({job.state})")
         job = self._serving(conn, spec, job)

@@ -494,7 +494,10 @@ def list_tuning_jobs(
 
 
 def find_tuning_job_by_fingerprint(
-    conn: Connection, fingerprint: str, retry: RetryPolicy = DEFAULT_RETRY
+    conn: Connection,
+    fingerprint: str,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    on_progress: Callable[[str], None] = _progress,
 ) -> JobRecord | None:
     """The newest job carrying this fingerprint label that can stand in for a new one: a live
     job, or a SUCCEEDED one whose tuned model still serves. A succeeded job whose model or
@@ -509,7 +512,7 @@ def find_tuning_job_by_fingerprint(
         problem = None if job.live else serving_problem(conn, job, retry)
         if problem is None:
             return job
-        _progress(f"not adopting tuning job {job.name}, which has the same settings: {problem}")
+        on_progress(f"not adopting tuning job {job.name}, which has the same settings: {problem}")
     return None
 
 
@@ -564,6 +567,7 @@ def submit_or_adopt(
     conn: Connection,
     spec: TuningJobSpec,
     retry: RetryPolicy = DEFAULT_RETRY,
+    on_progress: Callable[[str], None] = _progress,
 ) -> tuple[JobRecord, bool]:
     """Create the job unless one with this spec's fingerprint is live or succeeded already.
 
@@ -574,7 +578,7 @@ def submit_or_adopt(
     labels = {**spec.labels, FINGERPRINT_LABEL: fingerprint}
 
     def attempt() -> tuple[JobRecord, bool]:
-        existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry)
+        existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry, on_progress)
         if existing is not None:
             return existing, True
         with warnings.catch_warnings():

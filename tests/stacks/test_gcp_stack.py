@@ -52,7 +52,8 @@ IAM_TYPES = {KEY_MEMBER, BUCKET_MEMBER, ACCOUNT_MEMBER, PROJECT_MEMBER}
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
 JOB_OUTPUTS = {"tuningJobName", "tuningJobState", "tunedModelName", "tunedModelEndpoint", "checkpoints", "experiment",
-               "metrics", "servingCheckpoint", "estimatedTrainingTokens", "estimatedCostUsd", "billableTokens"}
+               "metrics", "servingCheckpoint", "estimatedTrainingTokens", "estimatedCostUsd", "tuningStateDetail",
+               "completedEpochCount", "billableTokens"}
 CLOUD_OUTPUTS = JOB_OUTPUTS | {"bucket", "trainingDatasetUri", "validationDatasetUri", "kmsKeyName", "serviceAccount"}
 
 
