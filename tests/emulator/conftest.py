@@ -27,6 +27,7 @@ from google.cloud.aiplatform import initializer
 from google.oauth2.credentials import Credentials
 from google.protobuf import json_format
 
+from tests.aiplatform_reader import aiplatform_client
 from tests.conftest import LOCATION, PROJECT
 from tuning_provider.emulator import Emulator
 from tuning_provider.emulator.wire import REST_ONLY_FIELDS
@@ -40,12 +41,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 @pytest.fixture
 def gapic(request: pytest.FixtureRequest) -> Callable[..., Any]:
     def make(client_class: type[Any], emulator: Emulator | None = None) -> Any:
-        target = emulator or request.getfixturevalue("emulator")
-        return client_class(
-            credentials=Credentials(token="test-token"),
-            transport="rest",
-            client_options={"api_endpoint": target.url},
-        )
+        return aiplatform_client(client_class, emulator or request.getfixturevalue("emulator"))
 
     return make
 

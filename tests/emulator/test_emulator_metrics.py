@@ -9,6 +9,7 @@ import pytest
 from google.cloud import aiplatform_v1 as v1
 from google.genai import types
 
+from tests.aiplatform_reader import read_metrics_with_aiplatform
 from tests.conftest import SAMPLE_EXAMPLES
 from tuning_provider.emulator.tuning_jobs import BATCH_SIZE
 
@@ -24,27 +25,12 @@ def emulator(emulator_factory, manual_clock):
 
 
 @pytest.fixture
-def read_metrics(gapic, emulator):
+def read_metrics(emulator):
     """{series display name: [(step, value), ...]} of a job, read the provider's way (from
     `target`, another emulator, if given)."""
 
     def read(job_name, target=None):
-        metadata = gapic(v1.MetadataServiceClient, target or emulator)
-        boards = gapic(v1.TensorboardServiceClient, target or emulator)
-        job = gapic(v1.GenAiTuningServiceClient, target or emulator).get_tuning_job(name=job_name)
-        experiment = metadata.get_context(name=job.experiment)
-        tensorboard = experiment.metadata["backing_tensorboard_resource"]
-        [run] = metadata.list_contexts(request=v1.ListContextsRequest(
-            parent=job.experiment.split("/contexts/")[0],
-            filter=f'schema_title="system.ExperimentRun" AND parent_contexts:"{job.experiment}"',
-        ))
-        run_name = f"{tensorboard}/experiments/{experiment.name.rsplit('/', 1)[1]}/runs/{run.display_name}"
-        series = list(boards.list_tensorboard_time_series(parent=run_name))
-        data = boards.batch_read_tensorboard_time_series_data(request=v1.BatchReadTensorboardTimeSeriesDataRequest(
-            tensorboard=tensorboard, time_series=[s.name for s in series]))
-        names = {s.name.rsplit("/", 1)[1]: s.display_name for s in series}
-        return {names[d.tensorboard_time_series_id]: [(p.step, p.scalar.value) for p in d.values]
-                for d in data.time_series_data}
+        return read_metrics_with_aiplatform(target or emulator, job_name)
 
     return read
 

@@ -7,35 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from google.cloud import aiplatform_v1 as v1
-from google.oauth2.credentials import Credentials
 
+from tests.aiplatform_reader import read_metrics_with_aiplatform
 from tests.conftest import LOCATION, PROJECT
 from tuning_provider import vertex
-from tuning_provider.emulator import Emulator
-
-
-def gapic(client_class: type, emulator: Emulator):  # type: ignore[no-untyped-def]
-    return client_class(credentials=Credentials(token="test-token"), transport="rest",
-                        client_options={"api_endpoint": emulator.url})
-
-
-def read_with_aiplatform(emulator: Emulator, job_name: str) -> dict[str, list[tuple[int, float]]]:
-    metadata, boards = gapic(v1.MetadataServiceClient, emulator), gapic(v1.TensorboardServiceClient, emulator)
-    job = gapic(v1.GenAiTuningServiceClient, emulator).get_tuning_job(name=job_name)
-    experiment = metadata.get_context(name=job.experiment)
-    tensorboard = experiment.metadata["backing_tensorboard_resource"]
-    [run] = metadata.list_contexts(request=v1.ListContextsRequest(
-        parent=job.experiment.split("/contexts/")[0],
-        filter=f'schema_title="system.ExperimentRun" AND parent_contexts:"{job.experiment}"',
-    ))
-    run_name = f"{tensorboard}/experiments/{experiment.name.rsplit('/', 1)[1]}/runs/{run.display_name}"
-    series = list(boards.list_tensorboard_time_series(parent=run_name))
-    data = boards.batch_read_tensorboard_time_series_data(request=v1.BatchReadTensorboardTimeSeriesDataRequest(
-        tensorboard=tensorboard, time_series=[s.name for s in series]))
-    names = {s.name.rsplit("/", 1)[1]: s.display_name for s in series}
-    return {names[d.tensorboard_time_series_id]: [(p.step, p.scalar.value) for p in d.values]
-            for d in data.time_series_data}
 
 
 @pytest.fixture
@@ -55,7 +30,7 @@ def finished_job(genai_client, start_tuning_job, write_dataset, sample_examples)
 def test_the_provider_reads_what_the_aiplatform_clients_read(emulator, finished_job):
     conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
     series = vertex.read_metric_series(conn, vertex.get_tuning_job(conn, finished_job))
-    assert series.points == read_with_aiplatform(emulator, finished_job)
+    assert series.points == read_metrics_with_aiplatform(emulator, finished_job)
     assert len(series.points) == 6
     assert len(series.points["/train_total_loss"]) == series.points["/eval_total_loss"][-1][0]
 
