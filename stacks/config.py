@@ -34,10 +34,11 @@ from stacks.entries import (
     JobEntry,
     SweepPlan,
     job_entries,
+    tune_from,
 )
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
-from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
 
 __all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
 
@@ -53,6 +54,8 @@ _KMS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _MEMBER = re.compile(r"^(serviceAccount|user|group|principal|principalSet):\S+$")
 # Job inputs the stack fills from its own settings: their problems are those settings' fault.
 _STACK_KEYS = {"project": "project", "location": "region"}
+# A stack reference's name, fully qualified: the backend decides what a short one means.
+_STACK_NAME = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 
 
 class StackConfig(BaseModel):
@@ -223,12 +226,80 @@ def _jobs_problems(
         origin = {field: f"{NAMESPACE}:job.{field}" for field in shared}
         origin.update({field: f"{prefix}.{field}" for field in own})
         merged = {**shared, **{k: v for k, v in own.items() if k not in ENTRY_KEYS}}
+        if "tuneFrom" in own:
+            tune_problems, merged = _tune_from_problems(name, jobs, shared, settings)
+            problems += tune_problems
+            origin["base_model"] = f"{prefix}.tuneFrom"
         problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys)
     unique: list[ConfigProblem] = []
     for problem in problems:
         if problem not in unique:
             unique.append(problem)
     return unique
+
+
+def _tune_from_problems(
+    name: str | None, jobs: Mapping[str, Any], shared: Mapping[str, Any], settings: Mapping[str, Any]
+) -> tuple[list[ConfigProblem], dict[str, Any]]:
+    """What is wrong with the `tuneFrom` of job `name` (None: a one-job stack's tuning:job), and
+    the job's settings as the spec is to judge them: its base_model a tuned model in the stack's
+    region. When the source is a job of this stack, the catalog's rules of the Google model at
+    the root of the chain apply as well."""
+    prefix = f"{NAMESPACE}:jobs.{name}" if name else f"{NAMESPACE}:job"
+    own = jobs[name] if name else shared
+    key = f"{prefix}.tuneFrom"
+    source = tune_from(own["tuneFrom"])
+    region = settings.get("region", StackConfig.model_fields["region"].default)
+    merged = {**shared, **{k: v for k, v in own.items() if k not in ENTRY_KEYS},
+              "base_model": f"projects/{settings.get('project', 'placeholder-project')}/locations/{region}/models/0"}
+    if source is None or (name is None and source.stack is None):
+        return [ConfigProblem(key, "must be {stack: ORG/PROJECT/STACK} with optionally job: NAME"
+                                   + (", or name a job of tuning:jobs" if name else " (a one-job stack has no "
+                                      "other job to tune from)") + f"; not {own['tuneFrom']!r}")], merged
+    problems: list[ConfigProblem] = []
+    if name and "base_model" in own:
+        problems.append(ConfigProblem(f"{prefix}.base_model", "is the tuned model of tuneFrom; remove base_model "
+                                                              "or tuneFrom"))
+    if source.stack is not None:
+        if not _STACK_NAME.match(source.stack):
+            problems.append(ConfigProblem(f"{key}.stack", f"{source.stack!r} is not a fully qualified stack "
+                                                          "name; write ORG/PROJECT/STACK (see `pulumi stack ls "
+                                                          "--all`)"))
+        return problems, merged
+    assert name is not None
+    chain = _tune_from_chain(name, jobs)
+    if source.job == name:
+        problems.append(ConfigProblem(key, "a job cannot tune from its own model: each up would replace it "
+                                           "with one tuned from the last. Add a job with tuneFrom: "
+                                           f"{name} to tune further"))
+    elif source.job not in jobs:
+        problems.append(_unknown(key, str(source.job), [n for n in jobs if n != name], "a job of tuning:jobs"))
+    elif chain[-1] == name:
+        problems.append(ConfigProblem(key, f"tunes in a circle ({' -> '.join(chain)}): each job's model would "
+                                           "replace the other's on every up; start one of them from a base_model"))
+    elif chain[-1] not in chain[:-1]:  # a circle further on is reported at its own jobs
+        root = {**shared, **jobs[chain[-1]]}.get("base_model")
+        info = catalog.find_model(root) if isinstance(root, str) else None
+        if info is not None:
+            problems += [ConfigProblem(f"{prefix}.{field}" if field in own else f"{NAMESPACE}:job.{field}",
+                                       f"the model it tunes from is a {info.id} model: {message}")
+                         for field, message in base_model_problems({**merged, "location": region}, info.id)
+                         if field in own or field in shared]
+    return problems, merged
+
+
+def _tune_from_chain(name: str, jobs: Mapping[str, Any]) -> list[str]:
+    """`name` and the jobs of this stack it tunes from, in turn, up to the first one that tunes
+    from no job of this stack, or up to a job seen before (a circle)."""
+    chain = [name]
+    while True:
+        own = jobs.get(chain[-1])
+        source = tune_from(own.get("tuneFrom")) if isinstance(own, Mapping) else None
+        if source is None or source.stack is not None or source.job not in jobs:
+            return chain
+        chain.append(str(source.job))
+        if source.job in chain[:-1]:
+            return chain
 
 
 def _name_problems(values: Mapping[str, Any], prefix: str, allowed: frozenset[str]) -> list[ConfigProblem]:
@@ -336,10 +407,13 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
     uploaded data; a sweep's trials each judged the same way."""
     prefix = f"{NAMESPACE}:job"
     origin = {field: f"{prefix}.{field}" for field in job}
-    merged = {k: v for k, v in job.items() if k != "sweep"}
-    return _name_problems(job, prefix, allowed=frozenset({"sweep"})) + _sweep_runs_problems(
-        job.get("sweep"), prefix, merged, origin, settings, known_keys
-    )
+    merged = {k: v for k, v in job.items() if k not in ENTRY_KEYS}
+    problems = _name_problems(job, prefix, allowed=frozenset({"sweep", "tuneFrom"}))
+    if "tuneFrom" in job:
+        tune_problems, merged = _tune_from_problems(None, {}, job, settings)
+        problems += tune_problems
+        origin["base_model"] = f"{prefix}.tuneFrom"
+    return problems + _sweep_runs_problems(job.get("sweep"), prefix, merged, origin, settings, known_keys)
 
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:

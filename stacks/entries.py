@@ -13,9 +13,20 @@ several jobs names them under `tuning:jobs`; `tuning:job` then holds the setting
         sweep:                                           # a grid of trials; the best one serves
           grid: {learning_rate_multiplier: [0.5, 1, 2], adapter_size: [4, 8]}
           keep: all                                      # or best: see stacks/sweep.py
+      reviews-more:
+        tuneFrom: reviews                                # continuous tuning: from reviews' model
+        trainingData: examples/data/more.jsonl
+        pre_tuned_model_checkpoint_id: "2"               # optional: that model's default otherwise
 
-Beside TuningJob inputs a job holds only `trainingData`, `validationData` and `sweep`. This
-module turns the (already judged) settings into `JobEntry`s; stacks/config.py judges them.
+`tuneFrom` makes a job tune further from another job's tuned model (its base_model is that
+model): a job of this stack by name, or a job of another stack, `{stack: ORG/PROJECT/STACK}`
+(a one-job stack's model) or `{stack: ..., job: NAME}`, read through a StackReference. A chain
+within the stack is ordered by the engine: a new model of `reviews` replaces `reviews-more` with
+one tuned from it, and the old models go only once the new ones serve. A job never tunes from
+its own model: each `up` would then replace it with one tuned from the last.
+
+Beside TuningJob inputs a job holds only `trainingData`, `validationData`, `sweep` and `tuneFrom`.
+This module turns the (already judged) settings into `JobEntry`s; stacks/config.py judges them.
 """
 
 from __future__ import annotations
@@ -35,14 +46,18 @@ __all__ = [
     "SWEEP_KEYS",
     "JobEntry",
     "SweepPlan",
+    "TUNE_FROM_STACK_KEYS",
+    "TuneFrom",
     "job_entries",
+    "tune_from",
     "trial_name",
 ]
 
 # A job's own datasets, by the stack setting they stand in for.
 DATASET_KEYS = {"trainingData": "training", "validationData": "validation"}
-ENTRY_KEYS = frozenset({*DATASET_KEYS, "sweep"})
+ENTRY_KEYS = frozenset({*DATASET_KEYS, "sweep", "tuneFrom"})
 SWEEP_KEYS = frozenset({"grid", "keep"})
+TUNE_FROM_STACK_KEYS = frozenset({"stack", "job"})
 KEEP_CHOICES = ("all", "best")
 # A job's name is part of resource names and output keys.
 JOB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -73,14 +88,39 @@ def _number(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class TuneFrom:
+    """The tuned model a job tunes further from: that of `job` in this stack (`stack` None),
+    or of another stack (`job` None for a one-job stack)."""
+
+    job: str | None = None
+    stack: str | None = None
+
+    def output_path(self) -> tuple[str, ...]:
+        """Where the other stack exports the model's name."""
+        return ("jobs", self.job, "tunedModelName") if self.job else ("tunedModelName",)
+
+
+def tune_from(value: Any) -> TuneFrom | None:
+    """A `tuneFrom` setting as written (a job name, or {stack, job}); None if it is neither."""
+    if isinstance(value, str):
+        return TuneFrom(job=value)
+    if isinstance(value, Mapping) and isinstance(value.get("stack"), str) and set(value) <= TUNE_FROM_STACK_KEYS:
+        job = value.get("job")
+        return TuneFrom(job=str(job) if job is not None else None, stack=value["stack"])
+    return None
+
+
+@dataclass(frozen=True)
 class JobEntry:
     """One named job of the stack: its TuningJob inputs (shared ones merged in), its dataset
-    files by kind, and its sweep, if it is one. `name` is None for a one-job stack."""
+    files by kind, its sweep, if it is one, and the model it tunes from, if any. `name` is
+    None for a one-job stack."""
 
     name: str | None
     inputs: dict[str, Any]
     datasets: dict[str, Path]
     sweep: SweepPlan | None = None
+    tune_from: TuneFrom | None = None
 
     @property
     def key(self) -> str:
@@ -94,10 +134,23 @@ def job_entries(
     root: Path,
 ) -> list[JobEntry]:
     """The stack's jobs from `tuning:job` (`shared`), `tuning:jobs` and the stack's datasets;
-    a job's own dataset paths are relative to `root`, the project folder."""
+    a job's own dataset paths are relative to `root`, the project folder. A job comes after
+    the job of this stack it tunes from, so that its source is declared first."""
     if not jobs:
         return [_entry(None, {}, shared, datasets, root)]
-    return [_entry(name, settings, shared, datasets, root) for name, settings in jobs.items()]
+    entries = {name: _entry(name, settings, shared, datasets, root) for name, settings in jobs.items()}
+    ordered: dict[str, JobEntry] = {}
+
+    def place(name: str, seen: frozenset[str]) -> None:
+        entry = entries[name]
+        source = entry.tune_from.job if entry.tune_from and not entry.tune_from.stack else None
+        if source in entries and source not in seen:  # a cycle is config.py's to report
+            place(source, seen | {name})
+        ordered.setdefault(name, entry)
+
+    for name in entries:
+        place(name, frozenset())
+    return list(ordered.values())
 
 
 def _entry(
@@ -113,4 +166,7 @@ def _entry(
     plan = SweepPlan(grid={k: list(v) for k, v in sweep["grid"].items()}, keep=sweep.get("keep", "all")) \
         if isinstance(sweep, Mapping) else None
     inputs = {k: v for k, v in merged.items() if k not in ENTRY_KEYS}
-    return JobEntry(name, inputs, {kind: path for kind, path in files.items() if path is not None}, plan)
+    source = tune_from(merged.get("tuneFrom"))
+    if source is not None:
+        inputs.pop("base_model", None)  # the source's tuned model is the base model
+    return JobEntry(name, inputs, {kind: path for kind, path in files.items() if path is not None}, plan, source)

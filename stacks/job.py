@@ -8,6 +8,10 @@ job under `jobs`: `jobs.reviews.tunedModelEndpoint`, ... A sweep exports the bes
 outputs in the same place, plus `bestTrial` (its name), `trials` (each trial's settings, job, state, endpoint and
 metrics), `sweptTrials` (every trial of the grid) and `sweepKey` (a digest of the sweep's
 settings, grid and data: stacks/sweep.py's `keep: best`).
+
+A job with `tuneFrom` (stacks/entries.py) gets as base_model the tuned model name of its source:
+another job's `tuned_model_name` output (a sweep's best trial's), or another stack's
+`tunedModelName` output through a StackReference.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.datasets import dataset_object_name, training_tokens
-from stacks.entries import JobEntry
+from stacks.entries import JobEntry, TuneFrom
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -87,17 +91,23 @@ def declare_tuning_jobs(
     declared: dict[str, TuningJob] = {}
     outputs: dict[str, dict[str, Any]] = {}
     previous: dict[str, Any] | None = None
-    for entry in config.entries:
+    entries = {entry.key: entry for entry in config.entries}
+    references: dict[str, pulumi.StackReference] = {}
+    for entry in entries.values():  # a job's source comes before it (stacks/entries.py)
         uris = dataset_uris[entry.key]
+        tuned_from: dict[str, Any] = {}
+        if entry.tune_from is not None:
+            tuned_from["base_model"] = _source_model(entry.tune_from, outputs, references)
         inputs = {
             "project": config.project,
             "location": config.region,
             "training_dataset_uri": uris["training"],
             "validation_dataset_uri": uris.get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
-            "training_dataset_tokens": training_tokens(entry.datasets["training"], entry.inputs.get("base_model")),
+            "training_dataset_tokens": training_tokens(entry.datasets["training"], _root_base_model(entry, entries)),
             **placement,
             **entry.inputs,
+            **tuned_from,
         }
         base_name = f"{config.name_prefix}-{entry.name or 'job'}"
         if entry.sweep is None:
@@ -134,6 +144,43 @@ def declare_tuning_jobs(
     return declared
 
 
+def _source_model(
+    source: TuneFrom, outputs: Mapping[str, Mapping[str, Any]], references: dict[str, pulumi.StackReference]
+) -> pulumi.Output[Any]:
+    """The tuned model name a job tunes from: a job of this stack's (declared before it), or
+    another stack's, read through one StackReference per stack."""
+    if source.stack is None:
+        return pulumi.Output.from_input(outputs[str(source.job)]["tunedModelName"])
+    if source.stack not in references:
+        references[source.stack] = pulumi.StackReference(source.stack)
+    path = source.output_path()
+
+    def pick(exported: Any) -> str:
+        value = exported
+        for key in path[1:]:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"tuneFrom: stack {source.stack} exports no {'.'.join(path)} (a tuned model's name); "
+                             "run its `pulumi up` first, or fix tuneFrom's stack or job")
+        return value
+
+    return references[source.stack].get_output(path[0]).apply(pick)
+
+
+def _root_base_model(entry: JobEntry, entries: Mapping[str, JobEntry]) -> str | None:
+    """The Google model at the root of a job's chain of tuneFrom within the stack (None when the
+    chain leaves the stack): the one its dataset is tokenized for."""
+    seen: set[str] = set()
+    while entry.tune_from is not None:
+        source = entry.tune_from.job
+        if entry.tune_from.stack is not None or source is None or source not in entries or source in seen:
+            return None
+        seen.add(source)
+        entry = entries[source]
+    base = entry.inputs.get("base_model")
+    return base if isinstance(base, str) else None
+
+
 def _say_if_jobs_queue(jobs: int) -> None:
     """Say so when the engine will not run every job at once: `pulumi up` runs at most
     --parallel resource operations at a time (4 per CPU by default), and a TuningJob's create
@@ -152,13 +199,27 @@ def _say_if_jobs_queue(jobs: int) -> None:
 
 def sweep_key(entry: JobEntry, config: StackConfig) -> str:
     """A digest of what a sweep's trials are trained from: its settings, its grid, its data's
-    content, project and region. A finished sweep with the same key needs no trial again."""
+    content, project and region, and the same of the job it tunes from (another stack's: its
+    name only). A finished sweep with the same key needs no trial again."""
     assert entry.sweep is not None
-    payload = {
-        "inputs": entry.inputs, "grid": entry.sweep.grid, "project": config.project, "region": config.region,
+    payload = {"project": config.project, "region": config.region, **_lineage(entry, config)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _lineage(entry: JobEntry, config: StackConfig) -> dict[str, Any]:
+    """What a job's model is trained from: its settings, grid and data, then its source's."""
+    payload: dict[str, Any] = {
+        "inputs": entry.inputs, "grid": entry.sweep.grid if entry.sweep else None,
         "datasets": {kind: dataset_object_name(path) for kind, path in sorted(entry.datasets.items())},
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    source = entry.tune_from
+    if source is not None:
+        entries = {e.key: e for e in config.entries}
+        payload["tuneFrom"] = (
+            _lineage(entries[source.job], config) if source.stack is None and source.job in entries
+            else {"stack": source.stack, "job": source.job}
+        )
+    return payload
 
 
 def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, config: StackConfig) -> str | None:
