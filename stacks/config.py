@@ -34,6 +34,7 @@ from stacks.entries import (
     JobEntry,
     SweepPlan,
     job_entries,
+    trial_name,
     tune_from,
 )
 from tuning_provider import catalog
@@ -231,11 +232,35 @@ def _jobs_problems(
             problems += tune_problems
             origin["base_model"] = f"{prefix}.tuneFrom"
         problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys)
+    problems += _resource_name_problems(jobs)
     unique: list[ConfigProblem] = []
     for problem in problems:
         if problem not in unique:
             unique.append(problem)
     return unique
+
+
+def _resource_name_problems(jobs: Mapping[str, Any], one_job: bool = False) -> list[ConfigProblem]:
+    """Two jobs or trials with one resource name: a sweep's trial named like another job
+    (`tone` with epoch_count 2 is `tone-e2`), or two grid values written alike (1 and 1.0).
+    `one_job`: `jobs` is {"job": tuning:job} of a one-job stack."""
+    owners: dict[str, str] = {}
+    problems: list[ConfigProblem] = []
+    for name, own in jobs.items():
+        sweep = own.get("sweep") if isinstance(own, Mapping) else None
+        plan: list[dict[str, Any] | None] = [*_sweep_problems(sweep, "")[1]] if sweep is not None else [None]
+        for trial in plan:
+            resource = trial_name(str(name), trial) if trial is not None else str(name)
+            where = f"{NAMESPACE}:job" if one_job else f"{NAMESPACE}:jobs.{name}"
+            key = where + (".sweep.grid" if trial is not None else "")
+            if resource in owners:
+                clash = owners[resource]
+                problems.append(ConfigProblem(key, f"makes a second resource named {resource!r}, as "
+                                                   f"{clash} does; rename a job or give the grid "
+                                                   "values that differ"))
+            else:
+                owners[resource] = key
+    return problems
 
 
 def _tune_from_problems(
@@ -409,6 +434,8 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
     origin = {field: f"{prefix}.{field}" for field in job}
     merged = {k: v for k, v in job.items() if k not in ENTRY_KEYS}
     problems = _name_problems(job, prefix, allowed=frozenset({"sweep", "tuneFrom"}))
+    if job.get("sweep") is not None:
+        problems += _resource_name_problems({"job": job}, one_job=True)
     if "tuneFrom" in job:
         tune_problems, merged = _tune_from_problems(None, {}, job, settings)
         problems += tune_problems

@@ -115,3 +115,30 @@ def test_a_finished_sweep_is_known_by_its_settings_grid_and_data(tmp_path: Path)
     for change in ({"adapter_size": 8}, {"sweep": {"grid": {"epoch_count": [1, 3]}, "keep": "best"}}):
         other = check_stack_file(write_stack(tmp_path, stack_text("dev", **{"tuning:job": {**job, **change}})))
         assert sweep_key(other.entries[0], other) != sweep_key(config.entries[0], config)
+
+
+def test_a_trial_named_like_another_job_or_trial_is_reported(tmp_path: Path) -> None:
+    document = yaml.safe_load(stack_text("dev"))
+    document["config"]["tuning:validationData"] = SUPPORT_DATA
+    document["config"]["tuning:jobs"] = {
+        "tone": {"sweep": {"grid": {"epoch_count": [1, 2]}}},
+        "tone-e2": {},  # the resource of tone's second trial
+        "lr": {"sweep": {"grid": {"learning_rate_multiplier": [1, 1.0]}}},  # both trials are lr-lr1
+    }
+    path = write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(ConfigError) as caught:
+        check_stack_file(path)
+    problems = {p.key: p.message for p in caught.value.problems}
+    assert set(problems) == {"tuning:jobs.tone-e2", "tuning:jobs.lr.sweep.grid"}
+    assert "second resource named 'tone-e2', as tuning:jobs.tone.sweep.grid does" in problems["tuning:jobs.tone-e2"]
+    assert "second resource named 'lr-lr1'" in problems["tuning:jobs.lr.sweep.grid"]
+
+
+def test_a_one_job_sweep_with_values_written_alike_is_reported(tmp_path: Path) -> None:
+    document = yaml.safe_load(stack_text("dev"))
+    document["config"]["tuning:validationData"] = SUPPORT_DATA
+    document["config"]["tuning:job"]["sweep"] = {"grid": {"adapter_size": [4, "4"]}}
+    with pytest.raises(ConfigError) as caught:
+        check_stack_file(write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False)))
+    (problem,) = caught.value.problems
+    assert problem.key == "tuning:job.sweep.grid" and "second resource named 'job-a4'" in problem.message
