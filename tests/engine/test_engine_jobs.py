@@ -61,3 +61,36 @@ def test_a_sweep_of_three_trials_serves_the_trial_with_the_lowest_eval_loss(proj
     assert out["tuningJobName"] == best["tuningJobName"]
     assert "Paris" in ask(project, out["tunedModelEndpoint"])
     assert len(project.jobs()) == 3 and "3 created" in up.stdout
+
+
+def test_keep_best_removes_the_losing_trials_on_the_next_up_and_the_winner_keeps_serving(
+    project: Project, tmp_path: Path
+):
+    validation = write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[::-1])
+    project.config["tuning:validationData"] = str(validation)
+    project.set_job(sweep={"grid": {"epoch_count": [1, 2, 3]}, "keep": "best"})
+    project.pulumi("up", "--yes")
+    swept = project.outputs()
+    assert len(swept["trials"]) == 3 and len(project.jobs()) == 3
+
+    # The next up reads the winner from the stack's outputs and declares it alone.
+    preview = project.pulumi("preview", "--diff")
+    assert "- 2 to delete" in preview.stdout and "to replace" not in preview.stdout
+    project.pulumi("up", "--yes")
+    pruned = project.outputs()
+    assert list(pruned["trials"]) == [swept["bestTrial"]] and pruned["bestTrial"] == swept["bestTrial"]
+    assert pruned["sweptTrials"] == swept["sweptTrials"] and pruned["sweepKey"] == swept["sweepKey"]
+    for output in ("tuningJobName", "tunedModelName", "tunedModelEndpoint"):
+        assert pruned[output] == swept[output]  # the winner untouched
+    assert "Paris" in ask(project, pruned["tunedModelEndpoint"])
+    losers = [t for name, t in swept["trials"].items() if name != swept["bestTrial"]]
+    for loser in losers:  # their models and endpoints are gone
+        with pytest.raises(Exception, match="not found|NOT_FOUND|404"):
+            ask(project, loser["tunedModelEndpoint"])
+    assert "unchanged" in project.pulumi("up", "--yes").stdout
+
+    # A new grid is a new sweep: every trial of it runs (the one with the same settings is kept).
+    project.set_job(sweep={"grid": {"epoch_count": [2, 3]}, "keep": "best"})
+    project.pulumi("up", "--yes")
+    again = project.outputs()
+    assert again["sweepKey"] != swept["sweepKey"] and sorted(again["trials"]) == ["engine-job-e2", "engine-job-e3"]
