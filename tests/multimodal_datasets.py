@@ -51,7 +51,7 @@ def request_rows(examples: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 
 
 def create_dataset(emulator: Emulator, table_uri: str, read_config: Mapping[str, Any] | None = ASSEMBLED, *,
-                   location: str = LOCATION, schema: str = MULTIMODAL_SCHEMA,
+                   project: str = PROJECT, location: str = LOCATION, schema: str = MULTIMODAL_SCHEMA,
                    display_name: str = "tuning examples") -> Any:
     """CreateDataset through the generated client, waited for as its operation says."""
     metadata: dict[str, Any] = {"inputConfig": {"bigquerySource": {"uri": table_uri}}}
@@ -59,7 +59,7 @@ def create_dataset(emulator: Emulator, table_uri: str, read_config: Mapping[str,
         metadata["geminiTemplateConfigSource"] = dict(read_config)
     client = aiplatform_client(v1beta1.DatasetServiceClient, emulator)
     operation = client.create_dataset(
-        parent=f"projects/{PROJECT}/locations/{location}",
+        parent=f"projects/{project}/locations/{location}",
         dataset=v1beta1.Dataset(display_name=display_name, metadata_schema_uri=schema,
                                 metadata=json_format.ParseDict(metadata, struct_pb2.Value())),
     )
