@@ -12,6 +12,8 @@ Served on one port:
   `wire.for_version` for the API version of the path. They require `Authorization: Bearer
   <any token>` (401 otherwise); once authenticated, and before any state is touched, they
   pass through fault injection when a fault rate is set.
+  Multimodal datasets' BigQuery tables are read by the Vertex side only (`bigquery`): no
+  BigQuery API is served.
 - Cloud Storage JSON API, the read subset plus simple uploads, without auth and without
   faults: bucket get, object list/get/delete, media download (with Range), media and
   multipart upload.
