@@ -88,20 +88,26 @@ def test_list_filters_and_pages(emulator, gapic, table):
         ({"metadata": {"inputConfig": {"bigquerySource": {"uri": "bq://no-dots"}}}}, "INVALID_ARGUMENT",
          "bq://PROJECT.DATASET.TABLE"),
         ({"metadata": metadata_body(f"bq://{PROJECT}.tuning.missing")}, "NOT_FOUND", "tuning.missing was not found"),
-        ({"metadata": {**metadata_body("TABLE"), "geminiTemplateConfigSource": {"requestColumnName": "r"},
-                       "geminiRequestReadConfig": {"assembledRequestColumnName": "r"}}},
-         "INVALID_ARGUMENT", "set one"),
         ({"displayName": ""}, "INVALID_ARGUMENT", "display_name is required"),
         ({"metadataSchemaUri": MULTIMODAL_SCHEMA, "unknownField": 1}, "INVALID_ARGUMENT", "Cannot find field"),
     ],
 )
 def test_what_vertex_refuses_at_create(vertex_http, table, body, status, words):
     full = {"displayName": "d", "metadataSchemaUri": MULTIMODAL_SCHEMA, "metadata": metadata_body(table), **body}
-    if full["metadata"].get("inputConfig", {}).get("bigquerySource", {}).get("uri") == "TABLE":
-        full["metadata"]["inputConfig"]["bigquerySource"]["uri"] = table
     code, _, answer = vertex_http("POST", f"/v1beta1/{PARENT}/datasets", full)
     assert answer["error"]["status"] == status and words in answer["error"]["message"]
     assert code == {"INVALID_ARGUMENT": 400, "NOT_FOUND": 404}[status]
+
+
+def test_a_read_config_holds_one_way_to_read_requests(vertex_http, table):
+    both = {**metadata_body(table, requestColumnName="requests"),
+            "geminiRequestReadConfig": {"assembledRequestColumnName": "requests"}}
+    two = metadata_body(table, requestColumnName="requests", promptUri=f"{PARENT}/datasets/9")
+    for metadata in (both, two):
+        body = {"displayName": "d", "metadataSchemaUri": MULTIMODAL_SCHEMA, "metadata": metadata}
+        code, _, answer = vertex_http("POST", f"/v1beta1/{PARENT}/datasets", body)
+        assert (code, answer["error"]["status"]) == (400, "INVALID_ARGUMENT")
+        assert "set one" in answer["error"]["message"]
 
 
 def test_a_table_must_be_where_the_dataset_is(emulator, vertex_http):
@@ -142,3 +148,11 @@ def test_a_read_config_in_the_newer_spelling_is_kept(vertex_http, table):
     body = {"displayName": "d", "metadataSchemaUri": MULTIMODAL_SCHEMA, "metadata": metadata}
     _, _, operation = vertex_http("POST", f"/v1beta1/{PARENT}/datasets", body)
     assert operation["response"]["metadata"] == metadata
+
+
+def test_datasets_survive_a_restart(emulator, emulator_factory, gapic, table):
+    created = create_dataset(emulator, table)
+    emulator.stop()
+    restarted = emulator_factory()  # the same state folder
+    client = gapic(aiplatform_v1beta1.DatasetServiceClient, restarted)
+    assert client.get_dataset(name=created.name) == created

@@ -103,6 +103,16 @@ def test_a_template_config_assembles_each_row_from_its_columns(emulator, genai_c
     assert answer.text == ANSWER
 
 
+def test_a_row_missing_a_templates_column_fails_the_job_naming_the_row(emulator, tune):
+    rows = [{"question": q, "answer": a} for q, a in SAMPLE_EXAMPLES[:4]]
+    del rows[3]["answer"]
+    template = {"geminiTemplateConfig": {"geminiExample": {"contents": [
+        {"role": "user", "parts": [{"text": "{question}"}]}, {"role": "model", "parts": [{"text": "{answer}"}]}]}}}
+    done = tune(create_dataset(emulator, write_table(emulator, rows), template).name)
+    assert done.state == types.JobState.JOB_STATE_FAILED
+    assert "row 4 of" in done.error.message and "no value in column 'answer'" in done.error.message
+
+
 def test_a_dataset_with_no_read_config_fails_the_job(emulator, tune):
     dataset = create_dataset(emulator, write_table(emulator, request_rows(SAMPLE_EXAMPLES)), None)
     done = tune(dataset.name)

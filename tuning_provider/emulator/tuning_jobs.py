@@ -20,7 +20,7 @@ import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -149,11 +149,12 @@ class _Data:
     def source(self) -> str | IO[bytes]:
         return self.path if self.path is not None else io.BytesIO(self.content)
 
-    def lines(self) -> Iterable[bytes]:
+    def lines(self) -> Iterator[bytes]:
         if self.path is None:
-            return self.content.splitlines()
-        with open(self.path, "rb") as file:
-            return file.readlines()
+            yield from self.content.splitlines()
+            return
+        with open(self.path, "rb") as file:  # streamed: a training file may be a gigabyte
+            yield from file
 
 
 @dataclass(frozen=True)
