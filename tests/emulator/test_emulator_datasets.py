@@ -8,6 +8,8 @@ import pytest
 from google.api_core import exceptions
 from google.cloud import aiplatform_v1, aiplatform_v1beta1
 from google.cloud.aiplatform.preview.datasets import MultimodalDataset
+from google.longrunning import operations_pb2
+from google.protobuf import json_format
 
 from tests.conftest import LOCATION, PROJECT, SAMPLE_EXAMPLES
 from tests.emulator.conftest import SDK_DEPRECATION
@@ -57,6 +59,7 @@ def test_responses_are_canonical_proto3_json_of_the_generated_types(vertex_http,
             "metadata": metadata_body(table, requestColumnName="requests")}
     code, _, operation = vertex_http("POST", f"/{version}/{PARENT}/datasets", body)
     assert code == 200 and operation["done"] is True
+    json_format.ParseDict(operation, operations_pb2.Operation())  # strict: unknown fields refused
     assert operation["name"].startswith(f"{PARENT}/datasets/") and "/operations/" in operation["name"]
     assert operation["metadata"]["@type"].endswith(f"aiplatform.{version}.CreateDatasetOperationMetadata")
     response = dict(operation["response"])

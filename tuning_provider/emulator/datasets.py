@@ -1,7 +1,11 @@
 """Datasets (DatasetService) as multimodal datasets use them: create, get, list, delete, and
 reading a multimodal dataset's Gemini requests for a tuning job.
 
-What Vertex does, and where that was read (google-cloud-aiplatform 2.7.0):
+What Vertex does, and where that was read (google-cloud-aiplatform 2.7.0; the REST reference,
+cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/projects.locations.datasets/create: the
+body is a Dataset, the answer an Operation; the multimodal datasets guide,
+cloud.google.com/vertex-ai/generative-ai/docs/multimodal/datasets: rows in BigQuery, and a
+template must be attached before a tuning job can use the dataset):
 - a multimodal dataset is a Dataset whose metadataSchemaUri is MULTIMODAL_SCHEMA and whose
   metadata (a Struct) holds `inputConfig.bigquerySource.uri` = bq://PROJECT.DATASET.TABLE,
   the table its rows live in (aiplatform/preview/datasets.py, vertexai/_genai/types);
@@ -172,8 +176,10 @@ class Datasets:
         metadata = fields.get("metadata") or {}
         read = _read_config(metadata)
         if read is None:
-            # Vertex's wording for this is unknown: the SDK refuses client-side with "No
-            # template config was provided and no template config is attached to the dataset."
+            # The guide says a template must be attached before tuning; how and when Vertex
+            # refuses one without is unknown (the SDK refuses client-side with "No template
+            # config was provided and no template config is attached to the dataset."), so the
+            # job fails as on an unreadable dataset.
             raise InvalidRequest(
                 f"dataset {name} has no Gemini request read config: attach a template config or "
                 "name the column holding assembled requests before tuning on it."
