@@ -138,6 +138,7 @@ class TuningJobProvider(ResourceProvider):
             _progress(spec, f"base_model: {warning}", warning=True)
         if spec.validate_dataset:
             failures, spec = self._dataset_failures(spec)
+        failures += self._vertex_dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
         if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
@@ -174,9 +175,7 @@ class TuningJobProvider(ResourceProvider):
             if uri is None:
                 continue
             if is_vertex_dataset(uri):
-                _progress(spec, f"note: {field} names a Vertex dataset, whose rows only Vertex reads: check "
-                          "verifies its name and region, not its examples (Vertex counts them in tuning_data_stats)")
-                continue
+                continue  # its rows are in BigQuery: see _vertex_dataset_failures
             try:
                 report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
                                           storage_endpoint=self.api_endpoint)
@@ -188,6 +187,32 @@ class TuningJobProvider(ResourceProvider):
             elif kind == "training" and spec.training_dataset_tokens is None:
                 spec = spec.model_copy(update={"training_dataset_tokens": report.estimated_tokens})
         return failures, spec
+
+    def _vertex_dataset_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
+        """A Vertex dataset named as training or validation data must exist and be multimodal
+        (looked up in its own project; the spec has checked its region). Its rows live in
+        BigQuery, which check does not read: a line says so and how to assess them."""
+        failures = []
+        for field, usage in (("training_dataset_uri", "SFT_TRAINING"), ("validation_dataset_uri", "SFT_VALIDATION")):
+            name = getattr(spec, field)
+            if name is None or not is_vertex_dataset(name):
+                continue
+            _, project, _, location, *_ = name.split("/")  # projects/P/locations/L/datasets/ID
+            problem = vertex.vertex_dataset_problem(vertex.Connection(project, location, self.api_endpoint), name)
+            if problem is not None:
+                failures.append(CheckFailure(field, (
+                    f"{field} names the Vertex dataset {name}, but {problem}: name a multimodal dataset "
+                    f"in {location} (create one over your BigQuery table, e.g. with the Vertex AI SDK's "
+                    "MultimodalDataset.from_bigquery), or give a gs:// JSONL file"
+                )))
+                continue
+            _show_once(spec, (
+                f"note: {field} is the multimodal dataset {name}; check found it, but not its rows, which "
+                "live in BigQuery and which Vertex validates only when the job starts (a bad row fails the "
+                "job). Assess them first with the Vertex AI SDK: MultimodalDataset(dataset_name=...)."
+                f"assess_tuning_validity(model_name=..., dataset_usage=\"{usage}\")"
+            ))
+        return failures
 
     def _adoption_failures(self, spec: TuningJobSpec) -> list[CheckFailure]:
         """existing_job_name must name a job that is running or serving: adopting a finished

@@ -72,6 +72,7 @@ __all__ = [
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
     "tuned_model_base",
+    "vertex_dataset_problem",
     "serving_problem",
     "generate_content",
     "get_tuning_job",
@@ -554,6 +555,24 @@ def tuned_model_base(conn: Connection, model: str, retry: RetryPolicy = DEFAULT_
     return _base_model_from_label(label) if label else None
 
 
+# The metadata schema of a Vertex multimodal dataset, the only kind tuning reads
+# (google-cloud-aiplatform's vertexai/_genai/_datasets_utils.py METADATA_SCHEMA_URI).
+MULTIMODAL_DATASET_SCHEMA = "gs://google-cloud-aiplatform/schema/dataset/metadata/multimodal_1.0.0.yaml"
+
+
+def vertex_dataset_problem(conn: Connection, name: str, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
+    """Why the Vertex dataset `name` cannot be tuned on (it does not exist, or is not a
+    multimodal dataset), or None when it is one. Its rows are not read: they live in BigQuery."""
+    try:
+        found = _call(f"reading dataset {name}", lambda: _rest(conn, "get", name), retry)
+    except NotFound:
+        return "it does not exist"
+    schema = found.get("metadataSchemaUri")
+    if schema != MULTIMODAL_DATASET_SCHEMA:
+        return f"it is not a multimodal dataset (its metadata schema is {schema})"
+    return None
+
+
 def _base_model_from_label(value: str) -> str:
     # A label value allows no dots: the id is written with them replaced (by "-" or "_"; which
     # one Vertex uses for Gemini ids is unconfirmed), so compare with both spelled alike.
@@ -703,7 +722,7 @@ def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
 
 
 def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Vertex REST call google-genai has no method for (endpoints), through its own client
+    """A Vertex REST call google-genai has no method for (endpoints, datasets), through its own client
     so that credentials, base URL and error parsing stay the same."""
     response = _with_client(conn, lambda c: c._api_client.request(method, path, body or {}))
     return json.loads(response.body) if response.body else {}

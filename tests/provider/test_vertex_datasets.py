@@ -1,18 +1,24 @@
 """Training or validation data as a Vertex multimodal dataset (google-genai's
-vertex_dataset_resource) instead of a gs:// JSONL file: check verifies its name and region only,
-and says so; the emulator holds no such datasets, so a job on one fails as Vertex fails for a
-dataset that does not exist."""
+vertex_dataset_resource) instead of a gs:// JSONL file. Check looks the dataset up through
+google-genai (it must exist and be multimodal; its region is the job's) and says in one line
+what it cannot check: the rows, which live in BigQuery. The job then reads the rows, and trains
+and serves as on a file; a bad row fails it, named."""
 
 from __future__ import annotations
 
 import pytest
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
 
-from tests.provider.test_provider import LOCATION, PROJECT, checked, inputs, make_provider
+from tests.conftest import SAMPLE_EXAMPLES
+from tests.multimodal_datasets import create_dataset, request_rows, write_table
+from tests.provider.test_provider import LOCATION, PROJECT, checked, inputs, make_provider, normalised
 from tuning_provider import vertex
 from tuning_provider.errors import JobFailed
 from tuning_provider.spec import TuningJobSpec
 
-DATASET = f"projects/{PROJECT}/locations/{LOCATION}/datasets/5"
+MISSING = f"projects/{PROJECT}/locations/{LOCATION}/datasets/5"
+QUESTION, ANSWER = SAMPLE_EXAMPLES[0]
 
 
 @pytest.fixture
@@ -20,10 +26,33 @@ def provider(emulator):
     return make_provider(emulator.url)
 
 
-def test_check_accepts_a_vertex_dataset_and_says_what_it_cannot_check(provider, capfd):
-    props = checked(provider, inputs(DATASET, validate_dataset=True))
-    assert props["training_dataset_uri"] == DATASET
-    assert "names a Vertex dataset" in capfd.readouterr().err
+@pytest.fixture
+def dataset(emulator) -> str:
+    return str(create_dataset(emulator, write_table(emulator, request_rows(SAMPLE_EXAMPLES))).name)
+
+
+def test_check_finds_the_dataset_and_says_what_it_cannot_check(provider, dataset, capfd):
+    props = checked(provider, inputs(dataset))
+    assert props["training_dataset_uri"] == dataset
+    err = capfd.readouterr().err
+    assert f"training_dataset_uri is the multimodal dataset {dataset}; check found it, but not its rows" in err
+    assert 'assess_tuning_validity(model_name=..., dataset_usage="SFT_TRAINING")' in err
+
+
+def test_check_fails_on_a_dataset_that_does_not_exist(provider, write_dataset):
+    (failure,) = provider.check({}, inputs(write_dataset(), validation_dataset_uri=MISSING)).failures
+    assert failure.property == "validation_dataset_uri"
+    expected = f"validation_dataset_uri names the Vertex dataset {MISSING}, but it does not exist"
+    assert failure.reason.startswith(expected)
+    assert "name a multimodal dataset in us-central1" in failure.reason
+
+
+def test_check_fails_on_a_dataset_that_is_not_multimodal(provider, emulator):
+    image = "gs://google-cloud-aiplatform/schema/dataset/metadata/image_1.0.0.yaml"
+    name = create_dataset(emulator, "bq://unused.a.b", None, schema=image).name
+    (failure,) = provider.check({}, inputs(name)).failures
+    assert failure.property == "training_dataset_uri"
+    assert f"but it is not a multimodal dataset (its metadata schema is {image})" in failure.reason
 
 
 def test_check_wants_the_dataset_in_the_jobs_region(provider):
@@ -32,15 +61,38 @@ def test_check_wants_the_dataset_in_the_jobs_region(provider):
     assert [(f.property, "the dataset's own region" in f.reason) for f in found] == [("validation_dataset_uri", True)]
 
 
+@pytest.mark.parametrize("unknown", [UNKNOWN, Unknown()], ids=["sentinel", "object"])
+def test_an_unknown_dataset_at_preview_passes_check_untouched(provider, unknown):
+    result = provider.check({}, inputs(unknown))
+    assert result.failures == []
+    assert result.inputs["training_dataset_uri"] is unknown
+
+
 def test_google_genai_sends_it_in_the_dataset_uri_field():
-    spec = TuningJobSpec.model_validate(inputs(DATASET, validation_dataset_uri=DATASET.replace("/5", "/6")))
+    spec = TuningJobSpec.model_validate(inputs(MISSING, validation_dataset_uri=MISSING.replace("/5", "/6")))
     arguments = vertex._tune_arguments(spec, {})
-    assert arguments["training_dataset"].vertex_dataset_resource == DATASET
+    assert arguments["training_dataset"].vertex_dataset_resource == MISSING
     assert arguments["config"].validation_dataset.vertex_dataset_resource.endswith("/datasets/6")
 
 
+def test_a_job_on_a_dataset_trains_and_its_endpoint_answers(provider, emulator, dataset):
+    outs = provider.create(checked(provider, inputs(dataset))).outs
+    assert outs["state"] == "SUCCEEDED" and outs["tuning_data_stats"]["examples"] == len(SAMPLE_EXAMPLES)
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    assert vertex.generate_content(conn, outs["tuned_model_endpoint"], QUESTION, temperature=0) == ANSWER
+
+
+def test_a_bad_row_fails_the_create_naming_the_row(provider, emulator):
+    rows = request_rows(SAMPLE_EXAMPLES)
+    rows[4]["requests"]["contents"][1]["parts"] = []
+    name = create_dataset(emulator, write_table(emulator, rows)).name
+    with pytest.raises(JobFailed, match=f"The training dataset {name} is invalid: row 5: contents\\[1\\].parts"):
+        provider.create(checked(provider, inputs(name)))
+
+
 def test_a_job_on_a_dataset_that_does_not_exist_fails_with_vertexs_reason(provider):
-    with pytest.raises(JobFailed, match=f"dataset {DATASET} does not exist"):
-        provider.create(checked(provider, inputs(DATASET)))
+    # As when the dataset is deleted between preview and up: check is not run again.
+    with pytest.raises(JobFailed, match=f"dataset {MISSING} does not exist"):
+        provider.create(normalised(inputs(MISSING)))
     (job,) = vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, provider.api_endpoint))
-    assert job.training_dataset_uri == DATASET
+    assert job.training_dataset_uri == MISSING

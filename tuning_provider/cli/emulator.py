@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
             "Serve the Vertex AI tuning REST subset (jobs, tuned models, endpoints, "
             "generateContent, the jobs' experiments and TensorBoard metrics) and Cloud Storage "
             "reads of --gcs-dir on one port, with state in SQLite under --state-dir. "
-            "gs://BUCKET/OBJECT is the file GCS_DIR/BUCKET/OBJECT. "
+            "gs://BUCKET/OBJECT is the file GCS_DIR/BUCKET/OBJECT; the BigQuery table "
+            "bq://PROJECT.DATASET.TABLE of a multimodal dataset is the JSONL file "
+            "BIGQUERY_DIR/PROJECT/DATASET/TABLE.jsonl, one row a line. "
             "Tuned endpoints imitate a tuned model by recalling training examples: no neural network."
         ),
     )
@@ -33,6 +35,8 @@ def register(subparsers: Any) -> None:
                         help="where the SQLite state lives (default: %(default)s)")
     parser.add_argument("--gcs-dir", type=Path, default=Path(".state/gcs"),
                         help="folder of buckets served as gs:// (default: %(default)s)")
+    parser.add_argument("--bigquery-dir", type=Path, default=Path(".state/bigquery"),
+                        help="folder of BigQuery tables for multimodal datasets (default: %(default)s)")
     parser.add_argument("--job-duration", type=_positive_float, default=2.0, metavar="SECONDS",
                         help="how long a new tuning job takes to succeed (default: %(default)s)")
     parser.add_argument("--fault-rate", type=_fraction, default=0.0, metavar="FRACTION",
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         fault_seed=args.fault_seed,
         host=args.host,
         port=args.port,
+        bigquery_dir=args.bigquery_dir,
     )
     try:
         serve_until_signalled(emulator, on_ready=lambda url: print(f"listening on {url}", flush=True))

@@ -1,6 +1,6 @@
-"""A local emulator of the Vertex AI REST subset tuning uses (tuning jobs, tuned models,
-endpoints, generateContent, the jobs' experiments in ML Metadata and their metrics in
-TensorBoard) and of Cloud Storage reads, on one HTTP port, with its state in SQLite so it
+"""A local emulator of the Vertex AI REST subset tuning uses (tuning jobs, multimodal
+datasets, tuned models, endpoints, generateContent, the jobs' experiments in ML Metadata and
+their metrics in TensorBoard) and of Cloud Storage reads, on one HTTP port, with its state in SQLite so it
 survives restarts. Unmodified clients work against it: google-genai, google-cloud-aiplatform's
 generated clients and the Vertex AI SDK (REST transport), google-cloud-storage:
 
@@ -13,9 +13,10 @@ generated clients and the Vertex AI SDK (REST transport), google-cloud-storage:
 
 Modules: `app` (the route table, Google's error body), `wire` and `messages` (reading requests
 by the proto3 JSON mapping, writing responses for the API version asked for), `state` (the
-resources put together: `tuning_jobs` and its `timeline`, `models`, `endpoints`, `experiments`, `tensorboards`,
-on a shared `store`), `metrics` and `responder` (deterministic imitations of training curves
-and of a tuned model's answers: no neural network), `gcs`, `server` (HTTP serving,
+resources put together: `tuning_jobs` and its `timeline`, `datasets`, `models`, `endpoints`,
+`experiments`, `tensorboards`, on a shared `store`), `metrics` and `responder` (deterministic
+imitations of training curves and of a tuned model's answers: no neural network), `gcs`,
+`bigquery` (files standing in for the tables of multimodal datasets), `server` (HTTP serving,
 `Emulator`, signal handling).
 """
 

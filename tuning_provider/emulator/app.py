@@ -12,6 +12,8 @@ Served on one port:
   `wire.for_version` for the API version of the path. They require `Authorization: Bearer
   <any token>` (401 otherwise); once authenticated, and before any state is touched, they
   pass through fault injection when a fault rate is set.
+  Multimodal datasets' BigQuery tables are read by the Vertex side only (`bigquery`): no
+  BigQuery API is served.
 - Cloud Storage JSON API, the read subset plus simple uploads, without auth and without
   faults: bucket get, object list/get/delete, media download (with Range), media and
   multipart upload.
@@ -273,6 +275,11 @@ class App:
             route(_PARENT + r"/tuningJobs", "vertex", GET=self.list_tuning_jobs, POST=self.create_tuning_job),
             route(_PARENT + rf"/tuningJobs/(?P<job>{_ID})", "vertex", GET=self.get_tuning_job),
             route(_PARENT + rf"/tuningJobs/(?P<job>{_ID}):cancel", "vertex", POST=self.cancel_tuning_job),
+            route(_PARENT + r"/datasets", "vertex", GET=self.list_datasets, POST=self.create_dataset),
+            route(_PARENT + rf"/datasets/(?P<dataset>{_ID})", "vertex",
+                  GET=self.get_dataset, DELETE=self.delete_dataset),
+            route(_PARENT + rf"/datasets/(?P<dataset>{_ID})/operations/(?P<operation>{_ID})", "vertex",
+                  GET=self.get_dataset_operation),
             route(_PARENT + r"/models", "vertex", GET=self.list_models),
             route(_PARENT + rf"/models/(?P<model>{_ID})", "vertex", GET=self.get_model, DELETE=self.delete_model),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID})", "vertex",
@@ -355,6 +362,30 @@ class App:
     def cancel_tuning_job(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
         request.message(messages.CANCEL_TUNING_JOB_REQUEST, "cancel_tuning_job_request")  # {} or the name
         return self._vertex.tuning_jobs.cancel_tuning_job(f"{_parent(params)}/tuningJobs/{params['job']}")
+
+    # --- Vertex AI: datasets -----------------------------------------------------------------
+
+    def create_dataset(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        body = request.message(messages.DATASET, "dataset")
+        return self._vertex.datasets.create_dataset(_parent(params), body)
+
+    def get_dataset(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.datasets.get_dataset(_dataset(params))
+
+    def list_datasets(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.datasets.list_datasets(
+            _parent(params),
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
+            order_by=_query(request, "orderBy"),
+        )
+
+    def delete_dataset(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.datasets.delete_dataset(_dataset(params))
+
+    def get_dataset_operation(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.datasets.get_operation(f"{_dataset(params)}/operations/{params['operation']}")
 
     # --- Vertex AI: models and endpoints ---------------------------------------------------
 
@@ -475,6 +506,10 @@ class App:
 
 def _parent(params: Mapping[str, str]) -> str:
     return f"projects/{params['project']}/locations/{params['location']}"
+
+
+def _dataset(params: Mapping[str, str]) -> str:
+    return f"{_parent(params)}/datasets/{params['dataset']}"
 
 
 def _endpoint(params: Mapping[str, str]) -> str:

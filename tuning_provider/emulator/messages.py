@@ -12,6 +12,7 @@ from tuning_provider.emulator.wire import Field, Message
 __all__ = [
     "ADAPTER_SIZES",
     "CANCEL_TUNING_JOB_REQUEST",
+    "DATASET",
     "GENERATE_CONTENT_REQUEST",
     "JOB_STATES",
     "RESPONSE_ENUMS",
@@ -222,4 +223,28 @@ EVALUATION_CONFIG: Message = Message(
     {"metrics": _ANY_LIST, "outputConfig": Field("message", message=lambda: OUTPUT_CONFIG),
      "autoraterConfig": Field("message", message=lambda: AUTORATER_CONFIG),
      "inferenceGenerationConfig": Field("message", message=lambda: GENERATION_CONFIG)},
+)
+
+# A Dataset as CreateDataset's body holds it. metadata is a google.protobuf.Value (kept as
+# sent); savedQueries are not looked into.
+DATASET = Message(
+    f"{_PACKAGE}.Dataset",
+    {
+        "name": _STRING,
+        "displayName": _STRING,
+        "description": _STRING,
+        "metadataSchemaUri": _STRING,
+        "metadata": _ANY,
+        "dataItemCount": Field("int64"),
+        "createTime": _TIMESTAMP,
+        "updateTime": _TIMESTAMP,
+        "etag": _STRING,
+        "labels": _MAP,
+        "savedQueries": _ANY_LIST,
+        "encryptionSpec": Field("message", message=lambda: ENCRYPTION_SPEC),
+        "metadataArtifact": _STRING,
+        "modelReference": _STRING,
+        "satisfiesPzs": Field("bool"),
+        "satisfiesPzi": Field("bool"),
+    },
 )

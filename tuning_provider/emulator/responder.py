@@ -36,6 +36,7 @@ __all__ = [
     "Example",
     "GenerationRequest",
     "examples_from_jsonl",
+    "examples_from_lines",
     "parse_generation_request",
     "respond",
 ]
@@ -71,34 +72,39 @@ class GenerationRequest:
 
 
 def examples_from_jsonl(path: Path, limit: int = MAX_REMEMBERED_EXAMPLES) -> list[Example]:
-    """The (user turn, model turn) pairs of a tuning JSONL file, in file order.
+    """The (user turn, model turn) pairs of a tuning JSONL file, in file order."""
+    with path.open("rb") as lines:
+        return examples_from_lines(lines, limit)
+
+
+def examples_from_lines(lines: Iterable[bytes], limit: int = MAX_REMEMBERED_EXAMPLES) -> list[Example]:
+    """The (user turn, model turn) pairs of tuning examples, one JSON line each, in order.
 
     Each model turn is paired with the user turn before it, so multi-turn examples teach
     every answer. Lines that are not tuning examples are skipped: the dataset validator has
-    judged the file already.
+    judged them already.
     """
     examples: list[Example] = []
-    with path.open("rb") as lines:
-        for raw in lines:
-            try:
-                record = json.loads(raw)
-            except ValueError:
+    for raw in lines:
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        contents = record.get("contents") if isinstance(record, dict) else None
+        if not isinstance(contents, list):
+            continue
+        asked = ""
+        for turn in contents:
+            if not isinstance(turn, dict):
                 continue
-            contents = record.get("contents") if isinstance(record, dict) else None
-            if not isinstance(contents, list):
-                continue
-            asked = ""
-            for turn in contents:
-                if not isinstance(turn, dict):
-                    continue
-                text = _text_of(turn.get("parts"))
-                role = str(turn.get("role", "")).lower()
-                if role == "user":
-                    asked = text
-                elif role == "model" and text:
-                    examples.append(Example(prompt=asked, answer=text))
-                    if len(examples) >= limit:
-                        return examples
+            text = _text_of(turn.get("parts"))
+            role = str(turn.get("role", "")).lower()
+            if role == "user":
+                asked = text
+            elif role == "model" and text:
+                examples.append(Example(prompt=asked, answer=text))
+                if len(examples) >= limit:
+                    return examples
     return examples
 
 

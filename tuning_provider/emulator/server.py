@@ -34,6 +34,7 @@ from tuning_provider.emulator.app import (
     error_response,
     rpc_code_for,
 )
+from tuning_provider.emulator.bigquery import BigQueryStore
 from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.state import Clock, DatasetValidator, VertexState
 from tuning_provider.errors import InvalidRequest
@@ -197,7 +198,8 @@ class EmulatorServer(ThreadingHTTPServer):
 
 
 class Emulator:
-    """The Vertex tuning emulator: SQLite state under `state_dir`, buckets under `gcs_dir`.
+    """The Vertex tuning emulator: SQLite state under `state_dir`, buckets under `gcs_dir`,
+    BigQuery tables (of multimodal datasets) under `bigquery_dir`, by default STATE_DIR/bigquery.
 
     `job_duration` is how long new jobs take (seconds, create to SUCCEEDED); `fault_rate`
     the fraction of Vertex requests answered 429/503, reproducible with `fault_seed`.
@@ -217,9 +219,11 @@ class Emulator:
         *,
         clock: Clock = time.time,
         validate_dataset: DatasetValidator | None = None,
+        bigquery_dir: str | Path | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.gcs_dir = Path(gcs_dir)
+        self.bigquery_dir = Path(bigquery_dir) if bigquery_dir is not None else self.state_dir / "bigquery"
         self.job_duration = job_duration
         self.host = host
         self.port = port
@@ -247,6 +251,7 @@ class Emulator:
             job_duration=self.job_duration,
             clock=self._clock,
             validate_dataset=self._validate_dataset,
+            bigquery=BigQueryStore(self.bigquery_dir),
         )
         try:
             self._server = EmulatorServer(App(self.state, self.gcs, self._faults), self.host, self.port)

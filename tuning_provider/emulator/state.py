@@ -1,6 +1,8 @@
 """The emulator's backend: what Vertex AI would hold, one module per resource, put together.
 
     tuning_jobs   TuningJob (GenAiTuningService): create, get, list, cancel
+    datasets      Dataset (DatasetService) for multimodal datasets: create, get, list, delete;
+                  their rows read from the `bigquery` stand-in for jobs that tune on them
     timeline      a job's state at any moment, from its stored timeline and the clock
     models        Model (ModelService): get, list, delete
     endpoints     Endpoint (EndpointService, generateContent): get, delete, undeployModel
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from tuning_provider.emulator import responder
+from tuning_provider.emulator.bigquery import BigQueryStore
+from tuning_provider.emulator.datasets import Datasets
 from tuning_provider.emulator.endpoints import Endpoints
 from tuning_provider.emulator.experiments import Experiments
 from tuning_provider.emulator.gcs import GcsStore
@@ -49,11 +53,13 @@ class VertexState:
         job_duration: float,
         clock: Clock = time.time,
         validate_dataset: DatasetValidator | None = None,
+        bigquery: BigQueryStore | None = None,
     ) -> None:
         self._store = Store(db_path, clock)
+        self.datasets = Datasets(self._store, bigquery or BigQueryStore(Path(db_path).parent / "bigquery"))
         self.tuning_jobs = TuningJobs(
             self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset,
-            tuned_model=self._tuned_source,
+            tuned_model=self._tuned_source, vertex_dataset=self.datasets.tuning_requests,
         )
         self.endpoints = Endpoints(self._store, publish=self.publish_outputs, examples_of=self._examples_of)
         self.models = Models(

@@ -4,9 +4,10 @@ How a job's life is decided (at create, then only read from the clock):
 - create checks the request and answers 400 INVALID_ARGUMENT for what Vertex rejects up
   front (unknown base model, region, bad gs:// URI, labels, display name, epochs...);
 - it then decides the outcome at once and stores it with the job's timeline: the job fails
-  (error code 3) if the adapter size does not suit the base model, a dataset file is missing
-  or a dataset is invalid (the message names the line); otherwise it will succeed and the
-  ids of its tuned model, endpoints and checkpoints are picked now;
+  (error code 3) if the adapter size does not suit the base model, a dataset file or Vertex
+  dataset is missing or unreadable, or a dataset is invalid (the message names the line, or
+  the row of a multimodal dataset's table); otherwise it will succeed and the ids of its
+  tuned model, endpoints and checkpoints are picked now;
 - the state is then read from the job's `timeline.Timeline` and the clock, so a restarted
   emulator continues every job where it was (each job keeps the duration it was created with).
 """
@@ -14,23 +15,25 @@ How a job's life is decided (at create, then only read from the clock):
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, Literal
 
 from tuning_provider import catalog
 from tuning_provider.dataset import DatasetKind, DatasetReport
 from tuning_provider.dataset import validate_dataset as validate_dataset_file
 from tuning_provider.emulator import responder
+from tuning_provider.emulator.datasets import DatasetRequests
 from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
-from tuning_provider.errors import InvalidRequest, NotFound, TuningError
+from tuning_provider.errors import ApiError, InvalidRequest, NotFound, TuningError
 
 __all__ = [
     "BATCH_SIZE",
@@ -130,6 +133,28 @@ class TunedSource:
 
 # Resolves a tuned model's resource name to its TunedSource; None when there is no such model.
 TunedModelLookup = Callable[[str], TunedSource | None]
+# A Vertex multimodal dataset's rows as Gemini requests (`Datasets.tuning_requests`).
+VertexDatasetReader = Callable[[str], DatasetRequests]
+
+
+@dataclass(frozen=True)
+class _Data:
+    """A job's training or validation data, found: what the validator reads and what the
+    tuned model learns, from a gs:// file or a multimodal dataset's rows."""
+
+    unit: Literal["line", "row"]
+    path: str | None = None  # the local file behind a gs:// URI
+    content: bytes = b""  # a dataset's requests as JSONL, one line a row
+
+    def source(self) -> str | IO[bytes]:
+        return self.path if self.path is not None else io.BytesIO(self.content)
+
+    def lines(self) -> Iterator[bytes]:
+        if self.path is None:
+            yield from self.content.splitlines()
+            return
+        with open(self.path, "rb") as file:  # streamed: a training file may be a gigabyte
+            yield from file
 
 
 @dataclass(frozen=True)
@@ -202,6 +227,7 @@ class TuningJobs:
         job_duration: float,
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
+        vertex_dataset: VertexDatasetReader | None = None,
     ) -> None:
         if job_duration <= 0:
             raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
@@ -211,6 +237,7 @@ class TuningJobs:
         self._job_duration = job_duration
         self._validate = validate_dataset or validate_dataset_file
         self._tuned_model: TunedModelLookup = tuned_model or (lambda _name: None)
+        self._vertex_dataset = vertex_dataset
 
     # --- the API operations ----------------------------------------------------------------
 
@@ -450,24 +477,20 @@ class TuningJobs:
         datasets: list[tuple[DatasetKind, str]] = [("training", request.training_uri)]
         if request.validation_uri:
             datasets.append(("validation", request.validation_uri))
+        found: dict[str, _Data] = {}
+        for kind, uri in datasets:
+            data = self._find_data(kind, uri)
+            if isinstance(data, str):
+                return (data, None, [], [])
+            found[kind] = data
         reports: dict[str, DatasetReport] = {}
         for kind, uri in datasets:
-            if _VERTEX_DATASET.fullmatch(uri):
-                # The emulator holds no multimodal datasets: it answers as Vertex does for one
-                # that does not exist (the job fails once it starts reading).
-                return (f"Failed to read the {kind} dataset: dataset {uri} does not exist.", None, [], [])
-        for kind, uri in datasets:
-            path = self._gcs.local_path(uri)
-            if not path.is_file():
-                return (f"Failed to read the {kind} dataset: {uri} does not exist.", None, [], [])
-        for kind, uri in datasets:
-            path = self._gcs.local_path(uri)
             try:
-                report = self._validate(str(path), kind=kind, base_model=model.id)
+                report = self._validate(found[kind].source(), kind=kind, base_model=model.id)
             except TuningError as exc:
                 return (f"Failed to read the {kind} dataset {uri}: {exc}", None, [], [])
             if not report.ok:
-                return (_dataset_failure(kind, uri, report), None, [], [])
+                return (_dataset_failure(kind, uri, report, found[kind].unit), None, [], [])
             reports[kind] = report
         training = reports["training"]
         steps_per_epoch = max(1, math.ceil(training.examples / BATCH_SIZE))
@@ -478,15 +501,31 @@ class TuningJobs:
             "totalBillableTokenCount": str(training.estimated_tokens),
             "tuningStepCount": str(steps_per_epoch * request.epochs),
         }
-        examples = [
-            *responder.examples_from_jsonl(self._gcs.local_path(request.training_uri)),
-            *request.inherited_examples,
-        ]
-        validation = (
-            responder.examples_from_jsonl(self._gcs.local_path(request.validation_uri))
-            if request.validation_uri else []
-        )
+        examples = [*responder.examples_from_lines(found["training"].lines()), *request.inherited_examples]
+        validation = responder.examples_from_lines(found["validation"].lines()) if "validation" in found else []
         return None, stats, examples, validation
+
+    def _find_data(self, kind: DatasetKind, uri: str) -> _Data | str:
+        """The data at `uri`, or Vertex's reason the job fails when it cannot be read."""
+        if not _VERTEX_DATASET.fullmatch(uri):
+            path = self._gcs.local_path(uri)
+            if not path.is_file():
+                return f"Failed to read the {kind} dataset: {uri} does not exist."
+            return _Data("line", path=str(path))
+        try:
+            if self._vertex_dataset is None:
+                raise NotFound(uri)
+            requests = self._vertex_dataset(uri)
+        except NotFound:
+            return f"Failed to read the {kind} dataset: dataset {uri} does not exist."
+        except ApiError as exc:
+            return f"Failed to read the {kind} dataset: {exc.message}"
+        if requests.problems:
+            row, problem = next(iter(sorted(requests.problems.items())))
+            more = len(requests.problems) - 1
+            tail = f" ({more} more bad row{'s' if more != 1 else ''} in {requests.table})" if more else ""
+            return f"The {kind} dataset {uri} is invalid: row {row} of {requests.table}: {problem}{tail}"
+        return _Data("row", content=requests.jsonl())
 
     def _plan_outputs(
         self, request: _JobRequest, stats: dict[str, Any] | None, validation: list[responder.Example]
@@ -711,13 +750,17 @@ def _check_encryption(spec: Any, location: str, model: catalog.BaseModelInfo) ->
         )
 
 
-def _dataset_failure(kind: str, uri: str, report: DatasetReport) -> str:
-    """Vertex-like failure text naming the first bad line."""
+def _dataset_failure(kind: str, uri: str, report: DatasetReport, unit: str = "line") -> str:
+    """Vertex-like failure text naming the first bad line (of a file) or row (of a dataset's
+    table, whose requests the validator reads one a line)."""
     first = report.errors[0] if report.errors else None
-    where = f"line {first.line}: " if first is not None and first.line else ""
+    where = f"{unit} {first.line}: " if first is not None and first.line else ""
     detail = first.message if first is not None else "it is not a valid tuning dataset"
+    if unit == "row":
+        detail = detail.replace("the line is", "the row's request is")
     more = report.error_count - 1
-    tail = f" ({more} more error{'s' if more != 1 else ''} in the file)" if more > 0 else ""
+    container = "the file" if unit == "line" else "the dataset"
+    tail = f" ({more} more error{'s' if more != 1 else ''} in {container})" if more > 0 else ""
     return f"The {kind} dataset {uri} is invalid: {where}{detail}{tail}"
 
 
