@@ -136,16 +136,19 @@ class TuningJobProvider(ResourceProvider):
         warning = catalog.deprecation_warning(spec.base_model)
         if warning:
             _progress(spec, f"base_model: {warning}", warning=True)
-        if spec.validate_dataset:
+        runs_a_job = _runs_a_job(olds, spec)
+        # The data matters to a job about to run only: a trained job's dataset may be gone.
+        if spec.validate_dataset and runs_a_job:
             failures, spec = self._dataset_failures(spec)
-        failures += self._vertex_dataset_failures(spec)
+        if runs_a_job:
+            failures += self._vertex_dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
         if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
             failures.append(CheckFailure("evaluation_config", problem))
         if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
             failures += self._continuous_tuning_failures(spec)
-        if not failures and _runs_a_job(olds, spec):
+        if not failures and runs_a_job:
             failures += self._cost_failures(spec)
         # Normalised inputs: later diffs then compare like with like.
         return CheckResult(spec.model_dump(), failures)

@@ -96,3 +96,14 @@ def test_a_job_on_a_dataset_that_does_not_exist_fails_with_vertexs_reason(provid
         provider.create(normalised(inputs(MISSING)))
     (job,) = vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, provider.api_endpoint))
     assert job.training_dataset_uri == MISSING
+
+
+def test_an_unchanged_job_whose_dataset_was_deleted_still_passes_check(provider, emulator, dataset, vertex_http):
+    # The job trained on it already: an up that changes nothing must not fail over its data.
+    olds = checked(provider, inputs(dataset))
+    code, _, _ = vertex_http("DELETE", f"/v1beta1/{dataset}", emulator=emulator)
+    assert code == 200
+    assert provider.check(olds, inputs(dataset)).failures == []
+    # A new job on it would fail, named.
+    (failure,) = provider.check(olds, inputs(dataset, epoch_count=3)).failures
+    assert failure.property == "training_dataset_uri" and "it does not exist" in failure.reason
