@@ -275,6 +275,8 @@ class App:
             route(_PARENT + rf"/tuningJobs/(?P<job>{_ID}):cancel", "vertex", POST=self.cancel_tuning_job),
             route(_PARENT + r"/models", "vertex", GET=self.list_models),
             route(_PARENT + rf"/models/(?P<model>{_ID})", "vertex", GET=self.get_model, DELETE=self.delete_model),
+            route(_PARENT + rf"/models/(?P<model>{_ID}):listVersions", "vertex", GET=self.list_model_versions),
+            route(_PARENT + rf"/models/(?P<model>{_ID}):deleteVersion", "vertex", DELETE=self.delete_model_version),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID})", "vertex",
                   GET=self.get_endpoint, DELETE=self.delete_endpoint),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID}):undeployModel", "vertex", POST=self.undeploy_model),
@@ -371,6 +373,17 @@ class App:
 
     def delete_model(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
         return self._vertex.models.delete_model(f"{_parent(params)}/models/{params['model']}")
+
+    def list_model_versions(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.list_model_versions(
+            f"{_parent(params)}/models/{params['model']}",
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
+        )
+
+    def delete_model_version(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.delete_model_version(f"{_parent(params)}/models/{params['model']}")
 
     def get_endpoint(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
         return self._vertex.endpoints.get_endpoint(_endpoint(params))
