@@ -214,3 +214,18 @@ def test_models_tuned_before_2025_07_11_cannot_be_tuned_further(emulator_factory
     with pytest.raises(errors.ClientError) as refused:
         start_tuning_job(client, write_dataset(), base_model=old.tuned_model.model)
     assert refused.value.code == 400 and "2025-07-11" in refused.value.message
+
+
+def test_moving_the_default_alias_lets_the_first_version_go(vertex_http, gapic, tune, first, models):
+    second = tune(base_model=first.tuned_model.model)
+    moved = models.merge_version_aliases(name=second.tuned_model.model, version_aliases=["default"])
+    assert (moved.version_id, list(moved.version_aliases)) == ("2", ["default"])
+    assert models.get_model(name=bare(first.tuned_model.model)).version_id == "2"
+    assert list(models.get_model(name=first.tuned_model.model).version_aliases) == []
+    status, code, _ = refusal(vertex_http, "POST", f"{second.tuned_model.model}:mergeVersionAliases")
+    assert (status, code) == (400, "INVALID_ARGUMENT")  # version_aliases is required
+    with pytest.raises(exceptions.BadRequest):
+        models.merge_version_aliases(name=second.tuned_model.model, version_aliases=["-default"])
+    undeploy(gapic, first)
+    models.delete_model_version(name=first.tuned_model.model).result(timeout=10)
+    assert [m.version_id for m in models.list_model_versions(name=bare(first.tuned_model.model))] == ["2"]

@@ -1,5 +1,6 @@
 """Tuned models and their versions (ModelService): get, list, listVersions, delete,
-deleteVersion. A model version is written when its job succeeds (`add_tuned`).
+deleteVersion, mergeVersionAliases (of the `default` alias only). A model version is
+written when its job succeeds (`add_tuned`).
 
 A model holds one or more versions, numbered 1, 2, ... and never reused. Tuning from a
 base model makes a new model at version 1; continuous tuning without a new display name
@@ -193,6 +194,35 @@ class Models:
                 (parent, row["id"], row["version"]),
             )
         return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
+
+    def merge_version_aliases(self, name: str, aliases: list[str]) -> dict[str, Any]:
+        """POST models/ID@VERSION:mergeVersionAliases: moving `default` to this version is what
+        the emulator supports (the alias that decides what the bare model name serves)."""
+        if "@" not in name.rsplit("/", 1)[-1]:
+            raise InvalidRequest(
+                f"The model version must include a version ID or alias (models/ID@VERSION); got {name}."
+            )
+        if not aliases:
+            raise InvalidRequest("version_aliases is required: the aliases to add (or, prefixed with -, remove).")
+        if f"-{DEFAULT_ALIAS}" in aliases:
+            raise failed_precondition(
+                f"The '{DEFAULT_ALIAS}' alias cannot be removed: one version of a model must always hold it. "
+                "Add it to another version instead, which moves it there."
+            )
+        unsupported = sorted(set(aliases) - {DEFAULT_ALIAS})
+        if unsupported:
+            raise InvalidRequest(
+                f"The emulator keeps only the '{DEFAULT_ALIAS}' version alias; {unsupported[0]!r} is not supported."
+            )
+        with self._store.lock:
+            self._publish()
+            row = self._version_row(name)
+            # One statement: the alias is never on two versions, nor on none.
+            self._store.execute(
+                "UPDATE model_versions SET is_default = (version = ?) WHERE parent = ? AND id = ?",
+                (row["version"], row["parent"], row["id"]),
+            )
+            return self._json(self._version_row(f"{row['parent']}/models/{row['id']}@{row['version']}"))
 
     # --- for the other resources -------------------------------------------------------------
 
