@@ -790,7 +790,8 @@ def _default_version_kept(path: str, ours: dict[str, Any], others: list[dict[str
         f"(aiplatform_v1.ModelServiceClient().merge_version_aliases(name=\"{staying}\", "
         "version_aliases=[\"default\"]), or POST "
         f"{staying}:mergeVersionAliases with {{\"versionAliases\": [\"default\"]}}) and run the command again; "
-        "or keep this version: set retain_on_delete on the resource, or `pulumi state delete` it",
+        "or leave this version in Vertex: `pulumi state delete` the resource (or, while it is still in the "
+        "program, set retain_on_delete on it)",
     )
 
 
@@ -823,8 +824,8 @@ def _delete_model_version(conn: Connection, model: str, retry: RetryPolicy) -> l
         raise ModelVersionKept(
             name, f"Vertex refused to delete it: {exc.message}",
             "The resource stays in the stack (its endpoints are deleted). Deal with what Vertex names and run "
-            "the command again, or keep this version: set retain_on_delete on the resource, or "
-            "`pulumi state delete` it",
+            "the command again, or leave this version in Vertex: `pulumi state delete` the resource (or, while "
+            "it is still in the program, set retain_on_delete on it)",
         ) from exc
     return []
 

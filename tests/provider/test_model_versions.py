@@ -81,7 +81,7 @@ def test_the_default_version_is_kept_while_a_newer_one_stands_and_nothing_is_tou
         provider.delete(first["name"], first)
     message = str(kept.value)
     assert first["tuned_model_name"] in message and "'default' alias" in message and "@2" in message
-    assert "merge_version_aliases" in message and "retain_on_delete" in message
+    assert "merge_version_aliases" in message and "pulumi state delete" in message
     assert [m.version_id for m in models.list_model_versions(name=bare(first["tuned_model_name"]))] == ["1", "2"]
     assert answers(conn, first) != "" and answers(conn, second) == MADRID[0][1]
 
