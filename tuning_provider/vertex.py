@@ -786,7 +786,7 @@ def _default_version_kept(path: str, ours: dict[str, Any], others: list[dict[str
         f"it holds the model's '{_DEFAULT_ALIAS}' alias and the model has other versions ({listed}), made by "
         "other tuning jobs: Vertex keeps one version the default, so this one cannot be deleted alone, and "
         "deleting the whole model would take the others down",
-        "Nothing was deleted and the resource stays in the stack. Move the alias to a version that stays "
+        "Nothing was deleted (a TuningJob holding this job stays in the stack). Move the alias to a version that stays "
         f"(aiplatform_v1.ModelServiceClient().merge_version_aliases(name=\"{staying}\", "
         "version_aliases=[\"default\"]), or POST "
         f"{staying}:mergeVersionAliases with {{\"versionAliases\": [\"default\"]}}) and run the command again; "
@@ -823,9 +823,9 @@ def _delete_model_version(conn: Connection, model: str, retry: RetryPolicy) -> l
     except ApiError as exc:
         raise ModelVersionKept(
             name, f"Vertex refused to delete it: {exc.message}",
-            "The resource stays in the stack (its endpoints are deleted). Deal with what Vertex names and run "
-            "the command again, or leave this version in Vertex: `pulumi state delete` the resource (or, while "
-            "it is still in the program, set retain_on_delete on it)",
+            "Its endpoints are deleted; a TuningJob holding this job stays in the stack. Deal with what Vertex "
+            "names and run the command again, or leave this version in Vertex: `pulumi state delete` the "
+            "resource (or, while it is still in the program, set retain_on_delete on it)",
         ) from exc
     return []
 
