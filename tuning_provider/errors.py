@@ -15,6 +15,7 @@
     ├── WaitTimeout              a job did not reach a terminal state in time (last state)
     ├── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
     ├── JobNotServing            a create stops before its tuned model serves (why, what next)
+    ├── ModelVersionKept         a job's tuned model version cannot go alone (version, why, what next)
     └── QualityGateFailed        a finished job's eval metrics miss the thresholds (figures)
 
 Foreign errors (google-genai's APIError, httpx's transport errors) are translated into these
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidRequest",
     "JobFailed",
     "JobNotServing",
+    "ModelVersionKept",
     "NotFound",
     "PermissionDenied",
     "QualityGateFailed",
@@ -174,6 +176,18 @@ class JobNotServing(TuningError):
         self.job_name = job_name
         self.state = state
         self.message = message
+
+
+class ModelVersionKept(TuningError):
+    """A finished job's tuned model version is not deleted: deleting it would take versions
+    other jobs produced with it, or Vertex refused it. `model` is the version's resource name,
+    `reason` why, and `fix` what the user can do; nothing else was deleted."""
+
+    def __init__(self, model: str, reason: str, fix: str) -> None:
+        super().__init__(f"tuned model version {model} was not deleted: {reason}. {fix}")
+        self.model = model
+        self.reason = reason
+        self.fix = fix
 
 
 class QualityGateFailed(TuningError):

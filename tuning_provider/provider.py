@@ -431,6 +431,8 @@ class TuningJobProvider(ResourceProvider):
                 on_progress=lambda line: _progress(spec, line),
             )
         if job.state == "SUCCEEDED":
+            # A model version that cannot go alone raises ModelVersionKept: the resource stays in
+            # state, and nothing of the versions other jobs made is touched.
             for problem in vertex.delete_tuned_model(conn, job):
                 _progress(spec, f"{problem}; remove it by hand or keep it", warning=True)
 

@@ -29,6 +29,7 @@ from tuning_provider.errors import (
     ApiError,
     Conflict,
     InvalidRequest,
+    ModelVersionKept,
     NotFound,
     PermissionDenied,
     SpecError,
@@ -518,19 +519,19 @@ def find_tuning_job_by_fingerprint(
 
 
 def serving_problem(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
-    """Why a finished job's tuned model cannot answer, or None when it can: the model and its
-    endpoint must exist, and the endpoint must have a model deployed."""
+    """Why a finished job's tuned model cannot answer, or None when it can: the model version
+    the job produced (models/ID@VERSION: continuous tuning adds versions to one model, so the
+    model existing says nothing of this job's version) and its endpoint must exist, and the
+    endpoint must have a model deployed."""
     if job.state != "SUCCEEDED":
         return f"it ended {job.state}"
     model, endpoint = job.outputs.tuned_model_name, job.outputs.tuned_model_endpoint
     if not model or not endpoint:
         return "Vertex reports no tuned model and endpoint for it"
-    model_path = model.split("@", 1)[0]
     try:
-        _call(f"reading tuned model {model_path}",
-              lambda: _with_client(conn, lambda c: c.models.get(model=model_path)), retry)
+        _call(f"reading tuned model {model}", lambda: _with_client(conn, lambda c: c.models.get(model=model)), retry)
     except NotFound:
-        return f"its tuned model {model_path} was deleted"
+        return f"its tuned model version {model} was deleted"
     try:
         info = _call(f"reading endpoint {endpoint}", lambda: _rest(conn, "get", endpoint), retry)
     except NotFound:
@@ -548,9 +549,8 @@ BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
 def tuned_model_base(conn: Connection, model: str, retry: RetryPolicy = DEFAULT_RETRY) -> str | None:
     """The catalog id of the Google base model a tuned model was tuned from, read from the
     label Vertex puts on tuned models; None if it carries none. NotFound if there is no model."""
-    path = model.split("@", 1)[0]
-    found = _call(f"reading tuned model {path}",
-                  lambda: _with_client(conn, lambda c: c.models.get(model=path)), retry)
+    found = _call(f"reading tuned model {model}",
+                  lambda: _with_client(conn, lambda c: c.models.get(model=model)), retry)
     label = found.tuned_model_info.base_model if found.tuned_model_info else None
     return _base_model_from_label(label) if label else None
 
@@ -729,13 +729,21 @@ def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None 
 
 
 def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
-    """Remove what a finished job produced: undeploy the tuned model from every endpoint
-    (checkpoint endpoints first), delete those endpoints, then the model.
+    """Remove what a finished job produced, and nothing else: undeploy its tuned model version
+    from every endpoint of the job (checkpoint endpoints first), delete those endpoints, then
+    the version: DeleteModelVersion when the model holds versions other jobs produced
+    (continuous tuning), DeleteModel when the job's version is the model's only one.
 
-    Returns one sentence per thing Vertex refused, for the caller to report; gone is done.
+    Raises ModelVersionKept, before anything is touched, when the version holds the model's
+    `default` alias while other versions exist (Vertex keeps one version the default, and
+    DeleteModel would take the others), and when Vertex refuses DeleteModelVersion. Returns one
+    sentence per other thing Vertex refused (an endpoint; a whole-model delete, which older
+    Gemini tuned models do not allow), for the caller to report; gone is done.
     """
     problems: list[str] = []
     model = job.outputs.tuned_model_name
+    if model:
+        _refuse_a_default_version_with_siblings(conn, model, retry)
     endpoints = [c.endpoint for c in job.outputs.checkpoints if c.endpoint]
     if job.outputs.tuned_model_endpoint:
         endpoints.append(job.outputs.tuned_model_endpoint)
@@ -747,15 +755,98 @@ def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
         except ApiError as exc:
             problems.append(f"could not delete endpoint {endpoint}: {exc.message}")
     if model:
-        model_path = model.split("@", 1)[0]
+        problems += _delete_model_version(conn, model, retry)
+    return problems
+
+
+def _model_versions(conn: Connection, model_path: str, retry: RetryPolicy) -> list[dict[str, Any]]:
+    """Every version of a model (ListModelVersions, page by page); [] when the model is gone."""
+    versions: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        path = f"{model_path}:listVersions" + (f"?{urlencode({'pageToken': token})}" if token else "")
         try:
-            _call(f"deleting tuned model {model_path}",
-                  lambda: _with_client(conn, lambda c: c.models.delete(model=model_path)), retry)
+            page = _call(f"listing the versions of {model_path}", functools.partial(_rest, conn, "get", path), retry)
+        except NotFound:
+            return []
+        versions += page.get("models", [])
+        token = page.get("nextPageToken", "")
+        if not token:
+            return versions
+
+
+def _split_versions(
+    versions: list[dict[str, Any]], version: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(the version named `version`, or the default one when it is empty; the others)."""
+    def is_ours(v: dict[str, Any]) -> bool:
+        return v.get("versionId") == version if version else _DEFAULT_ALIAS in v.get("versionAliases", [])
+
+    ours = next((v for v in versions if is_ours(v)), None)
+    return ours, [v for v in versions if v is not ours]
+
+
+# The alias Vertex keeps on exactly one version of every model: what the bare name serves.
+_DEFAULT_ALIAS = "default"
+
+
+def _refuse_a_default_version_with_siblings(conn: Connection, model: str, retry: RetryPolicy) -> None:
+    path, _, version = model.partition("@")
+    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+    if ours is not None and others and _DEFAULT_ALIAS in ours.get("versionAliases", []):
+        raise _default_version_kept(path, ours, others)
+
+
+def _default_version_kept(path: str, ours: dict[str, Any], others: list[dict[str, Any]]) -> ModelVersionKept:
+    staying = f"{path}@{others[-1].get('versionId')}"
+    listed = ", ".join(f"@{v.get('versionId')}" for v in others)
+    return ModelVersionKept(
+        f"{path}@{ours.get('versionId')}",
+        f"it holds the model's '{_DEFAULT_ALIAS}' alias and the model has other versions ({listed}), made by "
+        "other tuning jobs: Vertex keeps one version the default, so this one cannot be deleted alone, and "
+        "deleting the whole model would take the others down",
+        "Nothing was deleted (a TuningJob holding this job stays in the stack). Move the alias to a version that stays "
+        f"(aiplatform_v1.ModelServiceClient().merge_version_aliases(name=\"{staying}\", "
+        "version_aliases=[\"default\"]), or POST "
+        f"{staying}:mergeVersionAliases with {{\"versionAliases\": [\"default\"]}}) and run the command again; "
+        "or leave this version in Vertex: `pulumi state delete` the resource (or, while it is still in the "
+        "program, set retain_on_delete on it)",
+    )
+
+
+def _delete_model_version(conn: Connection, model: str, retry: RetryPolicy) -> list[str]:
+    path, _, version = model.partition("@")
+    # Listed again, just before deleting: a version made since the check counts.
+    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+    if ours is None:
+        return []
+    if not others:
+        # The model's only version: DeleteModel, as deleteVersion refuses the only one. A version
+        # tuned from it in between would be deployed, and DeleteModel is refused then.
+        try:
+            _call(f"deleting tuned model {path}", lambda: _with_client(conn, lambda c: c.models.delete(model=path)),
+                  retry)
         except NotFound:
             pass
         except ApiError as exc:
-            problems.append(f"could not delete tuned model {model_path}: {exc.message}")
-    return problems
+            return [f"could not delete tuned model {path}: {exc.message}"]
+        return []
+    if _DEFAULT_ALIAS in ours.get("versionAliases", []):
+        raise _default_version_kept(path, ours, others)
+    name = f"{path}@{ours.get('versionId')}"
+    try:
+        _call(f"deleting tuned model version {name}",
+              functools.partial(_rest, conn, "delete", f"{name}:deleteVersion"), retry)
+    except NotFound:
+        pass
+    except ApiError as exc:
+        raise ModelVersionKept(
+            name, f"Vertex refused to delete it: {exc.message}",
+            "Its endpoints are deleted; a TuningJob holding this job stays in the stack. Deal with what Vertex "
+            "names and run the command again, or leave this version in Vertex: `pulumi state delete` the "
+            "resource (or, while it is still in the program, set retain_on_delete on it)",
+        ) from exc
+    return []
 
 
 def _delete_endpoint(conn: Connection, endpoint: str, retry: RetryPolicy) -> None:

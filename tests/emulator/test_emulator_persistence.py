@@ -3,7 +3,12 @@ own timeline, and its tuned endpoints still answer. Time is a manual clock: no s
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 from google.genai import types
+
+from tuning_provider.emulator.server import DB_FILE_NAME
 
 
 def test_a_running_job_continues_its_timeline_after_a_restart(
@@ -70,3 +75,37 @@ def test_states_follow_the_timeline(emulator_factory, make_genai_client, manual_
         seen.append(client.tunings.get(name=job.name).state.value)
         manual_clock.advance(1)
     assert seen == ["JOB_STATE_PENDING"] + ["JOB_STATE_RUNNING"] * 9 + ["JOB_STATE_SUCCEEDED"]
+
+
+def test_a_database_from_before_model_versions_is_carried_over(
+    emulator_factory, make_genai_client, manual_clock, start_tuning_job, write_dataset, tmp_path
+):
+    first = emulator_factory(job_duration=10, clock=manual_clock)
+    old_client = make_genai_client(first)
+    job = start_tuning_job(old_client, write_dataset())
+    manual_clock.advance(10)
+    tuned = old_client.tunings.get(name=job.name).tuned_model
+    first.stop()
+    # Back to the tables an emulator wrote before model versions.
+    db = sqlite3.connect(next(tmp_path.rglob(DB_FILE_NAME)))
+    db.executescript("""
+        CREATE TABLE models (parent TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL,
+            job_id TEXT NOT NULL, create_time REAL NOT NULL, PRIMARY KEY (parent, id));
+        INSERT INTO models SELECT parent, id, display_name, job_id, create_time FROM model_versions;
+        DROP TABLE model_versions; DROP TABLE model_last_versions;
+        ALTER TABLE deployed_models DROP COLUMN model_version;
+    """)
+    for seq, plan in db.execute("SELECT seq, plan FROM tuning_jobs").fetchall():
+        db.execute("UPDATE tuning_jobs SET plan = ? WHERE seq = ?",
+                   (json.dumps({k: v for k, v in json.loads(plan).items() if k not in ("version", "newVersion")}), seq))
+    db.commit()
+    db.close()
+
+    client = make_genai_client(emulator_factory(job_duration=10, clock=manual_clock))
+    assert client.tunings.get(name=job.name).tuned_model == tuned
+    assert client.models.get(model=tuned.model.split("@")[0]).version == "1"
+    answer = client.models.generate_content(model=tuned.endpoint, contents="How many days are in a leap year?")
+    assert answer.text == "A leap year has 366 days."
+    further = start_tuning_job(client, write_dataset(), base_model=tuned.model)
+    manual_clock.advance(10)
+    assert client.tunings.get(name=further.name).tuned_model.model == tuned.model.replace("@1", "@2")

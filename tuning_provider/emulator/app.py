@@ -282,6 +282,10 @@ class App:
                   GET=self.get_dataset_operation),
             route(_PARENT + r"/models", "vertex", GET=self.list_models),
             route(_PARENT + rf"/models/(?P<model>{_ID})", "vertex", GET=self.get_model, DELETE=self.delete_model),
+            route(_PARENT + rf"/models/(?P<model>{_ID}):listVersions", "vertex", GET=self.list_model_versions),
+            route(_PARENT + rf"/models/(?P<model>{_ID}):deleteVersion", "vertex", DELETE=self.delete_model_version),
+            route(_PARENT + rf"/models/(?P<model>{_ID}):mergeVersionAliases", "vertex",
+                  POST=self.merge_version_aliases),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID})", "vertex",
                   GET=self.get_endpoint, DELETE=self.delete_endpoint),
             route(_PARENT + rf"/endpoints/(?P<endpoint>{_ID}):undeployModel", "vertex", POST=self.undeploy_model),
@@ -402,6 +406,23 @@ class App:
 
     def delete_model(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
         return self._vertex.models.delete_model(f"{_parent(params)}/models/{params['model']}")
+
+    def list_model_versions(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.list_model_versions(
+            f"{_parent(params)}/models/{params['model']}",
+            filter_text=_query(request, "filter"),
+            page_size=_int_query(request, "pageSize"),
+            page_token=_query(request, "pageToken"),
+        )
+
+    def delete_model_version(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        return self._vertex.models.delete_model_version(f"{_parent(params)}/models/{params['model']}")
+
+    def merge_version_aliases(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
+        body = request.message(messages.MERGE_VERSION_ALIASES_REQUEST, "merge_version_aliases_request")
+        return self._vertex.models.merge_version_aliases(
+            f"{_parent(params)}/models/{params['model']}", body.get("versionAliases", [])
+        )
 
     def get_endpoint(self, request: Request, params: Mapping[str, str]) -> dict[str, Any]:
         return self._vertex.endpoints.get_endpoint(_endpoint(params))

@@ -1,7 +1,7 @@
 """Endpoints of tuned models (EndpointService, PredictionService.generateContent): get,
 delete, undeployModel, and answers from the model deployed on them (by `responder`).
 
-A succeeded job gets one endpoint per kept checkpoint, each serving the job's model
+A succeeded job gets one endpoint per kept checkpoint, each serving the job's model version
 (`add_tuned`); an endpoint cannot be deleted while a model is deployed to it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tuning_provider.emulator.formats import rfc3339
 from tuning_provider.emulator.models import Deployment
 from tuning_provider.emulator.operations import done_operation
 from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.tuning_jobs import MODEL_VERSION, JobRecord, failed_precondition
+from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["Endpoints"]
@@ -31,20 +31,24 @@ CREATE TABLE IF NOT EXISTS deployed_models (
     PRIMARY KEY (parent, id)
 );
 """
+# Added with model versions: the version a deployed model serves.
+_VERSION_COLUMN = ("deployed_models", "model_version", "TEXT NOT NULL DEFAULT '1'")
 
 
 class Endpoints:
     """The endpoints and deployed_models tables. `publish` writes the outputs of jobs that
-    have just succeeded; `examples_of(parent, model_id)` is what a deployed model recalls."""
+    have just succeeded; `examples_of(parent, model_id, version)` is what a deployed model
+    version recalls."""
 
     def __init__(
         self,
         store: Store,
         *,
         publish: Callable[[], None],
-        examples_of: Callable[[str, str], Sequence[responder.Example]],
+        examples_of: Callable[[str, str, str], Sequence[responder.Example]],
     ) -> None:
         store.declare(_SCHEMA)
+        store.add_column(*_VERSION_COLUMN)
         self._store = store
         self._publish = publish
         self._examples_of = examples_of
@@ -98,15 +102,15 @@ class Endpoints:
             deployed = self._deployed_on(parent, endpoint_id)
             if not deployed:
                 raise failed_precondition(f"Endpoint {name} has no deployed model to serve the request.")
-            examples = self._examples_of(parent, deployed[0]["model_id"])
+            examples = self._examples_of(parent, deployed[0]["model_id"], deployed[0]["model_version"])
             now = self._store.clock()
         return responder.respond(examples, request, create_time=rfc3339(now))
 
     # --- for the other resources ---------------------------------------------------------------
 
-    def add_tuned(self, record: JobRecord, ended: float) -> None:
-        """A succeeded job's endpoints, one per kept checkpoint, each serving its model (in the
-        caller's transaction)."""
+    def add_tuned(self, record: JobRecord, ended: float, version: str) -> None:
+        """A succeeded job's endpoints, one per kept checkpoint, each serving its model version
+        (in the caller's transaction)."""
         plan = record.plan
         for checkpoint in plan["checkpoints"]:
             label = f"{plan['displayName']} checkpoint {checkpoint['checkpointId']}"
@@ -115,17 +119,20 @@ class Endpoints:
                 (record.parent, checkpoint["endpointId"], label, record.id, ended),
             )
             self._store.execute(
-                "INSERT INTO deployed_models VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO deployed_models (parent, id, endpoint_id, model_id, checkpoint_id, display_name,"
+                " create_time, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.parent, checkpoint["deployedModelId"], checkpoint["endpointId"], plan["model"],
-                 checkpoint["checkpointId"], label, ended),
+                 checkpoint["checkpointId"], label, ended, version),
             )
 
-    def deployments_of(self, parent: str, model_id: str) -> list[Deployment]:
-        """(endpoint name, deployed model id) of every deployment of the model."""
-        rows = self._store.all(
-            "SELECT endpoint_id, id FROM deployed_models WHERE parent = ? AND model_id = ?"
-            " ORDER BY checkpoint_id, endpoint_id", (parent, model_id),
-        )
+    def deployments_of(self, parent: str, model_id: str, version: str | None) -> list[Deployment]:
+        """(endpoint name, deployed model id) of every deployment of the model version (of any
+        version of the model when `version` is None)."""
+        query = "SELECT endpoint_id, id FROM deployed_models WHERE parent = ? AND model_id = ?"
+        params: tuple[str, ...] = (parent, model_id)
+        if version is not None:
+            query, params = query + " AND model_version = ?", (*params, version)
+        rows = self._store.all(query + " ORDER BY checkpoint_id, endpoint_id", params)
         return [(f"{parent}/endpoints/{r['endpoint_id']}", r["id"]) for r in rows]
 
     # --- rows and their JSON -------------------------------------------------------------------
@@ -153,7 +160,7 @@ class Endpoints:
         }
         if deployed:
             endpoint["deployedModels"] = [
-                {"id": d["id"], "model": f"{parent}/models/{d['model_id']}", "modelVersionId": MODEL_VERSION,
+                {"id": d["id"], "model": f"{parent}/models/{d['model_id']}", "modelVersionId": d["model_version"],
                  "displayName": d["display_name"], "checkpointId": d["checkpoint_id"],
                  "createTime": rfc3339(d["create_time"])}
                 for d in deployed

@@ -15,6 +15,7 @@ __all__ = [
     "DATASET",
     "GENERATE_CONTENT_REQUEST",
     "JOB_STATES",
+    "MERGE_VERSION_ALIASES_REQUEST",
     "RESPONSE_ENUMS",
     "TUNING_JOB",
     "SUPERVISED_HYPER_PARAMETERS",
@@ -204,6 +205,10 @@ GENERATE_CONTENT_REQUEST = Message(
 UNDEPLOY_MODEL_REQUEST = Message(
     f"{_PACKAGE}.UndeployModelRequest",
     {"endpoint": _STRING, "deployedModelId": _STRING, "trafficSplit": _MAP},
+)
+
+MERGE_VERSION_ALIASES_REQUEST = Message(
+    f"{_PACKAGE}.MergeVersionAliasesRequest", {"name": _STRING, "versionAliases": Field("string", repeated=True)}
 )
 
 CANCEL_TUNING_JOB_REQUEST = Message(f"{_PACKAGE}.CancelTuningJobRequest", {"name": _STRING})

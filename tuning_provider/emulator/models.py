@@ -1,5 +1,19 @@
-"""Tuned models (ModelService): get, list, delete. A model is written when its job succeeds
-(`add_tuned`); delete is refused while any endpoint serves it, as Vertex refuses it.
+"""Tuned models and their versions (ModelService): get, list, listVersions, delete,
+deleteVersion, mergeVersionAliases (of the `default` alias only). A model version is
+written when its job succeeds (`add_tuned`).
+
+A model holds one or more versions, numbered 1, 2, ... and never reused. Tuning from a
+base model makes a new model at version 1; continuous tuning without a new display name
+makes the next version of the tuned model it starts from (see tuning_jobs). As in Vertex's
+Model Registry:
+- `models/ID` and `models/ID@default` name the default version, `models/ID@V` version V;
+  the first version carries the `default` alias, and exactly one version always does;
+- ListModels answers one entry per model (its default version); ListModelVersions every
+  version;
+- DeleteModel deletes every version, and is refused while any version is deployed;
+  DeleteModelVersion is refused for a deployed version and for the only version (use
+  DeleteModel), and, in the emulator, for the default version while others exist (what
+  Vertex does there is unconfirmed; the default alias must stay on some version).
 A tuned model carries the labels Vertex puts on one, naming its Google base model and its
 job (google-genai reads the first as `tuned_model_info.base_model`)."""
 
@@ -9,23 +23,31 @@ import functools
 import re
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.operations import done_operation
 from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.tuning_jobs import MODEL_VERSION, JobRecord, failed_precondition
+from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
 
-__all__ = ["Deployment", "Models"]
+__all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "Models"]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+DEFAULT_ALIAS = "default"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS models (
-    parent TEXT NOT NULL, id TEXT NOT NULL, display_name TEXT NOT NULL, job_id TEXT NOT NULL,
-    create_time REAL NOT NULL, PRIMARY KEY (parent, id)
+CREATE TABLE IF NOT EXISTS model_versions (
+    parent TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    display_name TEXT NOT NULL, job_id TEXT NOT NULL, create_time REAL NOT NULL,
+    is_default INTEGER NOT NULL,            -- carries the "default" alias (one per model)
+    PRIMARY KEY (parent, id, version)
+);
+-- The last version number each model gave out: a deleted version's number is not reused.
+CREATE TABLE IF NOT EXISTS model_last_versions (
+    parent TEXT NOT NULL, id TEXT NOT NULL, last_version INTEGER NOT NULL, PRIMARY KEY (parent, id)
 );
 """
 # What `Models.list` filters on, as aiplatform.Model.list(filter=...) writes it.
@@ -38,23 +60,45 @@ JOB_LABEL = "google-vertex-llm-tuning-job-id"
 
 # (endpoint name, deployed model id) pairs serving a model, from the endpoints' side.
 Deployment = tuple[str, str]
+# (parent, model id, version or None for every version) -> the deployments of it.
+DeploymentLookup = Callable[[str, str, "str | None"], list[Deployment]]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One stored version, as the other resource modules read it."""
+
+    parent: str
+    id: str
+    version: str
+    display_name: str
+    job_id: str
+    create_time: float
 
 
 class Models:
-    """The models table. `publish` writes the outputs of jobs that have just succeeded;
-    `deployments(parent, model_id)` says which endpoints serve a model and
-    `checkpoints(parent, job_id)` which checkpoints its job kept."""
+    """The model_versions table. `publish` writes the outputs of jobs that have just succeeded;
+    `deployments(parent, model_id, version)` says which endpoints serve a model version (every
+    version when None) and `checkpoints(parent, job_id)` which checkpoints its job kept."""
 
     def __init__(
         self,
         store: Store,
         *,
         publish: Callable[[], None],
-        deployments: Callable[[str, str], list[Deployment]],
+        deployments: DeploymentLookup,
         checkpoints: Callable[[str, str], list[dict[str, Any]]],
         base_model_of: Callable[[str, str], str | None] = lambda _parent, _job_id: None,
     ) -> None:
         store.declare(_SCHEMA)
+        if store.has_table("models"):  # written by an emulator before versions: each is a version 1
+            with store.transaction():
+                store.execute(
+                    "INSERT OR IGNORE INTO model_versions SELECT parent, id, 1, display_name, job_id, create_time, 1"
+                    " FROM models"
+                )
+                store.execute("INSERT OR IGNORE INTO model_last_versions SELECT parent, id, 1 FROM models")
+                store.execute("DROP TABLE models")
         self._store = store
         self._publish = publish
         self._deployments = deployments
@@ -62,92 +106,208 @@ class Models:
         self._base_model_of = base_model_of
 
     def get_model(self, name: str) -> dict[str, Any]:
-        parent, model_id = split_name(name, "models")
+        """GET models/ID[@VERSION or @ALIAS]: the default version when none is named."""
         with self._store.lock:
             self._publish()
-            return self._json(self._row(parent, model_id, name))
+            return self._json(self._version_row(name))
 
     def list_models(self, parent: str, *, filter_text: str = "", page_size: int | None = None,
              page_token: str = "") -> dict[str, Any]:
-        """GET {parent}/models: oldest first, paged; filters by display_name and labels."""
-        if page_size is not None and page_size < 0:
-            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        matches = _parse_filter(filter_text)
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = _key_from_token(page_token) if page_token else None
+        """GET {parent}/models: one entry per model (its default version), oldest first, paged;
+        filters by display_name and labels."""
         with self._store.lock:
             self._publish()
-            rows = self._store.all("SELECT * FROM models WHERE parent = ? ORDER BY create_time, id", (parent,))
+            rows = self._store.all(
+                "SELECT * FROM model_versions WHERE parent = ? AND is_default = 1 ORDER BY create_time, id", (parent,)
+            )
             found = [((row["create_time"], row["id"]), self._json(row)) for row in rows]
-        found = [(key, model) for key, model in found
-                 if (after is None or key > after) and all(match(model) for match in matches)]
-        answer: dict[str, Any] = {"models": [model for _, model in found[:size]]} if found else {}
-        if len(found) > size:
-            created, model_id = found[size - 1][0]
-            answer["nextPageToken"] = encode_page_token(f"{created!r}/{model_id}")
-        return answer
+        return _page(found, "models", filter_text, page_size, page_token)
+
+    def list_model_versions(self, name: str, *, filter_text: str = "", page_size: int | None = None,
+                            page_token: str = "") -> dict[str, Any]:
+        """GET models/ID:listVersions: every version of the model, oldest first, paged."""
+        parent, model_id = split_name(name, "models")
+        bare_id = model_id.partition("@")[0]
+        with self._store.lock:
+            self._publish()
+            rows = self._versions(parent, bare_id)
+            if not rows:
+                raise NotFound(f"Model {parent}/models/{bare_id} does not exist.")
+            found = [((float(row["version"]), row["id"]), self._json(row)) for row in rows]
+        return _page(found, "models", filter_text, page_size, page_token)
 
     def delete_model(self, name: str) -> dict[str, Any]:
-        """DELETE models/ID: refused while any endpoint serves the model (checkpoints too)."""
+        """DELETE models/ID: every version goes; refused while any version is deployed."""
         parent, model_id = split_name(name, "models")
+        if "@" in model_id:
+            raise InvalidRequest(
+                f"DeleteModel deletes a whole model and takes a name without a version; got {name}. "
+                "To delete one version, use DeleteModelVersion (models/ID@VERSION:deleteVersion)."
+            )
         with self._store.lock:
             self._publish()
-            row = self._row(parent, model_id, name)
-            serving = sorted({endpoint for endpoint, _ in self._deployments(parent, row["id"])})
+            if not self._versions(parent, model_id):
+                raise NotFound(f"Model {name} does not exist.")
+            serving = sorted({endpoint for endpoint, _ in self._deployments(parent, model_id, None)})
             if serving:
                 raise failed_precondition(
-                    f"Model {parent}/models/{row['id']} is deployed or being deployed at the "
+                    f"Model {parent}/models/{model_id} is deployed or being deployed at the "
                     f"following Endpoint(s): {', '.join(serving)}. Undeploy it from every "
                     "endpoint before deleting it."
                 )
-            self._store.execute("DELETE FROM models WHERE parent = ? AND id = ?", (parent, row["id"]))
+            self._store.execute("DELETE FROM model_versions WHERE parent = ? AND id = ?", (parent, model_id))
         return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
+
+    def delete_model_version(self, name: str) -> dict[str, Any]:
+        """DELETE models/ID@VERSION:deleteVersion: refused for a deployed version, for the only
+        version (DeleteModel is for that) and for the default version while others exist."""
+        parent, model_id = split_name(name, "models")
+        if "@" not in model_id:
+            raise InvalidRequest(
+                f"The name of the model version to delete must include a version ID or alias "
+                f"(models/ID@VERSION); got {name}."
+            )
+        with self._store.lock:
+            self._publish()
+            row = self._version_row(name)
+            version = f"{parent}/models/{row['id']}@{row['version']}"
+            serving = sorted({endpoint for endpoint, _ in self._deployments(parent, row["id"], str(row["version"]))})
+            if serving:
+                raise failed_precondition(
+                    f"Model version {version} is deployed or being deployed at the following "
+                    f"Endpoint(s): {', '.join(serving)}. Undeploy it before deleting it."
+                )
+            others = [r for r in self._versions(parent, row["id"]) if r["version"] != row["version"]]
+            if not others:
+                raise failed_precondition(
+                    f"Deleting the only version in the Model is not allowed: {version} is the only "
+                    "version of its model. Use DeleteModel to delete the Model instead."
+                )
+            if row["is_default"]:
+                raise failed_precondition(
+                    f"Model version {version} holds the '{DEFAULT_ALIAS}' alias, which one version of a "
+                    "model must always hold. Move the alias to another version (MergeVersionAliases) "
+                    "before deleting this one."
+                )
+            self._store.execute(
+                "DELETE FROM model_versions WHERE parent = ? AND id = ? AND version = ?",
+                (parent, row["id"], row["version"]),
+            )
+        return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
+
+    def merge_version_aliases(self, name: str, aliases: list[str]) -> dict[str, Any]:
+        """POST models/ID@VERSION:mergeVersionAliases: moving `default` to this version is what
+        the emulator supports (the alias that decides what the bare model name serves)."""
+        if "@" not in name.rsplit("/", 1)[-1]:
+            raise InvalidRequest(
+                f"The model version must include a version ID or alias (models/ID@VERSION); got {name}."
+            )
+        if not aliases:
+            raise InvalidRequest("version_aliases is required: the aliases to add (or, prefixed with -, remove).")
+        if f"-{DEFAULT_ALIAS}" in aliases:
+            raise failed_precondition(
+                f"The '{DEFAULT_ALIAS}' alias cannot be removed: one version of a model must always hold it. "
+                "Add it to another version instead, which moves it there."
+            )
+        unsupported = sorted(set(aliases) - {DEFAULT_ALIAS})
+        if unsupported:
+            raise InvalidRequest(
+                f"The emulator keeps only the '{DEFAULT_ALIAS}' version alias; {unsupported[0]!r} is not supported."
+            )
+        with self._store.lock:
+            self._publish()
+            row = self._version_row(name)
+            # One statement: the alias is never on two versions, nor on none.
+            self._store.execute(
+                "UPDATE model_versions SET is_default = (version = ?) WHERE parent = ? AND id = ?",
+                (row["version"], row["parent"], row["id"]),
+            )
+            return self._json(self._version_row(f"{row['parent']}/models/{row['id']}@{row['version']}"))
 
     # --- for the other resources -------------------------------------------------------------
 
-    def add_tuned(self, record: JobRecord, ended: float) -> None:
-        """The model a succeeded job produced (in the caller's transaction)."""
-        self._store.execute(
-            "INSERT INTO models VALUES (?, ?, ?, ?, ?)",
-            (record.parent, record.plan["model"], record.plan["displayName"], record.id, ended),
+    def add_tuned(self, record: JobRecord, ended: float) -> str:
+        """The model version a succeeded job produced (in the caller's transaction); returns its
+        version id. A job planned as a new version of a model (`plan["newVersion"]`) takes the
+        number after the last one that model gave out, as Vertex documents for continuous tuning."""
+        plan, parent, model_id = record.plan, record.parent, record.plan["model"]
+        last = self._store.one(
+            "SELECT last_version FROM model_last_versions WHERE parent = ? AND id = ?", (parent, model_id)
         )
+        version = int(last["last_version"]) + 1 if plan.get("newVersion") and last is not None else 1
+        existing = self._versions(parent, model_id)
+        display_name = existing[0]["display_name"] if existing else plan["displayName"]
+        self._store.execute(
+            "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (parent, model_id, version, display_name, record.id, ended, 0 if existing else 1),
+        )
+        self._store.execute(
+            "INSERT INTO model_last_versions VALUES (?, ?, ?) ON CONFLICT (parent, id) DO UPDATE SET last_version = ?",
+            (parent, model_id, version, version),
+        )
+        return str(version)
 
-    def job_of_name(self, name: str) -> str | None:
-        """The id of the job that produced the model `name` (any version), if it exists."""
+    def find_version(self, name: str) -> ModelVersion | None:
+        """The version `name` (models/ID, @VERSION or @ALIAS) names, if it exists."""
         with self._store.lock:
             self._publish()
             try:
-                parent, model_id = split_name(name, "models")
-                return str(self._row(parent, model_id, name)["job_id"])
+                row = self._version_row(name)
             except NotFound:
                 return None
+        return ModelVersion(row["parent"], row["id"], str(row["version"]), row["display_name"], row["job_id"],
+                            row["create_time"])
 
-    def job_of(self, parent: str, model_id: str) -> str | None:
-        """The id of the tuning job that produced the model, if the model exists."""
-        row = self._store.one("SELECT job_id FROM models WHERE parent = ? AND id = ?", (parent, model_id))
+    def job_of(self, parent: str, model_id: str, version: str) -> str | None:
+        """The id of the tuning job that produced the model version, if it exists."""
+        row = self._store.one(
+            "SELECT job_id FROM model_versions WHERE parent = ? AND id = ? AND version = ?",
+            (parent, model_id, _version_number(version)),
+        )
         return str(row["job_id"]) if row is not None else None
 
     # --- rows and their JSON -------------------------------------------------------------------
 
-    def _row(self, parent: str, model_id: str, name: str) -> sqlite3.Row:
+    def _versions(self, parent: str, model_id: str) -> list[sqlite3.Row]:
+        return self._store.all(
+            "SELECT * FROM model_versions WHERE parent = ? AND id = ? ORDER BY version", (parent, model_id)
+        )
+
+    def _version_row(self, name: str) -> sqlite3.Row:
+        parent, model_id = split_name(name, "models")
         bare_id, _, version = model_id.partition("@")
-        row = self._store.one("SELECT * FROM models WHERE parent = ? AND id = ?", (parent, bare_id))
-        if row is None or version not in ("", MODEL_VERSION, "default"):
+        if version in ("", DEFAULT_ALIAS):
+            row = self._store.one(
+                "SELECT * FROM model_versions WHERE parent = ? AND id = ? AND is_default = 1", (parent, bare_id)
+            )
+        elif version.isdigit():
+            row = self._store.one(
+                "SELECT * FROM model_versions WHERE parent = ? AND id = ? AND version = ?",
+                (parent, bare_id, int(version)),
+            )
+        else:  # an alias the emulator never gives out
+            row = None
+        if row is None:
             raise NotFound(f"Model {name} does not exist.")
         return row
 
     def _json(self, row: sqlite3.Row) -> dict[str, Any]:
-        parent, created = row["parent"], rfc3339(row["create_time"])
+        parent, version = row["parent"], str(row["version"])
+        created = rfc3339(row["create_time"])
+        first = self._store.one(
+            "SELECT MIN(create_time) AS t FROM model_versions WHERE parent = ? AND id = ?", (parent, row["id"])
+        )
         model: dict[str, Any] = {
             "name": f"{parent}/models/{row['id']}",
             "displayName": row["display_name"],
-            "versionId": MODEL_VERSION,
-            "versionAliases": ["default"],
-            "createTime": created,
+            "versionId": version,
+            "createTime": rfc3339(first["t"]) if first is not None else created,
             "updateTime": created,
             "versionCreateTime": created,
             "versionUpdateTime": created,
         }
+        if row["is_default"]:
+            model["versionAliases"] = [DEFAULT_ALIAS]
         base_model = self._base_model_of(parent, row["job_id"])
         labels = {JOB_LABEL: row["job_id"], "tune-type": "sft"}
         if base_model:
@@ -160,11 +320,42 @@ class Models:
                 {"checkpointId": c["checkpointId"], "epoch": c["epoch"], "step": c["step"]} for c in checkpoints
             ]
             model["defaultCheckpointId"] = checkpoints[-1]["checkpointId"]
-        deployed = self._deployments(parent, row["id"])
+        deployed = self._deployments(parent, row["id"], version)
         if deployed:
             # DeployedModelRef has exactly these two fields.
             model["deployedModels"] = [{"endpoint": e, "deployedModelId": d} for e, d in deployed]
         return model
+
+
+def _version_number(version: str) -> int:
+    return int(version) if version.isdigit() else -1
+
+
+def _page_key(token: str) -> tuple[float, str]:
+    created, _, model_id = decode_page_token(token).partition("/")
+    try:
+        return float(created), model_id
+    except ValueError:
+        raise InvalidRequest(f"Invalid page token {token!r}.") from None
+
+
+def _page(
+    found: list[tuple[tuple[float, str], dict[str, Any]]], field: str, filter_text: str, page_size: int | None,
+    page_token: str,
+) -> dict[str, Any]:
+    """One page of `found` ((sort key, resource) pairs in order) after the filter."""
+    if page_size is not None and page_size < 0:
+        raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
+    matches = _parse_filter(filter_text)
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    after = _page_key(page_token) if page_token else None
+    found = [(key, item) for key, item in found
+             if (after is None or key > after) and all(match(item) for match in matches)]
+    answer: dict[str, Any] = {field: [item for _, item in found[:size]]} if found else {}
+    if len(found) > size:
+        first, second = found[size - 1][0]
+        answer["nextPageToken"] = encode_page_token(f"{first!r}/{second}")
+    return answer
 
 
 def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
@@ -191,11 +382,3 @@ def _field_is(field: str, value: str, model: dict[str, Any]) -> bool:
 
 def _label_is(key: str, value: str, model: dict[str, Any]) -> bool:
     return bool(model.get("labels", {}).get(key) == value)
-
-
-def _key_from_token(token: str) -> tuple[float, str]:
-    created, _, model_id = decode_page_token(token).partition("/")
-    try:
-        return float(created), model_id
-    except ValueError:
-        raise InvalidRequest(f"Invalid page token {token!r}.") from None

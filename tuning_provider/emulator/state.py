@@ -4,7 +4,8 @@
     datasets      Dataset (DatasetService) for multimodal datasets: create, get, list, delete;
                   their rows read from the `bigquery` stand-in for jobs that tune on them
     timeline      a job's state at any moment, from its stored timeline and the clock
-    models        Model (ModelService): get, list, delete
+    models        Model and its versions (ModelService): get, list, listVersions, delete,
+                  deleteVersion
     endpoints     Endpoint (EndpointService, generateContent): get, delete, undeployModel
     experiments   MetadataStore, Context (MetadataService): the jobs' experiments and runs
     tensorboards  Tensorboard, its experiments, runs, time series (TensorboardService)
@@ -60,6 +61,7 @@ class VertexState:
         self.tuning_jobs = TuningJobs(
             self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset,
             tuned_model=self._tuned_source, vertex_dataset=self.datasets.tuning_requests,
+            publish=self.publish_outputs,
         )
         self.endpoints = Endpoints(self._store, publish=self.publish_outputs, examples_of=self._examples_of)
         self.models = Models(
@@ -79,29 +81,30 @@ class VertexState:
             for record in self.tuning_jobs.due_outputs():
                 ended = record.timeline.create_time + record.timeline.duration
                 with self._store.transaction():
-                    self.models.add_tuned(record, ended)
-                    self.endpoints.add_tuned(record, ended)
-                    self.tuning_jobs.mark_outputs_written(record)
+                    version = self.models.add_tuned(record, ended)
+                    self.endpoints.add_tuned(record, ended, version)
+                    self.tuning_jobs.mark_outputs_written(record, version)
 
     def close(self) -> None:
         self._store.close()
 
-    def _examples_of(self, parent: str, model_id: str) -> Sequence[responder.Example]:
-        job_id = self.models.job_of(parent, model_id)
+    def _examples_of(self, parent: str, model_id: str, version: str) -> Sequence[responder.Example]:
+        job_id = self.models.job_of(parent, model_id, version)
         return self.tuning_jobs.record(parent, job_id).examples if job_id else []
 
     def _tuned_source(self, name: str) -> TunedSource | None:
-        """A tuned model as continuous tuning reads it, or None if there is no such model."""
-        job_id = self.models.job_of_name(name)
-        if job_id is None:
+        """A tuned model version as continuous tuning reads it, or None if there is none."""
+        found = self.models.find_version(name)
+        if found is None:
             return None
-        parent = name.split("/models/", 1)[0]
-        record = self.tuning_jobs.record(parent, job_id)
-        base_model = self._base_model_of(parent, job_id)
+        record = self.tuning_jobs.record(found.parent, found.job_id)
+        base_model = self._base_model_of(found.parent, found.job_id)
         if base_model is None:
             return None
         ids = tuple(c["checkpointId"] for c in record.plan.get("checkpoints", []))
-        return TunedSource(base_model, ids, record.examples)
+        key = (record.request.get("encryptionSpec") or {}).get("kmsKeyName")
+        return TunedSource(base_model, ids, record.examples, model_id=found.id, display_name=found.display_name,
+                           created=found.create_time, kms_key_name=key)
 
     def _base_model_of(self, parent: str, job_id: str) -> str | None:
         try:

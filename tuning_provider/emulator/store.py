@@ -39,6 +39,19 @@ class Store:
         with self.lock:
             self._db.executescript(schema)
 
+    def add_column(self, table: str, column: str, definition: str) -> None:
+        """Add a column to a table of a database written by an older emulator (a no-op when the
+        table already has it), so that a restarted emulator keeps its state."""
+        with self.lock:
+            columns = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+    def has_table(self, table: str) -> bool:
+        with self.lock:
+            found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+            return found.fetchone() is not None
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self.lock:
             return self._db.execute(sql, params)

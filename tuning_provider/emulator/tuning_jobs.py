@@ -8,12 +8,18 @@ How a job's life is decided (at create, then only read from the clock):
   dataset is missing or unreadable, or a dataset is invalid (the message names the line, or
   the row of a multimodal dataset's table); otherwise it will succeed and the ids of its
   tuned model, endpoints and checkpoints are picked now;
+- continuous tuning (`preTunedModel`) without a tuned model display name, or with the display
+  name of the model it starts from, makes the next version of that model, as Vertex documents
+  ("by default, the new model version is created under the same parent model; if you provide a
+  new tuned model display name, a new model is created"); the version number is given when the
+  job succeeds (`models.add_tuned`), one more than the model's last;
 - the state is then read from the job's `timeline.Timeline` and the clock, so a restarted
   emulator continues every job where it was (each job keeps the duration it was created with).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 import json
@@ -38,7 +44,7 @@ from tuning_provider.errors import ApiError, InvalidRequest, NotFound, TuningErr
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_EPOCH_COUNT",
-    "MODEL_VERSION",
+    "FIRST_MODEL_VERSION",
     "DatasetValidator",
     "JobRecord",
     "TunedSource",
@@ -66,6 +72,9 @@ _CREATE_FIELDS = frozenset(
     {"baseModel", "supervisedTuningSpec", "tunedModelDisplayName", "description", "labels",
      "encryptionSpec", "serviceAccount", "outputUri", "preTunedModel"}
 )
+# Only models tuned from this day on can be tuned further (the continuous tuning page).
+CONTINUOUS_TUNING_SINCE = dt.datetime(2025, 7, 11, tzinfo=dt.UTC)
+
 # TuningJob fields of the kinds of tuning the emulator does not imitate.
 _UNSUPPORTED_FIELDS = frozenset(
     {"customBaseModel", "preferenceOptimizationSpec", "distillationSpec",
@@ -123,12 +132,18 @@ def experiment_id(job_id: str) -> str:
 
 @dataclass(frozen=True)
 class TunedSource:
-    """What continuous tuning reads of a tuned model: the Google base model under it, its
-    checkpoints, and the examples it answers from (the new model learns both sets)."""
+    """What continuous tuning reads of a tuned model version: the Google base model under it,
+    its checkpoints, the examples it answers from (the new model learns both sets), the model
+    it belongs to (id and display name: a new version goes under it), when the version was
+    made, and the CMEK key its job used."""
 
     base_model: str
     checkpoint_ids: tuple[str, ...]
     examples: list[responder.Example]
+    model_id: str = ""
+    display_name: str = ""
+    created: float = 0.0
+    kms_key_name: str | None = None
 
 
 # Resolves a tuned model's resource name to its TunedSource; None when there is no such model.
@@ -210,8 +225,8 @@ class _JobRequest:
     epochs: int
     adapter_size: str | None
     export_last_checkpoint_only: bool
-    # Continuous tuning: what the tuned model it starts from already answers.
-    inherited_examples: list[responder.Example]
+    # Continuous tuning: the tuned model version it starts from.
+    source: TunedSource | None
     # Evaluation after tuning: where its results go (gs:// prefix), if asked for.
     evaluation_output: str | None
 
@@ -228,6 +243,7 @@ class TuningJobs:
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
         vertex_dataset: VertexDatasetReader | None = None,
+        publish: Callable[[], None] = lambda: None,
     ) -> None:
         if job_duration <= 0:
             raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
@@ -238,6 +254,9 @@ class TuningJobs:
         self._validate = validate_dataset or validate_dataset_file
         self._tuned_model: TunedModelLookup = tuned_model or (lambda _name: None)
         self._vertex_dataset = vertex_dataset
+        # Writes the outputs of jobs that have just succeeded: a new version's number is given
+        # then, and the job shows it in tunedModel.model.
+        self._publish = publish
 
     # --- the API operations ----------------------------------------------------------------
 
@@ -262,6 +281,7 @@ class TuningJobs:
     def get_tuning_job(self, name: str) -> dict[str, Any]:
         parent, job_id = split_name(name, "tuningJobs")
         with self._store.lock:
+            self._publish()
             return self._json(self._row(parent, job_id), self._store.clock())
 
     def list_tuning_jobs(
@@ -279,6 +299,7 @@ class TuningJobs:
         last_seq = 0
         query = "SELECT * FROM tuning_jobs WHERE parent = ?" + (" AND seq < ?" if before else "")
         params: tuple[Any, ...] = (parent, before) if before else (parent,)
+        self._publish()
         for row in self._store.all(query + " ORDER BY seq DESC", params):
             job = self._json(row, now)
             if not all(match(job) for match in matches):
@@ -344,9 +365,12 @@ class TuningJobs:
         )
         return [_record(r) for r in rows]
 
-    def mark_outputs_written(self, record: JobRecord) -> None:
+    def mark_outputs_written(self, record: JobRecord, version: str) -> None:
+        """Record that the job's outputs exist, its model as version `version`."""
+        plan = json.dumps({**record.plan, "version": version})
         self._store.execute(
-            "UPDATE tuning_jobs SET materialized = 1 WHERE parent = ? AND id = ?", (record.parent, record.id)
+            "UPDATE tuning_jobs SET materialized = 1, plan = ? WHERE parent = ? AND id = ?",
+            (plan, record.parent, record.id),
         )
 
     # --- create: checks and outcome --------------------------------------------------------
@@ -426,7 +450,7 @@ class TuningJobs:
             epochs=epochs or DEFAULT_EPOCH_COUNT,
             adapter_size=adapter_size,
             export_last_checkpoint_only=bool(spec.get("exportLastCheckpointOnly")),
-            inherited_examples=source.examples if source else [],
+            source=source,
             evaluation_output=evaluation_output,
         )
 
@@ -458,6 +482,17 @@ class TuningJobs:
             raise InvalidRequest(
                 f"Checkpoint {checkpoint} does not exist in model {name}; its checkpoints are "
                 f"{', '.join(source.checkpoint_ids) or 'none'}."
+            )
+        if source.created < CONTINUOUS_TUNING_SINCE.timestamp():
+            raise InvalidRequest(
+                f"Model {name} was tuned on {rfc3339(source.created)[:10]}: only models tuned with "
+                f"supervised tuning on or after {CONTINUOUS_TUNING_SINCE:%Y-%m-%d} can be tuned further."
+            )
+        key = (body.get("encryptionSpec") or {}).get("kmsKeyName")
+        if source.kms_key_name and key != source.kms_key_name:
+            raise InvalidRequest(
+                f"Model {name} is encrypted with {source.kms_key_name}: a job tuning it further must use "
+                f"the same key in encryption_spec.kms_key_name; got {key or 'none'}."
             )
         return source
 
@@ -501,7 +536,10 @@ class TuningJobs:
             "totalBillableTokenCount": str(training.estimated_tokens),
             "tuningStepCount": str(steps_per_epoch * request.epochs),
         }
-        examples = [*responder.examples_from_lines(found["training"].lines()), *request.inherited_examples]
+        examples = [
+            *responder.examples_from_lines(found["training"].lines()),
+            *(request.source.examples if request.source else []),
+        ]
         validation = responder.examples_from_lines(found["validation"].lines()) if "validation" in found else []
         return None, stats, examples, validation
 
@@ -535,9 +573,14 @@ class TuningJobs:
         steps_per_epoch = int(stats["tuningStepCount"]) // request.epochs if stats else 1
         epochs = range(1, request.epochs + 1)
         kept = [request.epochs] if request.export_last_checkpoint_only else list(epochs)
-        display = request.echo.get("tunedModelDisplayName") or f"{request.base_model}-tuned"
+        given = request.echo.get("tunedModelDisplayName")
+        source = request.source
+        # A new version of the model it starts from (no new display name), or a new model.
+        continues = source if source is not None and given in (None, source.display_name) else None
+        display = given or (continues.display_name if continues else f"{request.base_model}-tuned")
         return {
-            "model": self._store.new_id(),
+            "model": continues.model_id if continues else self._store.new_id(),
+            "newVersion": continues is not None,
             "baseModel": request.base_model,
             "evaluationOutput": request.evaluation_output,
             "displayName": display,
@@ -602,8 +645,8 @@ class TuningJobs:
 
 # --- helpers ----------------------------------------------------------------------------
 
-# The version every tuned model has: tuning from a base model makes version 1.
-MODEL_VERSION = "1"
+# Tuning from a base model makes version 1 of a new model (as do jobs stored before versions).
+FIRST_MODEL_VERSION = "1"
 
 
 def _timeline(row: sqlite3.Row) -> Timeline:
@@ -634,7 +677,7 @@ def _tuned_model_json(parent: str, plan: dict[str, Any]) -> dict[str, Any]:
         for c in plan["checkpoints"]
     ]
     return {
-        "model": f"{parent}/models/{plan['model']}@{MODEL_VERSION}",
+        "model": f"{parent}/models/{plan['model']}@{plan.get('version', FIRST_MODEL_VERSION)}",
         "endpoint": checkpoints[-1]["endpoint"],
         "checkpoints": checkpoints,
     }
