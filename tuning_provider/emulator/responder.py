@@ -24,7 +24,6 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
@@ -35,7 +34,6 @@ __all__ = [
     "MODEL_VERSION",
     "Example",
     "GenerationRequest",
-    "examples_from_jsonl",
     "examples_from_lines",
     "parse_generation_request",
     "respond",
@@ -69,12 +67,6 @@ class GenerationRequest:
     candidate_count: int = 1
     max_output_tokens: int | None = None
     stop_sequences: tuple[str, ...] = ()
-
-
-def examples_from_jsonl(path: Path, limit: int = MAX_REMEMBERED_EXAMPLES) -> list[Example]:
-    """The (user turn, model turn) pairs of a tuning JSONL file, in file order."""
-    with path.open("rb") as lines:
-        return examples_from_lines(lines, limit)
 
 
 def examples_from_lines(lines: Iterable[bytes], limit: int = MAX_REMEMBERED_EXAMPLES) -> list[Example]:
