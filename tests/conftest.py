@@ -3,7 +3,7 @@ GCS bucket folders with datasets in them.
 
     def test_something(genai_client, write_dataset):
         uri = write_dataset("train.jsonl")                 # gs://tuning-data/train.jsonl
-        job = genai_client.tunings.tune(base_model="gemini-2.5-flash",
+        job = genai_client.tunings.tune(base_model="gemini-3.5-flash",
                                         training_dataset=types.TuningDataset(gcs_uri=uri))
 
 - `gcs_dir`: a temporary folder served as Cloud Storage; it holds the bucket BUCKET.
@@ -22,7 +22,7 @@ GCS bucket folders with datasets in them.
   call (urllib) returning (status, headers, JSON body), for what google-genai hides.
 - `wait_for_job(client, name, until=TERMINAL_STATES, timeout=20)`: polls until the job's
   state is one of `until` and returns the job (generous bound: never a timing assumption).
-- `start_tuning_job(client, uri, base_model="gemini-2.5-flash", **config)`: tunings.tune
+- `start_tuning_job(client, uri, base_model="gemini-3.5-flash", **config)`: tunings.tune
   with a CreateTuningJobConfig(**config); returns the new job.
 - `tuning_parent`: "projects/PROJECT/locations/LOCATION".
 - `offline_pulumi_env(folder)`: the environment for the plain pulumi CLI with its state
@@ -247,7 +247,7 @@ def wait_for_job() -> Callable[..., types.TuningJob]:
 
 @pytest.fixture
 def start_tuning_job() -> Callable[..., types.TuningJob]:
-    def start(client: genai.Client, uri: str, base_model: str = "gemini-2.5-flash", **config: Any) -> types.TuningJob:
+    def start(client: genai.Client, uri: str, base_model: str = "gemini-3.5-flash", **config: Any) -> types.TuningJob:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*experimental")
             return client.tunings.tune(

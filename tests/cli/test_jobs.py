@@ -67,7 +67,7 @@ def test_list_shows_an_aligned_table_newest_first(cli, client, train_uri, start_
     first = start_tuning_job(client, train_uri, tuned_model_display_name="first model")
     manual_clock.advance(5)  # first has succeeded
     second = start_tuning_job(client, train_uri, tuned_model_display_name="second",
-                              base_model="gemini-2.5-flash-lite")
+                              base_model="gemini-3.5-flash-lite")
     manual_clock.advance(0.5)  # second is running, 0.4s after its start
 
     code, out, err = cli("jobs", "list")
@@ -76,7 +76,7 @@ def test_list_shows_an_aligned_table_newest_first(cli, client, train_uri, start_
     rows = table_rows(out)
     assert [r["ID"] for r in rows] == [job_id(second), job_id(first)]
     assert rows[0] == {
-        "ID": job_id(second), "DISPLAY NAME": "second", "BASE MODEL": "gemini-2.5-flash-lite",
+        "ID": job_id(second), "DISPLAY NAME": "second", "BASE MODEL": "gemini-3.5-flash-lite",
         "STATE": "RUNNING", "CREATED (UTC)": _utc(manual_clock.now - 0.5), "DURATION": rows[0]["DURATION"],
     }
     assert rows[1]["DISPLAY NAME"] == "first model" and rows[1]["STATE"] == "SUCCEEDED"
@@ -135,7 +135,7 @@ def test_list_json_objects_carry_outputs_and_creation_settings(cli, client, trai
     assert set(TuningJobOutputs.model_fields) <= set(item)
     assert item["id"] == job_id(job) and item["name"] == job.name
     assert item["state"] == "SUCCEEDED"
-    assert item["base_model"] == "gemini-2.5-flash" and item["display_name"] == "capitals"
+    assert item["base_model"] == "gemini-3.5-flash" and item["display_name"] == "capitals"
     assert item["training_dataset_uri"] == train_uri
     assert item["labels"] == {"team": "search"}
     assert item["hyper_parameters"] == {"epoch_count": 2, "adapter_size": "ADAPTER_SIZE_FOUR",
@@ -183,7 +183,7 @@ def test_get_shows_every_detail_of_a_succeeded_job(cli, client, train_uri, start
     assert details["name"] == job.name
     assert details["state"] == "SUCCEEDED"
     assert details["display name"] == "capitals" and details["description"] == "general knowledge"
-    assert details["base model"] == "gemini-2.5-flash"
+    assert details["base model"] == "gemini-3.5-flash"
     assert details["created"] == _utc(created) + " UTC"
     assert details["started"] == _utc(created + 0.1) + " UTC"
     assert details["ended"] == _utc(created + 1.0) + " UTC"
@@ -233,8 +233,8 @@ def test_get_of_a_running_job_counts_time_so_far(cli, client, train_uri, start_t
 
 
 def test_get_of_a_failed_job_shows_vertex_error(cli, client, train_uri, start_tuning_job, manual_clock):
-    job = start_tuning_job(client, train_uri, base_model="gemini-2.5-pro",
-                           adapter_size=types.AdapterSize.ADAPTER_SIZE_SIXTEEN)
+    job = start_tuning_job(client, train_uri, base_model="gemini-3.5-flash",
+                           adapter_size=types.AdapterSize.ADAPTER_SIZE_THIRTY_TWO)
     manual_clock.advance(5)
 
     code, out, _ = cli("jobs", "get", job_id(job))

@@ -40,7 +40,7 @@ def tuned(gapic, types, write_dataset, manual_clock):
     job = client.create_tuning_job(
         parent=PARENT,
         tuning_job=types.TuningJob(
-            base_model="gemini-2.5-flash",
+            base_model="gemini-3.5-flash",
             tuned_model_display_name="gapic",
             supervised_tuning_spec=types.SupervisedTuningSpec(
                 training_dataset_uri=write_dataset(),
@@ -62,7 +62,7 @@ def test_create_sends_enums_as_numbers_and_they_come_back(gapic, types, write_da
     job = client.create_tuning_job(
         parent=PARENT,
         tuning_job=types.TuningJob(
-            base_model="gemini-2.5-flash",
+            base_model="gemini-3.5-flash",
             supervised_tuning_spec=types.SupervisedTuningSpec(
                 training_dataset_uri=write_dataset(),
                 hyper_parameters=types.SupervisedHyperParameters(
@@ -80,7 +80,7 @@ def test_create_sends_enums_as_numbers_and_they_come_back(gapic, types, write_da
 def test_get_list_cancel_through_the_tuning_client(gapic, types, write_dataset):
     client = gapic(types.GenAiTuningServiceClient)
     spec = types.SupervisedTuningSpec(training_dataset_uri=write_dataset())
-    job = client.create_tuning_job(parent=PARENT, tuning_job=types.TuningJob(base_model="gemini-2.5-flash",
+    job = client.create_tuning_job(parent=PARENT, tuning_job=types.TuningJob(base_model="gemini-3.5-flash",
                                                                              supervised_tuning_spec=spec))
     assert [j.name for j in client.list_tuning_jobs(parent=PARENT)] == [job.name]
     client.cancel_tuning_job(name=job.name)
@@ -110,7 +110,7 @@ def test_models_list_filters_and_pages(gapic, types, write_dataset, manual_clock
     tuning = gapic(types.GenAiTuningServiceClient)
     for name in ("alpha", "beta", "alpha"):
         tuning.create_tuning_job(parent=PARENT, tuning_job=types.TuningJob(
-            base_model="gemini-2.5-flash", tuned_model_display_name=name,
+            base_model="gemini-3.5-flash", tuned_model_display_name=name,
             supervised_tuning_spec=types.SupervisedTuningSpec(training_dataset_uri=write_dataset()),
         ))
         manual_clock.advance(0.01)  # distinct end times
@@ -245,7 +245,7 @@ def test_rest_only_fields_are_the_only_ones_beyond_the_protos(vertex_http, versi
     """tuningJobState and tuningJobMetadata are on Vertex's REST TuningJob (google-genai reads
     them) but not in the published protos: the strict parse leaves out exactly those."""
     status, _, running = vertex_http("POST", f"/{version}/{PARENT}/tuningJobs", {
-        "baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}})
+        "baseModel": "gemini-3.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}})
     assert status == 200
     assert running["tuningJobState"] == "TUNING_JOB_STATE_WAITING_FOR_QUOTA"
     _, _, done = vertex_http("GET", f"/{version}/{tuned.name}")

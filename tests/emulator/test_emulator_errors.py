@@ -3,6 +3,7 @@ for unknown names, paths and methods, and for missing credentials."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 
@@ -25,7 +26,7 @@ def create_job(vertex_http, write_dataset, tuning_parent):
     """POST a tuning job: a valid body, changed by `changes` (None removes a field)."""
 
     def create(changes=None, spec_changes=None, parent=tuning_parent):
-        body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}}
+        body = {"baseModel": "gemini-3.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}}
         for target, updates in ((body, changes or {}), (body["supervisedTuningSpec"], spec_changes or {})):
             for key, value in updates.items():
                 if value is None:
@@ -59,8 +60,8 @@ def test_a_valid_body_is_accepted(create_job):
         ({"tunedModelDisplayName": "x" * 129}, None, "128"),
         (None, {"hyperParameters": {"epochCount": 0}}, "epoch_count"),
         (None, {"hyperParameters": {"adapterSize": "ADAPTER_SIZE_THREE"}}, "adapter_size"),
-        ({"encryptionSpec": {"kmsKeyName": "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"}}, None,
-         "region"),
+        ({"encryptionSpec": {"kmsKeyName": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"}}, None,
+         "not supported for tuning gemini-3.5-flash"),  # no model tunable today takes CMEK
         ({"unknownField": 1}, None, "unknownField"),
     ],
 )
@@ -69,6 +70,18 @@ def test_bad_create_requests_are_400_invalid_argument(create_job, changes, spec_
     assert status == 400, body
     assert error_of(body) == (400, "INVALID_ARGUMENT")
     assert mentioned in body["error"]["message"]
+
+
+def test_a_key_in_another_region_is_rejected(emulator_factory, manual_clock, vertex_http, write_dataset, tuning_parent):
+    # Only the retired 2.5 models took customer-managed keys: a day before their retirement.
+    manual_clock.now = dt.datetime(2026, 9, 1, tzinfo=dt.UTC).timestamp()
+    emulator = emulator_factory(clock=manual_clock)
+    key = "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k"
+    body = {"baseModel": "gemini-2.5-flash", "encryptionSpec": {"kmsKeyName": key},
+            "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}}
+    status, _, answer = vertex_http("POST", f"/v1/{tuning_parent}/tuningJobs", body, emulator=emulator)
+    assert (status, error_of(answer)) == (400, (400, "INVALID_ARGUMENT"))
+    assert "region" in answer["error"]["message"]
 
 
 def test_global_location_is_rejected(create_job):
@@ -81,6 +94,22 @@ def test_region_outside_the_models_regions_is_rejected(create_job):
     status, _, body = create_job({"baseModel": "gemini-3.5-flash"}, parent="projects/test-project/locations/us-east4")
     assert status == 400
     assert "us-east4" in body["error"]["message"]
+
+
+def test_a_model_is_tunable_until_its_retirement_day_by_the_emulators_clock(
+    emulator_factory, manual_clock, vertex_http, write_dataset, tuning_parent
+):
+    emulator = emulator_factory(clock=manual_clock)
+    body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()}}
+    manual_clock.now = dt.datetime(2026, 10, 19, 23, 59, tzinfo=dt.UTC).timestamp()
+    status, _, _ = vertex_http("POST", f"/v1/{tuning_parent}/tuningJobs", body, emulator=emulator)
+    assert status == 200
+    manual_clock.advance(60)  # 2026-10-20, the day Google retired the 2.5 models
+    status, _, answer = vertex_http("POST", f"/v1/{tuning_parent}/tuningJobs", body, emulator=emulator)
+    assert (status, error_of(answer)) == (400, (400, "INVALID_ARGUMENT"))
+    message = answer["error"]["message"]
+    assert "gemini-2.5-flash was retired on 2026-10-20" in message
+    assert "Supported models: gemini-3.1-flash-lite, gemini-3.5-flash, gemini-3.5-flash-lite." in message
 
 
 def test_google_genai_sees_a_400_as_client_error(genai_client, start_tuning_job, write_dataset):

@@ -48,8 +48,8 @@ def test_an_invalid_line_fails_the_job_naming_the_line(genai_client, start_tunin
 
 def test_an_unsupported_adapter_size_fails_the_job(genai_client, start_tuning_job, write_dataset, wait_for_job):
     job = start_tuning_job(
-        genai_client, write_dataset(), base_model="gemini-2.5-pro",
-        adapter_size=types.AdapterSize.ADAPTER_SIZE_SIXTEEN,
+        genai_client, write_dataset(), base_model="gemini-3.5-flash",
+        adapter_size=types.AdapterSize.ADAPTER_SIZE_THIRTY_TWO,
     )
     message = failed(genai_client, job, wait_for_job)
     assert "The adapter size is not supported for this base model" in message

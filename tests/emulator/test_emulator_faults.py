@@ -8,7 +8,7 @@ REQUESTS = 30
 
 
 def create_many(vertex_http, emulator, uri, parent):
-    body = {"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": uri}}
+    body = {"baseModel": "gemini-3.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": uri}}
     answers = [vertex_http("POST", f"/v1/{parent}/tuningJobs", body, emulator=emulator) for _ in range(REQUESTS)]
     return [status for status, _, _ in answers], answers
 

@@ -24,7 +24,7 @@ def test_create_answers_a_pending_job_echoing_its_inputs(genai_client, write_dat
     )
     assert re.fullmatch(rf"{tuning_parent}/tuningJobs/{NUMERIC_ID}", job.name)
     assert job.state == types.JobState.JOB_STATE_PENDING
-    assert job.base_model == "gemini-2.5-flash"
+    assert job.base_model == "gemini-3.5-flash"
     assert job.tuned_model_display_name == "capitals"
     assert job.description == "answers general knowledge"
     assert job.labels == {"team": "search", "env": "test"}
@@ -174,7 +174,7 @@ def test_cancel_of_a_succeeded_job_names_its_state(clocked, write_dataset, start
 
 def test_create_accepts_snake_case_bodies(vertex_http, write_dataset, tuning_parent):
     body = {
-        "base_model": "publishers/google/models/gemini-2.5-flash",
+        "base_model": "publishers/google/models/gemini-3.5-flash",
         "supervised_tuning_spec": {
             "training_dataset_uri": write_dataset(),
             "hyper_parameters": {"epoch_count": "2", "adapter_size": "ADAPTER_SIZE_EIGHT"},

@@ -8,6 +8,8 @@ and the raw JSON is parsed strictly with the generated v1 types."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from google.api_core import exceptions
 from google.cloud import aiplatform_v1 as v1
@@ -37,7 +39,7 @@ def finished(emulator, manual_clock, genai_client):
 
 @pytest.fixture
 def tune(genai_client, start_tuning_job, write_dataset, finished):
-    def run(base_model: str = "gemini-2.5-flash", examples=MADRID, **config) -> types.TuningJob:
+    def run(base_model: str = "gemini-3.5-flash", examples=MADRID, **config) -> types.TuningJob:
         return finished(start_tuning_job(genai_client, write_dataset("data.jsonl", examples),
                                          base_model=base_model, epoch_count=1, **config))
 
@@ -193,8 +195,10 @@ def test_delete_model_takes_every_version_and_is_refused_while_any_is_deployed(v
             models.get_model(name=name)
 
 
-def test_a_cmek_models_key_must_be_kept(genai_client, start_tuning_job, write_dataset, tune):
-    encrypted = tune(encryption_spec=types.EncryptionSpec(kms_key_name=KEY))
+def test_a_cmek_models_key_must_be_kept(genai_client, start_tuning_job, write_dataset, tune, manual_clock):
+    # Only the 2.5 models took customer-managed keys: before their retirement, then.
+    manual_clock.now = dt.datetime(2026, 9, 1, tzinfo=dt.UTC).timestamp()
+    encrypted = tune(base_model="gemini-2.5-flash", encryption_spec=types.EncryptionSpec(kms_key_name=KEY))
     with pytest.raises(errors.ClientError) as refused:
         start_tuning_job(genai_client, write_dataset(), base_model=encrypted.tuned_model.model)
     assert refused.value.code == 400 and "same key" in refused.value.message

@@ -29,7 +29,7 @@ def test_sft_train_with_an_adapter_size_then_the_refresh_loop(vertex_sdk, write_
     """Item 2 and 3: the SDK sends adapter_size=4 as the enum's number, and its polling loop
     reads the job's experiment on every refresh()."""
     job = sft.train(
-        source_model="gemini-2.5-flash",
+        source_model="gemini-3.5-flash",
         train_dataset=write_dataset(),
         validation_dataset=write_dataset("val.jsonl"),
         epochs=2,
@@ -57,7 +57,7 @@ def test_sft_train_with_an_adapter_size_then_the_refresh_loop(vertex_sdk, write_
 
 
 def test_a_job_by_name_and_its_cancel(vertex_sdk, write_dataset, tuning_parent):
-    started = sft.train(source_model="gemini-2.5-flash", train_dataset=write_dataset())
+    started = sft.train(source_model="gemini-3.5-flash", train_dataset=write_dataset())
     again = sft.SupervisedTuningJob(started.resource_name)
     assert again.resource_name == started.resource_name
     again.cancel()
@@ -68,7 +68,7 @@ def test_a_job_by_name_and_its_cancel(vertex_sdk, write_dataset, tuning_parent):
 
 def test_model_list_and_delete_after_the_endpoints(vertex_sdk, write_dataset, manual_clock):
     """Item 6: the seed's delete sample lists the Model Registry first."""
-    job = sft.train(source_model="gemini-2.5-flash", train_dataset=write_dataset(), tuned_model_display_name="gone")
+    job = sft.train(source_model="gemini-3.5-flash", train_dataset=write_dataset(), tuned_model_display_name="gone")
     manual_clock.advance(JOB_DURATION)
     job.refresh()
 
@@ -88,7 +88,7 @@ def test_the_tuned_endpoint_answers_generative_model(vertex_sdk, write_dataset, 
     """The seed's evaluation sample: GenerativeModel on the job's endpoint."""
     from vertexai.generative_models import GenerationConfig, GenerativeModel
 
-    job = sft.train(source_model="gemini-2.5-flash", train_dataset=write_dataset())
+    job = sft.train(source_model="gemini-3.5-flash", train_dataset=write_dataset())
     manual_clock.advance(JOB_DURATION)
     tuned = GenerativeModel(sft.SupervisedTuningJob(job.resource_name).tuned_model_endpoint_name)
     assert tuned.generate_content("What is the capital of Italy?").text == "The capital of Italy is Rome."

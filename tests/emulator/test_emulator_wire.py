@@ -18,7 +18,7 @@ def emulator(emulator_factory, manual_clock):
 
 
 def create(vertex_http, parent, hyper, version="v1", **spec):
-    body = {"baseModel": "gemini-2.5-flash",
+    body = {"baseModel": "gemini-3.5-flash",
             "supervisedTuningSpec": {**spec, "hyperParameters": hyper}}
     return vertex_http("POST", f"/{version}/{parent}/tuningJobs", body)
 
@@ -66,7 +66,7 @@ def test_values_no_proto_allows_are_400(vertex_http, write_dataset, tuning_paren
 
 
 def test_the_seed_pages_create_body_with_snake_case_spec_fields(vertex_http, write_dataset, tuning_parent):
-    body = {"baseModel": "gemini-2.5-flash",
+    body = {"baseModel": "gemini-3.5-flash",
             "supervisedTuningSpec": {"training_dataset_uri": write_dataset(),
                                      "validation_dataset_uri": write_dataset("val.jsonl"),
                                      "export_last_checkpoint_only": True},
@@ -96,7 +96,7 @@ def test_the_seed_pages_generate_content_body(emulator, genai_client, start_tuni
 
 def test_a_list_where_one_object_is_not_accepted_is_400(vertex_http, tuning_parent, write_dataset):
     status, _, body = vertex_http("POST", f"/v1/{tuning_parent}/tuningJobs", {
-        "baseModel": "gemini-2.5-flash",
+        "baseModel": "gemini-3.5-flash",
         "supervisedTuningSpec": {"trainingDatasetUri": write_dataset()},
         "labels": ["a"],
     })

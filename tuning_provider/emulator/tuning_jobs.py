@@ -392,12 +392,20 @@ class TuningJobs:
         source = self._pre_tuned_source(body, location) if "preTunedModel" in body else None
         base_model = source.base_model if source else body.get("baseModel")
         if not isinstance(base_model, str) or not base_model:
-            raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-2.5-flash.")
+            raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-3.5-flash.")
         model = catalog.find_model(base_model)
+        # Which models can be tuned is a matter of the day: the emulator's clock says which.
+        today = dt.datetime.fromtimestamp(self._store.clock(), dt.UTC).date()
+        supported = ", ".join(catalog.tunable_model_ids(today))
         if model is None:
             raise InvalidRequest(
-                f"Base model {base_model} is not supported for supervised tuning. Supported models: "
-                f"{', '.join(sorted(catalog.MODELS))}."
+                f"Base model {base_model} is not supported for supervised tuning. Supported models: {supported}."
+            )
+        if catalog.lifecycle(model, today) == "retired":
+            retired_on = model.retirement.on.isoformat() if model.retirement and model.retirement.on else "earlier"
+            raise InvalidRequest(
+                f"Base model {model.id} was retired on {retired_on} and can no longer be tuned. "
+                f"Supported models: {supported}."
             )
         if location not in model.regions:
             raise InvalidRequest(
