@@ -184,3 +184,17 @@ def test_malformed_http_gets_a_json_error_and_the_server_keeps_serving(emulator,
         connection.sendall(b"POST /v1/x HTTP/1.1\r\nContent-Length: 100\r\n\r\nhalf")  # then hangs up
     status, _, _ = vertex_http("GET", f"/v1/{tuning_parent}/tuningJobs")
     assert status == 200
+
+
+@pytest.mark.parametrize(("collection", "understood"), [
+    ("tuningJobs", 'state="JOB_STATE_..."'),
+    ("models", 'display_name="NAME"'),
+    ("datasets", "metadata_schema_uri"),
+    ("metadataStores/default/contexts", 'parent_contexts:"..."'),
+])
+def test_every_list_refuses_a_filter_it_does_not_understand(vertex_http, tuning_parent, collection, understood):
+    status, _, body = vertex_http("GET", f"/v1/{tuning_parent}/{collection}?filter=create_time%3E%222026%22")
+    assert (status, error_of(body)) == (400, (400, "INVALID_ARGUMENT"))
+    message = body["error"]["message"]
+    assert message.startswith("Unsupported filter 'create_time>\"2026\"': the emulator understands")
+    assert understood in message and message.endswith("joined by AND.")

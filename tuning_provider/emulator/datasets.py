@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, location_serves
-from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.filters import Field, parse_filter
+from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.errors import InvalidRequest, NotFound
 
@@ -57,10 +58,8 @@ MAX_LABELS = 64
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_FILTER_CLAUSE = re.compile(
-    r'(?P<field>display_?[nN]ame|metadata_?[sS]chema_?[uU]ri|labels\.[a-z][a-z0-9_-]*)\s*(?P<op>!=|=)\s*'
-    r'(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))'
-)
+# What a list filter takes: the display name, the metadata schema and labels.
+_FILTER_FIELDS = {"display_name": Field("displayName"), "metadata_schema_uri": Field("metadataSchemaUri")}
 # The Dataset fields a client may set; the rest are output only and ignored when sent.
 _CREATE_FIELDS = ("displayName", "description", "metadataSchemaUri", "metadata", "labels", "encryptionSpec",
                   "savedQueries", "modelReference")
@@ -132,12 +131,14 @@ class Datasets:
             raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
         if order_by.strip() not in ("", "create_time", "createTime"):
             raise InvalidRequest(f"Unsupported order_by {order_by!r}: the emulator lists datasets by create_time.")
-        matches = _parse_filter(filter_text)
+        matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
+                               understands='display_name, metadata_schema_uri and labels.KEY compared with = '
+                                           'or != to "VALUE"')
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = _seq_from_token(page_token) if page_token else 0
+        after = decode_page_number(page_token) if page_token else 0
         rows = self._store.all("SELECT * FROM datasets WHERE parent = ? AND seq > ? ORDER BY seq", (parent, after))
         listed = [(row["seq"], self._json(row)) for row in rows]
-        found = [(seq, dataset) for seq, dataset in listed if all(match(dataset) for match in matches)]
+        found = [(seq, dataset) for seq, dataset in listed if matches(dataset)]
         answer: dict[str, Any] = {"datasets": [d for _, d in found[:size]]} if found else {}
         if len(found) > size:
             answer["nextPageToken"] = encode_page_token(str(found[size - 1][0]))
@@ -374,41 +375,4 @@ def _dig(value: Any, *keys: str) -> Any:
 
 # --- listing --------------------------------------------------------------------------------
 
-
-def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
-    matches: list[Callable[[dict[str, Any]], bool]] = []
-    for clause in re.split(r"\s+AND\s+", text.strip()) if text.strip() else []:
-        match = _FILTER_CLAUSE.fullmatch(clause.strip())
-        if not match:
-            raise InvalidRequest(
-                f"Unsupported filter {clause!r}: the emulator understands display_name, "
-                'metadata_schema_uri and labels.KEY compared with = or != to "VALUE", joined by AND.'
-            )
-        value = match["quoted"] if match["quoted"] is not None else match["bare"]
-        field = match["field"]
-        if field.startswith("labels."):
-            getter = functools.partial(_label, field.removeprefix("labels."))
-        else:
-            getter = functools.partial(_field, "displayName" if field.startswith("display") else "metadataSchemaUri")
-        matches.append(functools.partial(_compare, getter, value, match["op"] == "="))
-    return matches
-
-
-def _label(key: str, dataset: dict[str, Any]) -> Any:
-    return dataset.get("labels", {}).get(key)
-
-
-def _field(name: str, dataset: dict[str, Any]) -> Any:
-    return dataset.get(name)
-
-
-def _compare(getter: Callable[[dict[str, Any]], Any], value: str, equal: bool, dataset: dict[str, Any]) -> bool:
-    return bool(getter(dataset) == value) == equal
-
-
-def _seq_from_token(token: str) -> int:
-    value = decode_page_token(token)
-    if not value.isdigit():
-        raise InvalidRequest(f"Invalid page token {token!r}.")
-    return int(value)
 

@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 from tuning_provider.emulator import metrics
-from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.filters import Field, parse_filter
+from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
 from tuning_provider.emulator.tensorboards import RUN_ID, Tensorboards
 from tuning_provider.emulator.timeline import CANCELLED, SUCCEEDED
 from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
@@ -31,9 +32,12 @@ EXPERIMENT_SCHEMA = "system.Experiment"
 RUN_SCHEMA = "system.ExperimentRun"
 _SCHEMA_VERSION = "0.0.1"
 DEFAULT_PAGE_SIZE = 100
-_FILTER_CLAUSE = re.compile(
-    r'(?P<field>schema_title|display_name|parent_contexts)\s*(?P<op>=|:)\s*"(?P<value>[^"]*)"'
-)
+# What a list filter takes, as aiplatform's experiment helpers send it.
+_FILTER_FIELDS = {
+    "schema_title": Field("schemaTitle", ops=frozenset({"="})),
+    "display_name": Field("displayName", ops=frozenset({"="})),
+    "parent_contexts": Field("parentContexts", ops=frozenset({":"})),
+}
 # aiplatform's ExperimentRun states (the names of Execution.State).
 _RUN_STATES = {SUCCEEDED: "COMPLETE", CANCELLED: "CANCELLED"}
 
@@ -70,13 +74,14 @@ class Experiments:
             raise NotFound(f"MetadataStore {store_name} does not exist.")
         if page_size is not None and page_size < 0:
             raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        wanted = _parse_filter(filter_text)
+        wanted = parse_filter(filter_text, _FILTER_FIELDS, labels=False,
+                              understands='schema_title="...", display_name="..." and parent_contexts:"..."')
         now = self._jobs.now()
         contexts: list[dict[str, Any]] = []
         for record in self._jobs.started_records(parent):
             contexts += [self._experiment_json(record), self._run_json(record, now)]
-        contexts = [c for c in contexts if all(_matches(c, *clause) for clause in wanted)]
-        start = _offset_from_token(page_token) if page_token else 0
+        contexts = [c for c in contexts if wanted(c)]
+        start = decode_page_number(page_token) if page_token else 0
         size = page_size or DEFAULT_PAGE_SIZE
         page = contexts[start:start + size]
         answer: dict[str, Any] = {"contexts": page} if page else {}
@@ -142,29 +147,3 @@ def _split_context(name: str) -> tuple[str, str]:
         raise NotFound(f"Context {name} does not exist.")
     return match[1], match[2]
 
-
-def _parse_filter(text: str) -> list[tuple[str, str, str]]:
-    clauses = []
-    for clause in re.split(r"\s+AND\s+", text.strip()) if text.strip() else []:
-        match = _FILTER_CLAUSE.fullmatch(clause.strip())
-        if not match:
-            raise InvalidRequest(
-                f"Unsupported filter {clause!r}: the emulator understands schema_title=\"...\", "
-                "display_name=\"...\" and parent_contexts:\"...\", joined by AND."
-            )
-        clauses.append((match["field"], match["op"], match["value"]))
-    return clauses
-
-
-def _matches(context: dict[str, Any], field: str, op: str, value: str) -> bool:
-    if field == "parent_contexts":
-        return value in context.get("parentContexts", [])
-    key = "schemaTitle" if field == "schema_title" else "displayName"
-    return bool(context.get(key) == value)
-
-
-def _offset_from_token(token: str) -> int:
-    value = decode_page_token(token)
-    if not value.isdigit():
-        raise InvalidRequest(f"Invalid page token {token!r}.")
-    return int(value)

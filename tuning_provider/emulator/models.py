@@ -19,13 +19,12 @@ job (google-genai reads the first as `tuned_model_info.base_model`)."""
 
 from __future__ import annotations
 
-import functools
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
 from tuning_provider.emulator.operations import done_operation
 from tuning_provider.emulator.store import Store, split_name
@@ -51,9 +50,8 @@ CREATE TABLE IF NOT EXISTS model_last_versions (
 );
 """
 # What `Models.list` filters on, as aiplatform.Model.list(filter=...) writes it.
-_FILTER_CLAUSE = re.compile(
-    r'(?P<field>display_name|labels\.[a-z][a-z0-9_-]*)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))'
-)
+# What a list filter takes: the display name and labels.
+_FILTER_FIELDS = {"display_name": Field("displayName")}
 
 BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
 JOB_LABEL = "google-vertex-llm-tuning-job-id"
@@ -346,11 +344,11 @@ def _page(
     """One page of `found` ((sort key, resource) pairs in order) after the filter."""
     if page_size is not None and page_size < 0:
         raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-    matches = _parse_filter(filter_text)
+    matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
+                           understands='display_name="NAME" and labels.KEY="VALUE"')
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     after = _page_key(page_token) if page_token else None
-    found = [(key, item) for key, item in found
-             if (after is None or key > after) and all(match(item) for match in matches)]
+    found = [(key, item) for key, item in found if (after is None or key > after) and matches(item)]
     answer: dict[str, Any] = {field: [item for _, item in found[:size]]} if found else {}
     if len(found) > size:
         first, second = found[size - 1][0]
@@ -358,27 +356,3 @@ def _page(
     return answer
 
 
-def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
-    """Predicates for display_name="X" and labels.K="V" clauses joined by AND."""
-    matches: list[Callable[[dict[str, Any]], bool]] = []
-    for clause in re.split(r"\s+AND\s+", text.strip()) if text.strip() else []:
-        match = _FILTER_CLAUSE.fullmatch(clause.strip())
-        if not match:
-            raise InvalidRequest(
-                f"Unsupported filter {clause!r}: the emulator understands display_name=\"NAME\" "
-                "and labels.KEY=\"VALUE\", joined by AND."
-            )
-        value = match["quoted"] if match["quoted"] is not None else match["bare"]
-        if match["field"] == "display_name":
-            matches.append(functools.partial(_field_is, "displayName", value))
-        else:
-            matches.append(functools.partial(_label_is, match["field"].removeprefix("labels."), value))
-    return matches
-
-
-def _field_is(field: str, value: str, model: dict[str, Any]) -> bool:
-    return bool(model.get(field) == value)
-
-
-def _label_is(key: str, value: str, model: dict[str, Any]) -> bool:
-    return bool(model.get("labels", {}).get(key) == value)

@@ -20,7 +20,6 @@ How a job's life is decided (at create, then only read from the clock):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import json
 import math
@@ -35,7 +34,8 @@ from tuning_provider.dataset import DatasetKind, DatasetReport
 from tuning_provider.dataset import validate_dataset as validate_dataset_file
 from tuning_provider.emulator import responder
 from tuning_provider.emulator.datasets import DatasetRequests
-from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.filters import Field, parse_filter
+from tuning_provider.emulator.formats import GCS_URI, decode_page_number, encode_page_token, rfc3339
 from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
@@ -90,12 +90,8 @@ _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _TUNED_MODEL = re.compile(r"(?P<parent>projects/[^/]+/locations/(?P<location>[^/]+))/models/(?P<id>[^/@]+)(?:@[^/@]+)?")
 _VERTEX_DATASET = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
-_FILTER_AND = re.compile(r"\s+AND\s+")
-_FILTER_LABEL = re.compile(
-    r'labels\.(?P<key>[a-z][a-z0-9_-]*)\s*(?P<op>!=|=)\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]*))'
-)
-_FILTER_HAS_LABEL = re.compile(r"labels\.(?P<key>[a-z][a-z0-9_-]*)\s*:\s*\*")
-_FILTER_STATE = re.compile(r'state\s*(?P<op>!=|=)\s*"?(?P<state>JOB_STATE_[A-Z_]+)"?')
+# What a list filter takes: labels, and the job's state.
+_FILTER_FIELDS = {"state": Field("state", values=re.compile(r"JOB_STATE_[A-Z_]+"))}
 
 # The project's one dataset validator, `tuning_provider.dataset.validate_dataset`, unless a
 # test injects another with its signature.
@@ -288,11 +284,12 @@ class TuningJobs:
         self, parent: str, *, filter_text: str = "", page_size: int | None = None, page_token: str = ""
     ) -> dict[str, Any]:
         """GET {parent}/tuningJobs: newest first; `filter_text` on labels and state, joined by AND."""
-        matches = _parse_filter(filter_text)
+        matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
+                               understands='labels.KEY="VALUE", labels.KEY:* and state="JOB_STATE_..."')
         size = DEFAULT_PAGE_SIZE if not page_size else min(page_size, MAX_PAGE_SIZE)
         if size < 0:
             raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        before = _seq_from_token(page_token) if page_token else None
+        before = decode_page_number(page_token) if page_token else None
         now = self._store.clock()
         jobs: list[dict[str, Any]] = []
         next_token = None
@@ -302,7 +299,7 @@ class TuningJobs:
         self._publish()
         for row in self._store.all(query + " ORDER BY seq DESC", params):
             job = self._json(row, now)
-            if not all(match(job) for match in matches):
+            if not matches(job):
                 continue
             if len(jobs) == size:
                 next_token = encode_page_token(str(last_seq))
@@ -814,41 +811,3 @@ def _dataset_failure(kind: str, uri: str, report: DatasetReport, unit: str = "li
     tail = f" ({more} more error{'s' if more != 1 else ''} in {container})" if more > 0 else ""
     return f"The {kind} dataset {uri} is invalid: {where}{detail}{tail}"
 
-
-def _label_is(key: str, value: str, equal: bool, job: dict[str, Any]) -> bool:
-    return bool(job.get("labels", {}).get(key) == value) == equal
-
-
-def _has_label(key: str, job: dict[str, Any]) -> bool:
-    return key in job.get("labels", {})
-
-
-def _state_is(state: str, equal: bool, job: dict[str, Any]) -> bool:
-    return bool(job["state"] == state) == equal
-
-
-def _parse_filter(text: str) -> list[Callable[[dict[str, Any]], bool]]:
-    """Predicates on a job's JSON for an AIP-160 filter: labels.K="V", labels.K:*, state=S."""
-    matches: list[Callable[[dict[str, Any]], bool]] = []
-    for clause in _FILTER_AND.split(text.strip()) if text.strip() else []:
-        clause = clause.strip()
-        if m := _FILTER_LABEL.fullmatch(clause):
-            value = m["quoted"] if m["quoted"] is not None else m["bare"]
-            matches.append(functools.partial(_label_is, m["key"], value, m["op"] == "="))
-        elif m := _FILTER_HAS_LABEL.fullmatch(clause):
-            matches.append(functools.partial(_has_label, m["key"]))
-        elif m := _FILTER_STATE.fullmatch(clause):
-            matches.append(functools.partial(_state_is, m["state"], m["op"] == "="))
-        else:
-            raise InvalidRequest(
-                f"Unsupported filter {clause!r}: the emulator understands labels.KEY=\"VALUE\", "
-                "labels.KEY:* and state=\"JOB_STATE_...\", joined by AND."
-            )
-    return matches
-
-
-def _seq_from_token(token: str) -> int:
-    value = decode_page_token(token)
-    if not value.isdigit():
-        raise InvalidRequest(f"Invalid page token {token!r}.")
-    return int(value)
