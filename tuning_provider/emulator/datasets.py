@@ -47,6 +47,7 @@ from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, locat
 from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
 from tuning_provider.emulator.store import Store, split_name
+from tuning_provider.emulator.wire import camel_name
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["MULTIMODAL_SCHEMA", "DatasetRequests", "Datasets"]
@@ -334,7 +335,7 @@ def _template_parts(name: str, template: Mapping[str, Any]) -> tuple[dict[str, A
     if not isinstance(example, dict):
         raise InvalidRequest(f"dataset {name} has a template config with no gemini_example.")
     mapping = template.get("fieldMapping") or template.get("field_mapping") or {}
-    request = {_camel(k): v for k, v in example.items() if k != "model"}
+    request = {camel_name(k): v for k, v in example.items() if k != "model"}
     return request, {str(k): str(v) for k, v in mapping.items()}
 
 
@@ -358,11 +359,6 @@ def _column_text(row: dict[str, Any], column: str) -> str:
         raise ValueError(f"the row has no value in column {column!r}, which the template reads")
     value = row[column]
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _dig(value: Any, *keys: str) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tuning_provider.emulator.wire import snake_name
 from tuning_provider.errors import InvalidRequest
 
 __all__ = ["Field", "Predicate", "parse_filter"]
@@ -51,7 +52,7 @@ def parse_filter(text: str, fields: Mapping[str, Field], *, labels: bool, unders
 
 def _clause(clause: str, fields: Mapping[str, Field], labels: bool, understands: str) -> Predicate:
     match = _CLAUSE.fullmatch(clause)
-    name = _snake(match["field"]) if match else ""
+    name = snake_name(match["field"]) if match else ""
     value = (match["quoted"] if match["quoted"] is not None else match["bare"]) if match else ""
     op = match["op"] if match else ""
     label = _LABEL.fullmatch(name) if labels else None
@@ -67,8 +68,3 @@ def _clause(clause: str, fields: Mapping[str, Field], labels: bool, understands:
             return lambda resource: value in (resource.get(field.key) or [])
         return lambda resource: (resource.get(field.key) == value) == (op == "=")
     raise InvalidRequest(f"Unsupported filter {clause!r}: the emulator understands {understands}, joined by AND.")
-
-
-def _snake(name: str) -> str:
-    head, dot, rest = name.partition(".")
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m[1].lower(), head) + dot + rest

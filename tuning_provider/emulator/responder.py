@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.emulator.wire import snake_name
 from tuning_provider.errors import InvalidRequest
 
 __all__ = [
@@ -236,21 +237,17 @@ def _check_range(config: Mapping[str, Any], field: str, low: float, high: float)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidRequest(f"Invalid value for generation_config.{_snake(field)}: {value!r} is not a number.")
+        raise InvalidRequest(f"Invalid value for generation_config.{snake_name(field)}: {value!r} is not a number.")
     try:
         number = float(value)
     except ValueError:
         raise InvalidRequest(
-            f"Invalid value for generation_config.{_snake(field)}: {value!r} is not a number."
+            f"Invalid value for generation_config.{snake_name(field)}: {value!r} is not a number."
         ) from None
     if not low <= number <= high:
         bounds = f"from {low:g} to {high:g}" if high != math.inf else f"at least {low:g}"
         raise InvalidRequest(
-            f"Unable to submit request because it has a {_snake(field)} value of {value} "
+            f"Unable to submit request because it has a {snake_name(field)} value of {value} "
             f"but the supported range is {bounds}."
         )
     return number
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()

@@ -42,6 +42,7 @@ __all__ = [
     "Message",
     "for_version",
     "read",
+    "camel_name",
     "snake_name",
 ]
 
@@ -86,7 +87,7 @@ def read(value: Any, message: Message, where: str) -> dict[str, Any]:
         )
     result: dict[str, Any] = {}
     for key, item in value.items():
-        name = _camel(key) if isinstance(key, str) else str(key)
+        name = camel_name(key) if isinstance(key, str) else str(key)
         spec = message.fields.get(name)
         if spec is None:
             raise InvalidRequest(
@@ -133,7 +134,8 @@ def snake_name(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
 
 
-def _camel(name: str) -> str:
+def camel_name(name: str) -> str:
+    """snake_case -> lowerCamelCase, as proto3 JSON writes field names."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
