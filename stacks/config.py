@@ -34,8 +34,10 @@ from stacks.entries import (
     JobEntry,
     SweepPlan,
     job_entries,
+    root_base_model,
     trial_name,
     tune_from,
+    tune_from_chain,
 )
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
@@ -292,7 +294,7 @@ def _tune_from_problems(
                                                           "--all`)"))
         return problems, merged
     assert name is not None
-    chain = _tune_from_chain(name, jobs)
+    chain = tune_from_chain(name, jobs)
     if source.job == name:
         problems.append(ConfigProblem(key, "a job cannot tune from its own model: each up would replace it "
                                            "with one tuned from the last. Add a job with tuneFrom: "
@@ -302,9 +304,9 @@ def _tune_from_problems(
     elif chain[-1] == name:
         problems.append(ConfigProblem(key, f"tunes in a circle ({' -> '.join(chain)}): each job's model would "
                                            "replace the other's on every up; start one of them from a base_model"))
-    elif chain[-1] not in chain[:-1]:  # a circle further on is reported at its own jobs
-        root = {**shared, **jobs[chain[-1]]}.get("base_model")
-        info = catalog.find_model(root) if isinstance(root, str) else None
+    else:  # a circle further on is reported at its own jobs, and has no root model
+        root = root_base_model(name, shared, jobs)
+        info = catalog.find_model(root) if root is not None else None
         if info is not None:
             problems += [ConfigProblem(f"{prefix}.{field}" if field in own else f"{NAMESPACE}:job.{field}",
                                        f"the model it tunes from is a {info.id} model: {message}")
@@ -312,19 +314,6 @@ def _tune_from_problems(
                          if field in own or field in shared]
     return problems, merged
 
-
-def _tune_from_chain(name: str, jobs: Mapping[str, Any]) -> list[str]:
-    """`name` and the jobs of this stack it tunes from, in turn, up to the first one that tunes
-    from no job of this stack, or up to a job seen before (a circle)."""
-    chain = [name]
-    while True:
-        own = jobs.get(chain[-1])
-        source = tune_from(own.get("tuneFrom")) if isinstance(own, Mapping) else None
-        if source is None or source.stack is not None or source.job not in jobs:
-            return chain
-        chain.append(str(source.job))
-        if source.job in chain[:-1]:
-            return chain
 
 
 def _name_problems(values: Mapping[str, Any], prefix: str, allowed: frozenset[str]) -> list[ConfigProblem]:

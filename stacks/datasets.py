@@ -13,6 +13,7 @@ from pathlib import Path
 import pulumi
 
 from stacks.config import StackConfig
+from stacks.entries import root_base_model
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -49,7 +50,7 @@ def checked_job_datasets(config: StackConfig, shared: dict[str, Path] | None = N
         for kind, path in entry.datasets.items():
             if path not in checked:
                 key = f"tuning:jobs.{entry.name}.{_KEYS[kind]}"
-                checked[path] = check_dataset(path, kind, entry.inputs.get("base_model"), key)
+                checked[path] = check_dataset(path, kind, root_base_model(entry.name, config.job, config.jobs), key)
             files[kind] = path
         out[entry.key] = files
     return out

@@ -49,7 +49,9 @@ __all__ = [
     "TUNE_FROM_STACK_KEYS",
     "TuneFrom",
     "job_entries",
+    "root_base_model",
     "tune_from",
+    "tune_from_chain",
     "trial_name",
 ]
 
@@ -108,6 +110,32 @@ def tune_from(value: Any) -> TuneFrom | None:
         job = value.get("job")
         return TuneFrom(job=str(job) if job is not None else None, stack=value["stack"])
     return None
+
+
+def tune_from_chain(name: str, jobs: Mapping[str, Any]) -> list[str]:
+    """`name` and the jobs of `jobs` (tuning:jobs as written) it tunes from, in turn, up to the
+    first one that tunes from no job of this stack, or up to a job seen before (a circle)."""
+    chain = [name]
+    while True:
+        own = jobs.get(chain[-1])
+        source = tune_from(own.get("tuneFrom")) if isinstance(own, Mapping) else None
+        if source is None or source.stack is not None or source.job not in jobs:
+            return chain
+        chain.append(str(source.job))
+        if source.job in chain[:-1]:
+            return chain
+
+
+def root_base_model(name: str | None, shared: Mapping[str, Any], jobs: Mapping[str, Any]) -> str | None:
+    """The base_model at the root of job `name`'s chain of tuneFrom (None: the one job of
+    `tuning:job`): the Google model whose limits apply along the chain and for which its data
+    is tokenized. None when the chain leaves the stack, circles or names no job of it."""
+    chain = tune_from_chain(name, jobs) if name is not None else []
+    if chain and chain[-1] in chain[:-1]:
+        return None
+    root = {**shared, **(jobs.get(chain[-1]) or {} if chain else {})}
+    base = root.get("base_model")
+    return base if "tuneFrom" not in root and isinstance(base, str) else None
 
 
 @dataclass(frozen=True)

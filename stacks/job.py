@@ -25,7 +25,7 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.datasets import dataset_object_name, training_tokens
-from stacks.entries import JobEntry, TuneFrom
+from stacks.entries import JobEntry, TuneFrom, root_base_model
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -91,10 +91,10 @@ def declare_tuning_jobs(
     declared: dict[str, TuningJob] = {}
     outputs: dict[str, dict[str, Any]] = {}
     previous: dict[str, Any] | None = None
-    entries = {entry.key: entry for entry in config.entries}
     references: dict[str, pulumi.StackReference] = {}
-    for entry in entries.values():  # a job's source comes before it (stacks/entries.py)
+    for entry in config.entries:  # a job's source comes before it (stacks/entries.py)
         uris = dataset_uris[entry.key]
+        root_model = root_base_model(entry.name, config.job, config.jobs)
         tuned_from: dict[str, Any] = {}
         if entry.tune_from is not None:
             tuned_from["base_model"] = _source_model(entry.tune_from, outputs, references)
@@ -104,7 +104,7 @@ def declare_tuning_jobs(
             "training_dataset_uri": uris["training"],
             "validation_dataset_uri": uris.get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
-            "training_dataset_tokens": training_tokens(entry.datasets["training"], _root_base_model(entry, entries)),
+            "training_dataset_tokens": training_tokens(entry.datasets["training"], root_model),
             **placement,
             **entry.inputs,
             **tuned_from,
@@ -166,19 +166,6 @@ def _source_model(
 
     return references[source.stack].get_output(path[0]).apply(pick)
 
-
-def _root_base_model(entry: JobEntry, entries: Mapping[str, JobEntry]) -> str | None:
-    """The Google model at the root of a job's chain of tuneFrom within the stack (None when the
-    chain leaves the stack): the one its dataset is tokenized for."""
-    seen: set[str] = set()
-    while entry.tune_from is not None:
-        source = entry.tune_from.job
-        if entry.tune_from.stack is not None or source is None or source not in entries or source in seen:
-            return None
-        seen.add(source)
-        entry = entries[source]
-    base = entry.inputs.get("base_model")
-    return base if isinstance(base, str) else None
 
 
 def _say_if_jobs_queue(jobs: int) -> None:
