@@ -46,6 +46,7 @@ from typing import Any
 from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, location_serves
 from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
+from tuning_provider.emulator.operations import done_operation
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.wire import camel_name
 from tuning_provider.errors import InvalidRequest, NotFound
@@ -117,8 +118,8 @@ class Datasets:
                 (parent, dataset_id, now, json.dumps(fields)),
             )
             dataset = self._json(self._row(parent, dataset_id))
-        response = {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.Dataset", **dataset}
-        return self._operation(dataset["name"], "CreateDatasetOperationMetadata", response)
+        return self._operation(dataset["name"], "CreateDatasetOperationMetadata",
+                               "google.cloud.aiplatform.v1.Dataset", dataset)
 
     def get_dataset(self, name: str) -> dict[str, Any]:
         parent, dataset_id = split_name(name, "datasets")
@@ -150,8 +151,7 @@ class Datasets:
         with self._store.lock:
             row = self._row(parent, dataset_id)
             self._store.execute("DELETE FROM datasets WHERE seq = ?", (row["seq"],))
-        response = {"@type": "type.googleapis.com/google.protobuf.Empty"}
-        return self._operation(f"{parent}/datasets/{dataset_id}", "DeleteOperationMetadata", response)
+        return self._operation(f"{parent}/datasets/{dataset_id}", "DeleteOperationMetadata", "google.protobuf.Empty")
 
     def get_operation(self, name: str) -> dict[str, Any]:
         """GET .../datasets/ID/operations/OP: an operation this module answered (kept after
@@ -268,17 +268,11 @@ class Datasets:
         # Proto3 JSON leaves empty values out.
         return {k: v for k, v in dataset.items() if v not in ("", {}, [], None)}
 
-    def _operation(self, dataset: str, metadata_type: str, response: dict[str, Any]) -> dict[str, Any]:
-        now = rfc3339(self._store.clock())
-        operation = {
-            "name": f"{dataset}/operations/{self._store.new_id()}",
-            "metadata": {
-                "@type": f"type.googleapis.com/google.cloud.aiplatform.v1.{metadata_type}",
-                "genericMetadata": {"createTime": now, "updateTime": now},
-            },
-            "done": True,
-            "response": response,
-        }
+    def _operation(
+        self, dataset: str, metadata_type: str, response_type: str, response: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A done operation under the dataset, kept for get_operation."""
+        operation = done_operation(self._store, dataset, metadata_type, response_type, response)
         self._store.execute("INSERT INTO dataset_operations VALUES (?, ?)", (operation["name"], json.dumps(operation)))
         return operation
 
