@@ -41,6 +41,7 @@ from stacks.entries import (
 )
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
+from tuning_provider.names import ModelName
 from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
 
 __all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
@@ -278,7 +279,7 @@ def _tune_from_problems(
     source = tune_from(own["tuneFrom"])
     region = settings.get("region", StackConfig.model_fields["region"].default)
     merged = {**shared, **{k: v for k, v in own.items() if k not in ENTRY_KEYS},
-              "base_model": f"projects/{settings.get('project', 'placeholder-project')}/locations/{region}/models/0"}
+              "base_model": str(ModelName(settings.get("project", "placeholder-project"), region, "0"))}
     if source is None or (name is None and source.stack is None):
         return [ConfigProblem(key, "must be {stack: ORG/PROJECT/STACK} with optionally job: NAME"
                                    + (", or name a job of tuning:jobs" if name else " (a one-job stack has no "

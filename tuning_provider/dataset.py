@@ -65,6 +65,7 @@ from tuning_provider.catalog import (
     tunable_model_ids,
 )
 from tuning_provider.errors import DatasetError
+from tuning_provider.names import gcs_object, is_tuned_model
 
 __all__ = ["DatasetKind", "DatasetReport", "LineError", "validate_dataset"]
 
@@ -390,8 +391,7 @@ def _check_file_data(where: str, data: Any) -> str | None:
             f"{where}.fileUri is {_described(uri)}: give the file's Cloud Storage URI, "
             '"gs://bucket/object".'
         )
-    bucket, _, name = uri[5:].partition("/") if uri.startswith("gs://") else ("", "", "")
-    if not bucket or not name:
+    if gcs_object(uri) is None:
         return (
             f"{where}.fileUri '{_clip(uri)}' is not a gs://bucket/object URI: tuning reads "
             "media from Cloud Storage, so upload the file there and use its gs:// URI."
@@ -790,9 +790,10 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
         )
-    bucket_name, _, object_name = uri[5:].partition("/")
-    if not bucket_name or not object_name:
+    named = gcs_object(uri)
+    if named is None:
         raise DatasetError(uri, "the URI names no object: write it as gs://bucket/path/to/file.jsonl.")
+    bucket_name, object_name = named
     # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
@@ -972,7 +973,7 @@ def _report(
                 f"only {examples:,} training examples: Google recommends at least "
                 f"{MIN_RECOMMENDED_EXAMPLES:,} (100 to 500 or more) for supervised tuning."
             )
-    if base_model is not None and "/models/" in base_model and "/publishers/" not in base_model:
+    if base_model is not None and is_tuned_model(base_model):
         # A tuned model (continuous tuning): its own base model is not known offline, and the
         # data's rules do not depend on it; the spec check judges the name.
         base_model = None

@@ -36,13 +36,12 @@ from tuning_provider.errors import (
     SpecError,
     WaitTimeout,
 )
+from tuning_provider.names import DatasetName, ModelName, is_tuned_model, is_vertex_dataset
 from tuning_provider.progress import ProgressReporter
 from tuning_provider.spec import (
     EVAL_FIELDS,
     TuningJobSpec,
     base_model_problems,
-    is_tuned_model,
-    is_vertex_dataset,
     replaces_on_change,
     spec_problems,
 )
@@ -198,14 +197,15 @@ class TuningJobProvider(ResourceProvider):
         failures = []
         for field, usage in (("training_dataset_uri", "SFT_TRAINING"), ("validation_dataset_uri", "SFT_VALIDATION")):
             name = getattr(spec, field)
-            if name is None or not is_vertex_dataset(name):
+            dataset = DatasetName.parse(name) if name is not None else None
+            if dataset is None:
                 continue
-            _, project, _, location, *_ = name.split("/")  # projects/P/locations/L/datasets/ID
-            problem = vertex.vertex_dataset_problem(vertex.Connection(project, location, self.api_endpoint), name)
+            problem = vertex.vertex_dataset_problem(
+                vertex.Connection(dataset.project, dataset.location, self.api_endpoint), str(dataset))
             if problem is not None:
                 failures.append(CheckFailure(field, (
                     f"{field} names the Vertex dataset {name}, but {problem}: name a multimodal dataset "
-                    f"in {location} (create one over your BigQuery table, e.g. with the Vertex AI SDK's "
+                    f"in {dataset.location} (create one over your BigQuery table, e.g. with the Vertex AI SDK's "
                     "MultimodalDataset.from_bigquery), or give a gs:// JSONL file"
                 )))
                 continue
@@ -235,8 +235,9 @@ class TuningJobProvider(ResourceProvider):
         """The catalog's rules for the base model under a tuned base_model. Only the model
         itself names that base model, so this looks it up, and only when a setting it limits
         (adapter_size, kms_key_name) is given: otherwise check stays offline."""
-        _, project, _, location, *_ = spec.base_model.split("/")  # projects/P/locations/L/models/ID
-        model_conn = vertex.Connection(project, location, self.api_endpoint)
+        model = ModelName.parse(spec.base_model)
+        assert model is not None  # check calls this for a tuned base_model only
+        model_conn = vertex.Connection(model.project, model.location, self.api_endpoint)
         try:
             base = vertex.tuned_model_base(model_conn, spec.base_model)
         except NotFound:

@@ -39,6 +39,7 @@ from tuning_provider.errors import (
     WaitTimeout,
 )
 from tuning_provider.lazy import lazy_module
+from tuning_provider.names import ModelName, TuningJobName, is_vertex_dataset, parent, resource_id
 from tuning_provider.spec import (
     FINGERPRINT_LABEL,
     Checkpoint,
@@ -46,7 +47,6 @@ from tuning_provider.spec import (
     EvaluationRun,
     TuningJobOutputs,
     TuningJobSpec,
-    is_vertex_dataset,
 )
 
 if TYPE_CHECKING:
@@ -121,11 +121,11 @@ class Connection:
         )
 
     def resource_prefix(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}"
+        return parent(self.project, self.location)
 
     def job_name(self, name_or_id: str) -> str:
         """A job's full resource name from its name or bare numeric id."""
-        return name_or_id if "/" in name_or_id else f"{self.resource_prefix()}/tuningJobs/{name_or_id}"
+        return name_or_id if "/" in name_or_id else str(TuningJobName(self.project, self.location, name_or_id))
 
 
 def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
@@ -700,9 +700,9 @@ def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
     run_contexts = runs.get("contexts") or []
     if not run_contexts:
         return MetricSeries()
-    run = f"{tensorboard}/experiments/{experiment.rsplit('/', 1)[1]}/runs/{run_contexts[0]['displayName']}"
+    run = f"{tensorboard}/experiments/{resource_id(experiment)}/runs/{run_contexts[0]['displayName']}"
     listed = _call(f"listing the time series of {run}", lambda: _rest(conn, "get", f"{run}/timeSeries"), retry)
-    series = {s["name"].rsplit("/", 1)[1]: s["displayName"] for s in listed.get("tensorboardTimeSeries", [])}
+    series = {resource_id(s["name"]): s["displayName"] for s in listed.get("tensorboardTimeSeries", [])}
     if not series:
         return MetricSeries()
     query = urlencode([("timeSeries", f"{run}/timeSeries/{series_id}") for series_id in series])
@@ -741,7 +741,10 @@ def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
     Gemini tuned models do not allow), for the caller to report; gone is done.
     """
     problems: list[str] = []
-    model = job.outputs.tuned_model_name
+    named = job.outputs.tuned_model_name
+    model = ModelName.parse(named) if named else None
+    if named and model is None:
+        problems.append(f"could not delete tuned model {named}: it is not a model's resource name")
     if model:
         _refuse_a_default_version_with_siblings(conn, model, retry)
     endpoints = [c.endpoint for c in job.outputs.checkpoints if c.endpoint]
@@ -790,9 +793,9 @@ def _split_versions(
 _DEFAULT_ALIAS = "default"
 
 
-def _refuse_a_default_version_with_siblings(conn: Connection, model: str, retry: RetryPolicy) -> None:
-    path, _, version = model.partition("@")
-    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+def _refuse_a_default_version_with_siblings(conn: Connection, model: ModelName, retry: RetryPolicy) -> None:
+    path = model.model
+    ours, others = _split_versions(_model_versions(conn, path, retry), model.version)
     if ours is not None and others and _DEFAULT_ALIAS in ours.get("versionAliases", []):
         raise _default_version_kept(path, ours, others)
 
@@ -814,10 +817,10 @@ def _default_version_kept(path: str, ours: dict[str, Any], others: list[dict[str
     )
 
 
-def _delete_model_version(conn: Connection, model: str, retry: RetryPolicy) -> list[str]:
-    path, _, version = model.partition("@")
+def _delete_model_version(conn: Connection, model: ModelName, retry: RetryPolicy) -> list[str]:
+    path = model.model
     # Listed again, just before deleting: a version made since the check counts.
-    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+    ours, others = _split_versions(_model_versions(conn, path, retry), model.version)
     if ours is None:
         return []
     if not others:

@@ -35,6 +35,7 @@ from tuning_provider.cli.connection import (
     split_resource_name,
 )
 from tuning_provider.errors import NotFound
+from tuning_provider.names import EndpointName, resource_id
 from tuning_provider.vertex import Connection, generate_content
 
 __all__ = ["ENDPOINT_OUTPUT", "JOBS_OUTPUT", "register", "resolve_endpoint", "stack_outputs"]
@@ -140,9 +141,9 @@ def resolve_endpoint(
                 f"succeeded, or `pulumi up --stack {stack}` has not run"
             )
         target = str(endpoint)
-    resource = split_resource_name(target, "endpoints")
+    resource = split_resource_name(target, EndpointName)
     conn = resolve_connection(args, resource=resource, environ=environ, stacks_dir=stacks_dir)
-    full = target if resource else f"{conn.resource_prefix()}/endpoints/{target}"
+    full = target if resource else str(EndpointName(conn.project, conn.location, target))
     return conn, full
 
 
@@ -157,7 +158,7 @@ def ask_command(args: argparse.Namespace) -> int:
         )
     except NotFound as exc:
         raise NotFound(
-            f"endpoint {endpoint.rsplit('/', 1)[-1]} not found in {conn.resource_prefix()}: check the id, "
+            f"endpoint {resource_id(endpoint)} not found in {conn.resource_prefix()}: check the id, "
             "or whether the tuned model was deleted",
             status=exc.status, code=exc.code,
         ) from exc

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from tuning_provider.names import EndpointName, TuningJobName
 from tuning_provider.vertex import Connection, RetryPolicy
 
 __all__ = [
@@ -52,9 +52,6 @@ DEFAULT_LOCATION = "us-central1"
 # A person is waiting at the terminal: give up on transient errors sooner than the provider.
 CLI_RETRY = RetryPolicy(attempts=4, max_elapsed=20.0)
 
-_RESOURCE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/(?P<kind>[A-Za-z]+)/(?P<id>[^/]+)$"
-)
 
 
 class UsageError(Exception):
@@ -75,23 +72,22 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--stack", metavar="NAME", help="take the settings from stacks/Pulumi.NAME.yaml")
 
 
-_NOUNS = {"tuningJobs": ("a", "tuning job"), "endpoints": ("an", "endpoint")}
+_NOUNS = {TuningJobName: ("a", "tuning job"), EndpointName: ("an", "endpoint")}
 
 
-def split_resource_name(name: str, kind: str) -> tuple[str, str] | None:
-    """(project, location) of a full resource name of this kind ("tuningJobs", "endpoints"),
-    None for a bare id. UsageError for anything else with slashes, or an empty id."""
-    article, noun = _NOUNS.get(kind, ("a", kind))
+def split_resource_name(name: str, kind: type[TuningJobName] | type[EndpointName]) -> tuple[str, str] | None:
+    """(project, location) of a full resource name of this kind, None for a bare id.
+    UsageError for anything else with slashes, or an empty id."""
+    article, noun = _NOUNS[kind]
     if "/" not in name:
         if not name.strip():
             raise UsageError(f"the {noun} id is empty")
         return None
-    match = _RESOURCE.match(name)
-    if not match or match["kind"] != kind:
-        raise UsageError(
-            f"{name!r} does not name {article} {noun}: give projects/PROJECT/locations/REGION/{kind}/ID or the bare ID"
-        )
-    return match["project"], match["location"]
+    parsed = kind.parse(name)
+    if parsed is None:
+        raise UsageError(f"{name!r} does not name {article} {noun}: give "
+                         f"projects/PROJECT/locations/REGION/{kind.collection}/ID or the bare ID")
+    return parsed.project, parsed.location
 
 
 def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:

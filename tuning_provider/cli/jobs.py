@@ -33,6 +33,7 @@ from tuning_provider.cli.connection import (
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
+from tuning_provider.names import TuningJobName, resource_id
 from tuning_provider.vertex import (
     LIVE_STATES,
     TERMINAL_STATES,
@@ -50,7 +51,6 @@ __all__ = [
     "format_duration",
     "format_time",
     "job_details",
-    "job_id",
     "job_json",
     "job_seconds",
     "jobs_table",
@@ -160,7 +160,7 @@ def _seconds(value: str) -> float:
 
 def _job_connection(args: argparse.Namespace) -> tuple[Connection, str]:
     """The connection and the job's full name; a full name brings its own project and region."""
-    resource = split_resource_name(args.job, "tuningJobs")
+    resource = split_resource_name(args.job, TuningJobName)
     conn = resolve_connection(args, resource=resource)
     return conn, conn.job_name(args.job)
 
@@ -170,7 +170,7 @@ def _read_job(conn: Connection, name: str) -> JobRecord:
         return get_tuning_job(conn, name, CLI_RETRY)
     except NotFound as exc:
         raise NotFound(
-            f"tuning job {job_id(name)} not found in {conn.resource_prefix()}: check the id, "
+            f"tuning job {resource_id(name)} not found in {conn.resource_prefix()}: check the id, "
             "the project and the location",
             status=exc.status, code=exc.code,
         ) from exc
@@ -224,9 +224,9 @@ def cancel_command(args: argparse.Namespace) -> int:
             if not record.live:
                 return _nothing_to_cancel(record)
             raise
-        print(f"cancel requested for tuning job {job_id(name)} (was {record.state})")
+        print(f"cancel requested for tuning job {resource_id(name)} (was {record.state})")
     else:
-        print(f"tuning job {job_id(name)} is being cancelled already")
+        print(f"tuning job {resource_id(name)} is being cancelled already")
     if not args.wait:
         return 0
     progress = Progress(sys.stderr)
@@ -236,13 +236,13 @@ def cancel_command(args: argparse.Namespace) -> int:
             on_progress=progress.report, retry=CLI_RETRY, sleep=progress.sleep,
         )
     except WaitTimeout as exc:
-        print(f"error: {exc}; check again with `jobs get {job_id(name)}`", file=sys.stderr)
+        print(f"error: {exc}; check again with `jobs get {resource_id(name)}`", file=sys.stderr)
         return 1
     if final.state != "CANCELLED":
-        print(f"error: tuning job {job_id(name)} ended {final.state} before the cancel took effect",
+        print(f"error: tuning job {resource_id(name)} ended {final.state} before the cancel took effect",
               file=sys.stderr)
         return 1
-    print(f"tuning job {job_id(name)} is CANCELLED")
+    print(f"tuning job {resource_id(name)} is CANCELLED")
     return 0
 
 
@@ -263,19 +263,19 @@ def delete_model_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
     if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
-        print(f"tuning job {job_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
+        print(f"tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
         return 1
     problems = delete_tuned_model(conn, record, CLI_RETRY)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 3
-    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {job_id(name)} and its endpoints")
+    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} and its endpoints")
     return 0
 
 
 def _nothing_to_cancel(record: JobRecord) -> int:
-    print(f"error: tuning job {job_id(record.name)} already ended {record.state}; nothing to cancel",
+    print(f"error: tuning job {resource_id(record.name)} already ended {record.state}; nothing to cancel",
           file=sys.stderr)
     return 1
 
@@ -310,11 +310,6 @@ class Progress:
 
 
 # --- presentation --------------------------------------------------------------------------
-
-
-def job_id(name: str) -> str:
-    """The bare id at the end of a resource name."""
-    return name.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -366,7 +361,7 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
     """Aligned columns: id, display name, base model, state, created (UTC), duration."""
     return _table(TABLE_HEADERS, (
         (
-            job_id(r.name),
+            resource_id(r.name),
             r.display_name or "-",
             catalog.model_id(r.base_model) if r.base_model else "-",
             r.state,
@@ -380,7 +375,7 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
 def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any]:
     """The job as plain JSON data: its outputs and the settings it was created with."""
     return {
-        "id": job_id(record.name),
+        "id": resource_id(record.name),
         **record.outputs.model_dump(mode="json"),
         "update_time": record.update_time,
         "duration_seconds": job_seconds(record, now),
