@@ -11,7 +11,6 @@ every attempt, so a retry never pays for a second job.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import json
 import random
@@ -48,6 +47,7 @@ from tuning_provider.spec import (
     TuningJobOutputs,
     TuningJobSpec,
 )
+from tuning_provider.times import format_duration, rfc3339
 
 if TYPE_CHECKING:
     from google.auth import exceptions as auth_errors
@@ -322,14 +322,6 @@ def _state(job: types.TuningJob) -> str:
     return value.removeprefix("JOB_STATE_")
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _record(job: types.TuningJob) -> JobRecord:
     tuned = job.tuned_model
     sft = job.supervised_tuning_spec
@@ -361,12 +353,12 @@ def _record(job: types.TuningJob) -> JobRecord:
             job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None
         ),
         completed_epoch_count=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
-        update_time=_time(job.update_time),
+        update_time=rfc3339(job.update_time),
         pre_tuned_base_model=job.pre_tuned_model.base_model if job.pre_tuned_model else None,
         evaluation_runs=[_evaluation_run(run) for run in job.evaluate_dataset_runs or []],
-        create_time=_time(job.create_time),
-        start_time=_time(job.start_time),
-        end_time=_time(job.end_time),
+        create_time=rfc3339(job.create_time),
+        start_time=rfc3339(job.start_time),
+        end_time=rfc3339(job.end_time),
     )
     return JobRecord(
         outputs=outputs,
@@ -381,7 +373,7 @@ def _record(job: types.TuningJob) -> JobRecord:
             "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
-        update_time=_time(job.update_time),
+        update_time=rfc3339(job.update_time),
         detail_state=job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None,
         completed_epochs=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
     )
@@ -645,19 +637,13 @@ def wait_for_tuning_job(
         if on_poll is not None:
             on_poll(job)
         elif job.state != last_state:
-            on_progress(f"tuning job {job.name}: {job.state} after {_duration(elapsed)}")
+            on_progress(f"tuning job {job.name}: {job.state} after {format_duration(elapsed)}")
             last_state = job.state
         if job.state in target:
             return job
         if elapsed >= timeout:
             raise WaitTimeout(job.name, job.state, elapsed)
         sleep(min(poll_interval, max(0.0, timeout - elapsed)))
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 # --- training metrics --------------------------------------------------------------------

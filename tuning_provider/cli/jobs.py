@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tuning_provider import catalog
+from tuning_provider import catalog, times
 from tuning_provider.cli.connection import (
     CLI_RETRY,
     add_connection_options,
@@ -34,6 +34,7 @@ from tuning_provider.cli.connection import (
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
+from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
     LIVE_STATES,
     TERMINAL_STATES,
@@ -312,26 +313,19 @@ class Progress:
 # --- presentation --------------------------------------------------------------------------
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def format_time(value: str | None) -> str:
     """An RFC 3339 time as 'YYYY-MM-DD HH:MM:SS' in UTC; '-' when absent."""
-    parsed = _parse_time(value)
+    parsed = parse_rfc3339(value)
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
 
 
 def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
     """How long the job ran (from start, else creation, to end); for a live job, so far."""
     outputs = record.outputs
-    begin = _parse_time(outputs.start_time) or _parse_time(outputs.create_time)
+    begin = parse_rfc3339(outputs.start_time) or parse_rfc3339(outputs.create_time)
     if begin is None:
         return None
-    end = _parse_time(outputs.end_time)
+    end = parse_rfc3339(outputs.end_time)
     if end is None:
         if not record.live:
             return None
@@ -341,11 +335,7 @@ def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | No
 
 def format_duration(seconds: float | None) -> str:
     """12m03s, 1h02m03s; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+    return "-" if seconds is None else times.format_duration(seconds)
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
