@@ -34,6 +34,7 @@ from tuning_provider.cli.connection import (
     resolve_connection,
     split_resource_name,
 )
+from tuning_provider.cli.numbers import number
 from tuning_provider.errors import NotFound
 from tuning_provider.names import EndpointName, resource_id
 from tuning_provider.vertex import Connection, generate_content
@@ -61,26 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--job", metavar="JOB",
                         help="in a stack of several jobs, the job whose model to ask (its jobs.JOB.tunedModelEndpoint)")
     parser.add_argument("--system", metavar="TEXT", help="a system instruction")
-    parser.add_argument("--temperature", type=_bounded(float, 0.0, 2.0), metavar="T", help="0 to 2")
-    parser.add_argument("--top-p", type=_bounded(float, 0.0, 1.0), metavar="P", help="0 to 1")
-    parser.add_argument("--top-k", type=_bounded(int, 1, None), metavar="K", help="1 or more")
-    parser.add_argument("--max-output-tokens", type=_bounded(int, 1, None), metavar="N", help="1 or more")
+    parser.add_argument("--temperature", type=number(float, at_least=0, at_most=2), metavar="T", help="0 to 2")
+    parser.add_argument("--top-p", type=number(float, at_least=0, at_most=1), metavar="P", help="0 to 1")
+    parser.add_argument("--top-k", type=number(int, at_least=1), metavar="K", help="1 or more")
+    parser.add_argument("--max-output-tokens", type=number(int, at_least=1), metavar="N", help="1 or more")
     add_connection_options(parser)
     parser.set_defaults(func=ask_command)
-
-
-def _bounded(kind: type[float] | type[int], low: float, high: float | None) -> Callable[[str], Any]:
-    def parse(value: str) -> float | int:
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a {'whole ' if kind is int else ''}number") from None
-        if number < low or (high is not None and number > high):
-            span = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
-            raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
-        return number
-
-    return parse
 
 
 def stack_outputs(stack: str) -> Mapping[str, Any]:

@@ -32,6 +32,7 @@ from tuning_provider.cli.connection import (
     split_resource_name,
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
+from tuning_provider.cli.numbers import number
 from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
 from tuning_provider.times import parse_rfc3339
@@ -75,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help=f"only jobs in this state ({', '.join(STATES)})")
     listing.add_argument("--label", action="append", type=_label, default=[], metavar="KEY=VALUE",
                          help="only jobs with this label (repeat for more)")
-    listing.add_argument("--limit", type=_positive, metavar="N", help="at most N jobs")
-    listing.add_argument("--page-size", type=_positive, default=100, metavar="N",
+    listing.add_argument("--limit", type=number(int, at_least=1), metavar="N", help="at most N jobs")
+    listing.add_argument("--page-size", type=number(int, at_least=1), default=100, metavar="N",
                          help="jobs fetched per API call (default 100)")
     listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
     add_connection_options(listing)
@@ -93,9 +94,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                 description="Ask Vertex to cancel a job; with --wait, wait until it stops.")
     cancel.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
     cancel.add_argument("--wait", action="store_true", help="wait until the job has stopped, showing progress")
-    cancel.add_argument("--timeout", type=_seconds, default=1800.0, metavar="SECONDS",
+    cancel.add_argument("--timeout", type=number(float, more_than=0), default=1800.0, metavar="SECONDS",
                         help="give up waiting after this long (default 1800)")
-    cancel.add_argument("--poll-interval", type=_seconds, default=10.0, metavar="SECONDS",
+    cancel.add_argument("--poll-interval", type=number(float, more_than=0), default=10.0, metavar="SECONDS",
                         help=argparse.SUPPRESS)
     add_connection_options(cancel)
     cancel.set_defaults(func=cancel_command)
@@ -134,26 +135,6 @@ def _label(value: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE")
     return key, label_value
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
-    return number
 
 
 # --- commands ------------------------------------------------------------------------------
