@@ -40,6 +40,7 @@ ranges aligned to line ends and scanned by a process pool; line numbers stay exa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -832,23 +833,25 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
         )
 
     try:
-        blob = _storage_client(endpoint).bucket(bucket_name).blob(object_name)
-        blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
-        size = blob.size or 0
-        position = 0
+        # Closed once the object is read: its HTTP session is not reused.
+        with contextlib.closing(_storage_client(endpoint)) as client:
+            blob = client.bucket(bucket_name).blob(object_name)
+            blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
+            size = blob.size or 0
+            position = 0
 
-        def read(want: int) -> bytes:
-            nonlocal position
-            if position >= size:
-                return b""
-            last = min(position + want, size) - 1  # download ranges are inclusive
-            data: bytes = blob.download_as_bytes(
-                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-            )
-            position += len(data)
-            return data
+            def read(want: int) -> bytes:
+                nonlocal position
+                if position >= size:
+                    return b""
+                last = min(position + want, size) - 1  # download ranges are inclusive
+                data: bytes = blob.download_as_bytes(
+                    start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
+                )
+                position += len(data)
+                return data
 
-        return _scan(_readinto_of(read), max_errors)
+            return _scan(_readinto_of(read), max_errors)
     # Translated at this one boundary; requests' connection errors are OSErrors.
     except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
         raise translate(exc) from exc

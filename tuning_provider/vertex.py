@@ -134,11 +134,8 @@ def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
     google-genai closes a Client's HTTP connection when the Client is garbage collected, so
     `conn.client().tunings.get(...)` fails with "the client has been closed": the temporary
     Client is gone before the request is sent."""
-    client = conn.client()
-    try:
+    with conn.client() as client:
         return use(client)
-    finally:
-        client.close()
 
 
 def _is_local(url: str) -> bool:
@@ -470,21 +467,23 @@ def list_tuning_jobs(
     wanted_state = state.upper().removeprefix("JOB_STATE_") if state else None
     filter_ = " AND ".join(clauses) or None
     action = f"listing tuning jobs in {conn.resource_prefix()}"
-    client = conn.client()
     page_token: str | None = None
-    while True:
-        config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
-        for job in pager.page:
-            record = _record(job)
-            # Filter here too: how far Vertex's list filter supports labels is not documented.
-            if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
-                wanted_state is None or record.state == wanted_state
-            ):
-                yield record
-        page_token = pager.config.get("page_token")
-        if not page_token:
-            return
+    # One client for every page, closed when the last page is read or the caller stops early
+    # (a generator's close runs the `with`'s exit).
+    with conn.client() as client:
+        while True:
+            config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
+            pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
+            for job in pager.page:
+                record = _record(job)
+                # Filter here too: how far Vertex's list filter supports labels is not documented.
+                if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
+                    wanted_state is None or record.state == wanted_state
+                ):
+                    yield record
+            page_token = pager.config.get("page_token")
+            if not page_token:
+                return
 
 
 def find_tuning_job_by_fingerprint(
