@@ -174,14 +174,19 @@ class JobRecord:
     training_dataset_uri: str | None
     validation_dataset_uri: str | None
     hyper_parameters: dict[str, Any]
-    update_time: str | None
-    detail_state: str | None = None
-    """Vertex's detailed tuning state without its prefix (TUNING, POST_PROCESSING, ...)."""
-    completed_epochs: int | None = None
 
     @property
     def name(self) -> str:
         return self.outputs.name
+
+    @property
+    def detail_state(self) -> str | None:
+        """Vertex's detailed tuning state without its prefix (TUNING, POST_PROCESSING, ...)."""
+        return self.outputs.tuning_state_detail
+
+    @property
+    def completed_epochs(self) -> int | None:
+        return self.outputs.completed_epoch_count
 
     @property
     def state(self) -> str:
@@ -370,9 +375,6 @@ def _record(job: types.TuningJob) -> JobRecord:
             "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
-        update_time=rfc3339(job.update_time),
-        detail_state=job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None,
-        completed_epochs=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
     )
 
 

@@ -348,7 +348,6 @@ def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any
     return {
         "id": resource_id(record.name),
         **record.outputs.model_dump(mode="json"),
-        "update_time": record.update_time,
         "duration_seconds": job_seconds(record, now),
         "base_model": record.base_model,
         "display_name": record.display_name,
@@ -399,7 +398,7 @@ def job_details(record: JobRecord, now: dt.datetime | None = None) -> str:
         ("created", _utc(out.create_time)),
         ("started", _utc(out.start_time)),
         ("ended", _utc(out.end_time)),
-        ("updated", _utc(record.update_time)),
+        ("updated", _utc(out.update_time)),
         ("duration", format_duration(job_seconds(record, now)) + (" so far" if record.live else "")),
         ("hyperparameters", _hyper_parameters(record.hyper_parameters)),
         ("training data", record.training_dataset_uri or "-"),
