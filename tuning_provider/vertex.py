@@ -138,6 +138,28 @@ def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
         return use(client)
 
 
+def _genai_private_request(client: Client, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One Vertex REST call through google-genai's private HTTP client: the only use of
+    google-genai internals in this project.
+
+    google-genai has no public method for endpoints (get, undeployModel, delete), datasets
+    (get), model versions (listVersions, deleteVersion), an experiment's metadata contexts or
+    TensorBoard time series. Sending them through the same Client keeps credentials, the base
+    URL (the emulator's), timeouts and error parsing (`genai_errors.APIError`, translated by
+    `_call`) the same as for the public calls.
+
+    The risk, named: `Client._api_client.request(method, path, body)` and the `.body` of what
+    it returns are private to google-genai. They are read from the pinned release
+    (requirements.txt: google-genai==3.4.0; pyproject allows <4). A release may rename or change
+    them without notice: every call here then fails with AttributeError or TypeError, not an
+    ApiError, and tests/provider and tests/vertex (which reach the emulator through this) fail.
+    Check this function when moving the pin; the replacement would be google-auth's
+    AuthorizedSession with the base URL and errors handled here.
+    """
+    response = client._api_client.request(method, path, body)
+    return json.loads(response.body) if response.body else {}
+
+
 def _is_local(url: str) -> bool:
     host = urlparse(url).hostname or ""
     return host in {"localhost", "::1"} or host.startswith("127.")
@@ -709,10 +731,8 @@ def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
 
 
 def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Vertex REST call google-genai has no method for (endpoints, datasets), through its own client
-    so that credentials, base URL and error parsing stay the same."""
-    response = _with_client(conn, lambda c: c._api_client.request(method, path, body or {}))
-    return json.loads(response.body) if response.body else {}
+    """A Vertex REST call google-genai has no method for, on a fresh client (see `_genai_private_request`)."""
+    return _with_client(conn, lambda c: _genai_private_request(c, method, path, body or {}))
 
 
 def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
