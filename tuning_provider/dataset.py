@@ -47,6 +47,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from multiprocessing import get_context
 from typing import IO, Annotated, Any, Literal
 
@@ -163,6 +164,7 @@ def validate_dataset(
     max_errors: int = 50,
     workers: int = 1,
     storage_endpoint: str | None = None,
+    today: date | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
 
@@ -170,7 +172,8 @@ def validate_dataset(
     google-cloud-storage: Application Default Credentials, or anonymous against
     `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
     processes; other sources are read by one. Raises DatasetError when the source cannot be
-    read at all; problems in the data are in the report, never raised.
+    read at all; problems in the data are in the report, never raised. `base_model` is judged
+    deprecated or retired on `today` (None: the real today).
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -187,7 +190,7 @@ def validate_dataset(
         tally = _scan_gcs(source, max_errors, storage_endpoint)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
-    return _report(uri, kind, base_model, tally, max_errors)
+    return _report(uri, kind, base_model, tally, max_errors, today)
 
 
 # --- The fast path: Structs that accept only valid text-only examples -----------------------
@@ -939,7 +942,7 @@ def _scan_ranges_in_pool(uri: str, path: str, ranges: list[tuple[int, int]], max
 
 
 def _report(
-    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int
+    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int, today: date | None
 ) -> DatasetReport:
     # Each bad line has exactly one error, so the tally's error count is the bad lines'.
     bad_lines = tally.error_count
@@ -985,11 +988,11 @@ def _report(
         if model is None:
             file_errors.append(
                 f"'{base_model}' is not a base model Vertex can tune: choose one of "
-                f"{', '.join(tunable_model_ids())}."
+                f"{', '.join(tunable_model_ids(today))}."
             )
         # Only a warning, even when retired: the data itself is fine, and the spec check is
         # what refuses a retired model (the emulator, which validates with this, stays as it was).
-        elif lifecycle_note := retirement_error(model.id) or deprecation_warning(model.id):
+        elif lifecycle_note := retirement_error(model.id, today) or deprecation_warning(model.id, today):
             warnings.append(f"{lifecycle_note}.")
     if tally.blank_lines:
         noun = "line was" if tally.blank_lines == 1 else "lines were"

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
@@ -28,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -106,14 +108,15 @@ def _gcs_jsonl(value: str) -> str:
     return value
 
 
-def _base_model(value: str) -> str:
+def _base_model(value: str, validation: ValidationInfo) -> str:
     value = value.strip()
     if is_tuned_model(value):
         # Kept as written: the version or alias (@1, @default) picks what to tune further.
         return value
     info = catalog.find_model(value)
     if info is None:
-        known = ", ".join(catalog.tunable_model_ids())
+        # spec_problems hands in the day to judge on (`today`) as the validation context.
+        known = ", ".join(catalog.tunable_model_ids((validation.context or {}).get("today")))
         raise ValueError(
             f"{value!r} cannot be tuned; use one of: {known}, or a tuned model's resource name "
             "projects/PROJECT/locations/REGION/models/ID to tune it further"
@@ -433,16 +436,19 @@ def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[t
     return [(f, m) for f, m in cross_field_problems({**values, "base_model": base_model_id}) if f in rules]
 
 
-def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset()) -> list[SpecError]:
+def spec_problems(
+    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), *, today: date | None = None
+) -> list[SpecError]:
     """Every problem with raw inputs, one SpecError per field at fault.
 
     Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
-    the cross-field rules that need them."""
+    the cross-field rules that need them. A base model is judged retired or not on `today`
+    (None: the real today)."""
     known = {k: v for k, v in raw.items() if k not in unknown}
     errors: list[SpecError] = []
     try:
-        TuningJobSpec.model_validate(known)
-        return _retirement_problems(known)
+        TuningJobSpec.model_validate(known, context={"today": today})
+        return _retirement_problems(known, today)
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
@@ -459,13 +465,13 @@ def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset())
         pass  # a cross-field rule failed: all of them are reported below
     seen = {e.field for e in errors}
     errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known), unknown) if f not in seen]
-    return errors + [e for e in _retirement_problems(known) if e.field not in seen]
+    return errors + [e for e in _retirement_problems(known, today) if e.field not in seen]
 
 
-def _retirement_problems(known: Mapping[str, Any]) -> list[SpecError]:
+def _retirement_problems(known: Mapping[str, Any], today: date | None) -> list[SpecError]:
     """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
     base_model = known.get("base_model")
-    retired = catalog.retirement_error(base_model) if isinstance(base_model, str) else None
+    retired = catalog.retirement_error(base_model, today) if isinstance(base_model, str) else None
     return [SpecError("base_model", retired)] if retired else []
 
 
