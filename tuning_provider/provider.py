@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, catalog, cost, engine_log, metrics, provider_server, vertex
+from tuning_provider import cancellation, catalog, cost, engine_log, legacy_state, metrics, provider_server, vertex
 from tuning_provider.errors import (
     ApiError,
     DatasetError,
@@ -287,15 +287,15 @@ class TuningJobProvider(ResourceProvider):
             # Stopped outside Pulumi (seen by refresh): the job must run again.
             changes.append("state")
             replaces.append("state")
-        elif old_state in vertex.LIVE_STATES and not replaces:
-            # Recorded while still running: an update waits for it and fills in the outputs.
+        elif legacy_state.recorded_live(olds) and not replaces:
+            # Recorded while still running (legacy_state): an update waits for it.
             changes.append("state")
         return DiffResult(
             changes=bool(changes),
             replaces=replaces,
             # A running job is cancelled before its replacement starts: it would be paid for
             # in vain, and tuning quota is often one concurrent job.
-            delete_before_replace=bool(replaces) and old_state in vertex.LIVE_STATES,
+            delete_before_replace=bool(replaces) and legacy_state.recorded_live(olds),
         )
 
     # --- create / update -----------------------------------------------------------------
@@ -322,11 +322,11 @@ class TuningJobProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only steering settings change in place: no API write. A job recorded while still
-        # running (state written by an older version of this provider) is waited for here.
+        # running (legacy_state: written by a version before 2026-11-30) is waited for here.
         spec = self._spec(news)
         conn = self._connection(spec)
         job = vertex.get_tuning_job(conn, id_)
-        if job.live or olds.get("state") in vertex.LIVE_STATES:
+        if job.live or legacy_state.recorded_live(olds):
             job = self._serving(conn, spec, job)
         else:
             job, _ = self._measured(conn, spec, job)
