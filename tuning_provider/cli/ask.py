@@ -30,12 +30,12 @@ from tuning_provider.cli.connection import (
     UsageError,
     add_connection_options,
     command,
+    not_found_in,
     read_stack_config,
     resolve_connection,
     split_resource_name,
 )
 from tuning_provider.cli.numbers import number
-from tuning_provider.errors import NotFound
 from tuning_provider.names import EndpointName, resource_id
 from tuning_provider.vertex import Connection, generate_content
 
@@ -137,18 +137,13 @@ def resolve_endpoint(
 @command
 def ask_command(args: argparse.Namespace) -> int:
     conn, endpoint = resolve_endpoint(args)
-    try:
+    with not_found_in(conn, f"endpoint {resource_id(endpoint)}",
+                      "check the id, or whether the tuned model was deleted"):
         answer = generate_content(
             conn, endpoint, args.prompt,
             system=args.system, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
             max_output_tokens=args.max_output_tokens, retry=CLI_RETRY,
         )
-    except NotFound as exc:
-        raise NotFound(
-            f"endpoint {resource_id(endpoint)} not found in {conn.resource_prefix()}: check the id, "
-            "or whether the tuned model was deleted",
-            status=exc.status, code=exc.code,
-        ) from exc
     if not answer:
         print(f"{endpoint} answered with no text", file=sys.stderr)
         return 0

@@ -20,16 +20,18 @@ Problems here are usage problems: `UsageError`, one sentence, exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from tuning_provider.errors import NotFound
 from tuning_provider.names import EndpointName, TuningJobName
 from tuning_provider.vertex import Connection, RetryPolicy
 
@@ -40,6 +42,7 @@ __all__ = [
     "UsageError",
     "add_connection_options",
     "command",
+    "not_found_in",
     "read_stack_config",
     "resolve_connection",
     "split_resource_name",
@@ -154,6 +157,17 @@ def _text(value: Any, key: str, origin: str) -> str | None:
     if isinstance(value, dict) and "secure" in value:
         raise UsageError(f"{key} in {origin} is a secret; pass it with a flag instead")
     return str(value)
+
+
+@contextlib.contextmanager
+def not_found_in(conn: Connection, what: str, fix: str) -> Iterator[None]:
+    """A NotFound raised inside, said again for the command line: "WHAT not found in
+    projects/P/locations/L: FIX", so a person sees where the CLI looked."""
+    try:
+        yield
+    except NotFound as exc:
+        raise NotFound(f"{what} not found in {conn.resource_prefix()}: {fix}",
+                       status=exc.status, code=exc.code) from exc
 
 
 def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

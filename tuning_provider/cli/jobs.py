@@ -28,12 +28,13 @@ from tuning_provider.cli.connection import (
     CLI_RETRY,
     add_connection_options,
     command,
+    not_found_in,
     resolve_connection,
     split_resource_name,
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.cli.numbers import number
-from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
+from tuning_provider.errors import InvalidRequest, WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
 from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
@@ -148,14 +149,8 @@ def _job_connection(args: argparse.Namespace) -> tuple[Connection, str]:
 
 
 def _read_job(conn: Connection, name: str) -> JobRecord:
-    try:
+    with not_found_in(conn, f"tuning job {resource_id(name)}", "check the id, the project and the location"):
         return get_tuning_job(conn, name, CLI_RETRY)
-    except NotFound as exc:
-        raise NotFound(
-            f"tuning job {resource_id(name)} not found in {conn.resource_prefix()}: check the id, "
-            "the project and the location",
-            status=exc.status, code=exc.code,
-        ) from exc
 
 
 @command
