@@ -53,7 +53,6 @@ __all__ = [
     "lifecycle",
     "model_id",
     "retirement_error",
-    "today",
     "tunable_model_ids",
 ]
 
@@ -260,9 +259,8 @@ MODELS: dict[str, BaseModelInfo] = {
 }
 
 
-def today() -> date:
-    """The day lifecycle checks are made for (tests pin it with monkeypatch)."""
-    return date.today()
+# Every function that judges a model's lifecycle takes the day to judge it on, `on`; None means
+# the real today. Callers pass their own `today` down (tests hand in a fixed day).
 
 
 def lifecycle(model: BaseModelInfo, on: date | None = None) -> Lifecycle:
@@ -270,7 +268,7 @@ def lifecycle(model: BaseModelInfo, on: date | None = None) -> Lifecycle:
     retirement = model.retirement
     if retirement is None:
         return "active"
-    if retirement.on is None or (on or today()) >= retirement.on:
+    if retirement.on is None or (on or date.today()) >= retirement.on:
         return "retired"
     return "deprecated"
 

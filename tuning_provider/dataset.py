@@ -40,12 +40,14 @@ ranges aligned to line ends and scanned by a process pool; line numbers stay exa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from multiprocessing import get_context
 from typing import IO, Annotated, Any, Literal
 
@@ -65,6 +67,7 @@ from tuning_provider.catalog import (
     tunable_model_ids,
 )
 from tuning_provider.errors import DatasetError
+from tuning_provider.names import gcs_object, is_tuned_model
 
 __all__ = ["DatasetKind", "DatasetReport", "LineError", "validate_dataset"]
 
@@ -161,6 +164,7 @@ def validate_dataset(
     max_errors: int = 50,
     workers: int = 1,
     storage_endpoint: str | None = None,
+    today: date | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
 
@@ -168,7 +172,8 @@ def validate_dataset(
     google-cloud-storage: Application Default Credentials, or anonymous against
     `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
     processes; other sources are read by one. Raises DatasetError when the source cannot be
-    read at all; problems in the data are in the report, never raised.
+    read at all; problems in the data are in the report, never raised. `base_model` is judged
+    deprecated or retired on `today` (None: the real today).
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -185,7 +190,7 @@ def validate_dataset(
         tally = _scan_gcs(source, max_errors, storage_endpoint)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
-    return _report(uri, kind, base_model, tally, max_errors)
+    return _report(uri, kind, base_model, tally, max_errors, today)
 
 
 # --- The fast path: Structs that accept only valid text-only examples -----------------------
@@ -390,8 +395,7 @@ def _check_file_data(where: str, data: Any) -> str | None:
             f"{where}.fileUri is {_described(uri)}: give the file's Cloud Storage URI, "
             '"gs://bucket/object".'
         )
-    bucket, _, name = uri[5:].partition("/") if uri.startswith("gs://") else ("", "", "")
-    if not bucket or not name:
+    if gcs_object(uri) is None:
         return (
             f"{where}.fileUri '{_clip(uri)}' is not a gs://bucket/object URI: tuning reads "
             "media from Cloud Storage, so upload the file there and use its gs:// URI."
@@ -790,9 +794,10 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
         )
-    bucket_name, _, object_name = uri[5:].partition("/")
-    if not bucket_name or not object_name:
+    named = gcs_object(uri)
+    if named is None:
         raise DatasetError(uri, "the URI names no object: write it as gs://bucket/path/to/file.jsonl.")
+    bucket_name, object_name = named
     # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
@@ -831,23 +836,25 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
         )
 
     try:
-        blob = _storage_client(endpoint).bucket(bucket_name).blob(object_name)
-        blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
-        size = blob.size or 0
-        position = 0
+        # Closed once the object is read: its HTTP session is not reused.
+        with contextlib.closing(_storage_client(endpoint)) as client:
+            blob = client.bucket(bucket_name).blob(object_name)
+            blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
+            size = blob.size or 0
+            position = 0
 
-        def read(want: int) -> bytes:
-            nonlocal position
-            if position >= size:
-                return b""
-            last = min(position + want, size) - 1  # download ranges are inclusive
-            data: bytes = blob.download_as_bytes(
-                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-            )
-            position += len(data)
-            return data
+            def read(want: int) -> bytes:
+                nonlocal position
+                if position >= size:
+                    return b""
+                last = min(position + want, size) - 1  # download ranges are inclusive
+                data: bytes = blob.download_as_bytes(
+                    start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
+                )
+                position += len(data)
+                return data
 
-        return _scan(_readinto_of(read), max_errors)
+            return _scan(_readinto_of(read), max_errors)
     # Translated at this one boundary; requests' connection errors are OSErrors.
     except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
         raise translate(exc) from exc
@@ -935,7 +942,7 @@ def _scan_ranges_in_pool(uri: str, path: str, ranges: list[tuple[int, int]], max
 
 
 def _report(
-    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int
+    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int, today: date | None
 ) -> DatasetReport:
     # Each bad line has exactly one error, so the tally's error count is the bad lines'.
     bad_lines = tally.error_count
@@ -972,7 +979,7 @@ def _report(
                 f"only {examples:,} training examples: Google recommends at least "
                 f"{MIN_RECOMMENDED_EXAMPLES:,} (100 to 500 or more) for supervised tuning."
             )
-    if base_model is not None and "/models/" in base_model and "/publishers/" not in base_model:
+    if base_model is not None and is_tuned_model(base_model):
         # A tuned model (continuous tuning): its own base model is not known offline, and the
         # data's rules do not depend on it; the spec check judges the name.
         base_model = None
@@ -981,11 +988,11 @@ def _report(
         if model is None:
             file_errors.append(
                 f"'{base_model}' is not a base model Vertex can tune: choose one of "
-                f"{', '.join(tunable_model_ids())}."
+                f"{', '.join(tunable_model_ids(today))}."
             )
         # Only a warning, even when retired: the data itself is fine, and the spec check is
         # what refuses a retired model (the emulator, which validates with this, stays as it was).
-        elif lifecycle_note := retirement_error(model.id) or deprecation_warning(model.id):
+        elif lifecycle_note := retirement_error(model.id, today) or deprecation_warning(model.id, today):
             warnings.append(f"{lifecycle_note}.")
     if tally.blank_lines:
         noun = "line was" if tally.blank_lines == 1 else "lines were"

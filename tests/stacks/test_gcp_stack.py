@@ -27,7 +27,6 @@ from stacks.config import load_config
 from stacks.config_file import read_stack_file
 from stacks.datasets import dataset_object_name
 from stacks.gcp import _tuning_agent_member
-from tuning_provider import catalog
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,8 +181,9 @@ def _config_value(value: Any) -> str:
 
 
 def deploy(config: dict[str, Any], stack: str, registered: list[str] | None = None) -> Deployment:
-    """Run the stack program under the mocks with this `tuning:*` config (keys without namespace).
-    `registered`, if given, receives the type of every registration, also when the program fails."""
+    """Run the stack program under the mocks with this `tuning:*` config (keys without namespace),
+    on CMEK_DAY. `registered`, if given, receives the type of every registration, also when the
+    program fails."""
     mocks = CloudMocks()
     monitor = RecordingMonitor(mocks)
     if registered is not None:
@@ -195,7 +195,7 @@ def deploy(config: dict[str, Any], stack: str, registered: list[str] | None = No
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        stacks.run()
+        stacks.run(today=CMEK_DAY)
         root = pulumi.runtime.get_root_resource()
         return pulumi.Output.from_input(root.outputs).apply(exported.update)
 
@@ -246,13 +246,6 @@ def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
 CMEK_MODEL, CMEK_DAY = "gemini-2.5-flash", date(2026, 9, 1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _a_day_the_cmek_model_was_tunable() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog, "today", lambda: CMEK_DAY)
-        yield
-
-
 def with_cmek(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "cmek": "true", "job": {**config["job"], "base_model": CMEK_MODEL}}
 
@@ -269,9 +262,7 @@ def prod_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_shipped_stack_files_pass_todays_checks(stack: str, tmp_path: Path) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog, "today", lambda: date(2026, 11, 30))
-        config = load_config(with_datasets(stack_file_config(stack), tmp_path))
+    config = load_config(with_datasets(stack_file_config(stack), tmp_path), today=date(2026, 11, 30))
     assert config.job["base_model"] == "gemini-3.5-flash" and config.cmek is False
 
 
@@ -564,7 +555,7 @@ def test_a_bad_setting_is_reported_by_its_key(
     dev_config: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]], key: str, words: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(change(dev_config))
+        load_config(change(dev_config), today=CMEK_DAY)
     assert caught.value.keys == [key]
     assert words in str(caught.value)
 
