@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tuning_provider import catalog
 from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, location_serves
 from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
@@ -55,8 +56,6 @@ __all__ = ["MULTIMODAL_SCHEMA", "DatasetRequests", "Datasets"]
 
 MULTIMODAL_SCHEMA = "gs://google-cloud-aiplatform/schema/dataset/metadata/multimodal_1.0.0.yaml"
 _SCHEMA_FOLDER = "gs://google-cloud-aiplatform/schema/dataset/metadata/"
-MAX_DISPLAY_NAME_CHARS = 128
-MAX_LABELS = 64
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -216,12 +215,13 @@ class Datasets:
         display_name = fields.get("displayName")
         if not display_name:
             raise InvalidRequest("dataset.display_name is required.")
-        if len(display_name) > MAX_DISPLAY_NAME_CHARS:
+        if len(display_name) > catalog.MAX_DISPLAY_NAME_CHARS:
             raise InvalidRequest(
-                f"dataset.display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters; got {len(display_name)}."
+                f"dataset.display_name must be at most {catalog.MAX_DISPLAY_NAME_CHARS} characters; "
+                f"got {len(display_name)}."
             )
-        if len(fields.get("labels") or {}) > MAX_LABELS:
-            raise InvalidRequest(f"A dataset can have at most {MAX_LABELS} user labels.")
+        if len(fields.get("labels") or {}) > catalog.MAX_LABELS:
+            raise InvalidRequest(f"A dataset can have at most {catalog.MAX_LABELS} user labels.")
         schema = fields.get("metadataSchemaUri") or ""
         if not schema.startswith(_SCHEMA_FOLDER) or not schema.endswith(".yaml"):
             raise InvalidRequest(

@@ -60,8 +60,6 @@ DEFAULT_EPOCH_COUNT = 3
 BATCH_SIZE = 8
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
-MAX_LABELS = 64
-MAX_DISPLAY_NAME_CHARS = 128
 # google.rpc.Code values Vertex puts in a job's `error`.
 _RPC_CANCELLED = 1
 _RPC_INVALID_ARGUMENT = 3
@@ -82,8 +80,6 @@ _UNSUPPORTED_FIELDS = frozenset(
      "partnerModelTuningSpec"}
 )
 
-# Evaluation during tuning (preview) runs only here, per the supervised tuning page.
-EVALUATION_REGIONS = frozenset({"us-central1"})
 _SAMPLING_COUNT_RANGE = (1, 32)
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
@@ -433,9 +429,9 @@ class TuningJobs:
             adapter_size = None
 
         display_name = body.get("tunedModelDisplayName")
-        if display_name is not None and len(display_name) > MAX_DISPLAY_NAME_CHARS:
+        if display_name is not None and len(display_name) > catalog.MAX_DISPLAY_NAME_CHARS:
             raise InvalidRequest(
-                f"tuned_model_display_name must be a string of at most {MAX_DISPLAY_NAME_CHARS} "
+                f"tuned_model_display_name must be a string of at most {catalog.MAX_DISPLAY_NAME_CHARS} "
                 f"characters; got {len(display_name)}."
             )
         evaluation_output = _check_evaluation(spec.get("evaluationConfig"), location)
@@ -706,9 +702,9 @@ def _check_evaluation(config: dict[str, Any] | None, location: str) -> str | Non
     """The output prefix of an evaluation config Vertex accepts; InvalidRequest otherwise."""
     if not config:
         return None
-    if location not in EVALUATION_REGIONS:
+    if location not in catalog.EVALUATION_REGIONS:
         raise InvalidRequest(
-            f"Evaluation during tuning is supported only in {', '.join(sorted(EVALUATION_REGIONS))}; "
+            f"Evaluation during tuning is supported only in {', '.join(sorted(catalog.EVALUATION_REGIONS))}; "
             f"this tuning job is in {location}."
         )
     if not config.get("metrics"):
@@ -764,8 +760,8 @@ def _gcs_uri(value: Any, field: str) -> str:
 def _check_labels(labels: Any) -> None:
     if labels is None:
         return
-    if len(labels) > MAX_LABELS:
-        raise InvalidRequest(f"A resource can have at most {MAX_LABELS} labels; got {len(labels)}.")
+    if len(labels) > catalog.MAX_LABELS:
+        raise InvalidRequest(f"A resource can have at most {catalog.MAX_LABELS} labels; got {len(labels)}.")
     for key, value in labels.items():
         if not _LABEL_KEY.fullmatch(key):
             raise InvalidRequest(
