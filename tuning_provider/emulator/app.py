@@ -326,6 +326,7 @@ class App:
                 _authenticate(request)
                 if fault := self._faults.next_fault():
                     raise fault
+                self._vertex.advance()  # jobs move with the clock; reads then see where they are
             answer = handler(request, params)
             if isinstance(answer, Response):
                 return answer

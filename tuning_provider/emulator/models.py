@@ -75,15 +75,14 @@ class ModelVersion:
 
 
 class Models:
-    """The model_versions table. `publish` writes the outputs of jobs that have just succeeded;
-    `deployments(parent, model_id, version)` says which endpoints serve a model version (every
-    version when None) and `checkpoints(parent, job_id)` which checkpoints its job kept."""
+    """The model_versions table. `deployments(parent, model_id, version)` says which endpoints
+    serve a model version (every version when None) and `checkpoints(parent, job_id)` which
+    checkpoints its job kept."""
 
     def __init__(
         self,
         store: Store,
         *,
-        publish: Callable[[], None],
         deployments: DeploymentLookup,
         checkpoints: Callable[[str, str], list[dict[str, Any]]],
         base_model_of: Callable[[str, str], str | None] = lambda _parent, _job_id: None,
@@ -98,7 +97,6 @@ class Models:
                 store.execute("INSERT OR IGNORE INTO model_last_versions SELECT parent, id, 1 FROM models")
                 store.execute("DROP TABLE models")
         self._store = store
-        self._publish = publish
         self._deployments = deployments
         self._checkpoints = checkpoints
         self._base_model_of = base_model_of
@@ -106,7 +104,6 @@ class Models:
     def get_model(self, name: str) -> dict[str, Any]:
         """GET models/ID[@VERSION or @ALIAS]: the default version when none is named."""
         with self._store.lock:
-            self._publish()
             return self._json(self._version_row(name))
 
     def list_models(self, parent: str, *, filter_text: str = "", page_size: int | None = None,
@@ -114,7 +111,6 @@ class Models:
         """GET {parent}/models: one entry per model (its default version), oldest first, paged;
         filters by display_name and labels."""
         with self._store.lock:
-            self._publish()
             rows = self._store.all(
                 "SELECT * FROM model_versions WHERE parent = ? AND is_default = 1 ORDER BY create_time, id", (parent,)
             )
@@ -127,7 +123,6 @@ class Models:
         parent, model_id = split_name(name, "models")
         bare_id = model_id.partition("@")[0]
         with self._store.lock:
-            self._publish()
             rows = self._versions(parent, bare_id)
             if not rows:
                 raise NotFound(f"Model {parent}/models/{bare_id} does not exist.")
@@ -143,7 +138,6 @@ class Models:
                 "To delete one version, use DeleteModelVersion (models/ID@VERSION:deleteVersion)."
             )
         with self._store.lock:
-            self._publish()
             if not self._versions(parent, model_id):
                 raise NotFound(f"Model {name} does not exist.")
             serving = sorted({endpoint for endpoint, _ in self._deployments(parent, model_id, None)})
@@ -166,7 +160,6 @@ class Models:
                 f"(models/ID@VERSION); got {name}."
             )
         with self._store.lock:
-            self._publish()
             row = self._version_row(name)
             version = f"{parent}/models/{row['id']}@{row['version']}"
             serving = sorted({endpoint for endpoint, _ in self._deployments(parent, row["id"], str(row["version"]))})
@@ -213,7 +206,6 @@ class Models:
                 f"The emulator keeps only the '{DEFAULT_ALIAS}' version alias; {unsupported[0]!r} is not supported."
             )
         with self._store.lock:
-            self._publish()
             row = self._version_row(name)
             # One statement: the alias is never on two versions, nor on none.
             self._store.execute(
@@ -248,7 +240,6 @@ class Models:
     def find_version(self, name: str) -> ModelVersion | None:
         """The version `name` (models/ID, @VERSION or @ALIAS) names, if it exists."""
         with self._store.lock:
-            self._publish()
             try:
                 row = self._version_row(name)
             except NotFound:

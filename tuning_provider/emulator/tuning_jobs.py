@@ -235,7 +235,6 @@ class TuningJobs:
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
         vertex_dataset: VertexDatasetReader | None = None,
-        publish: Callable[[], None] = lambda: None,
     ) -> None:
         if job_duration <= 0:
             raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
@@ -246,9 +245,6 @@ class TuningJobs:
         self._validate = validate_dataset or validate_dataset_file
         self._tuned_model: TunedModelLookup = tuned_model or (lambda _name: None)
         self._vertex_dataset = vertex_dataset
-        # Writes the outputs of jobs that have just succeeded: a new version's number is given
-        # then, and the job shows it in tunedModel.model.
-        self._publish = publish
 
     # --- the API operations ----------------------------------------------------------------
 
@@ -272,9 +268,7 @@ class TuningJobs:
 
     def get_tuning_job(self, name: str) -> dict[str, Any]:
         parent, job_id = split_name(name, "tuningJobs")
-        with self._store.lock:
-            self._publish()
-            return self._json(self._row(parent, job_id), self._store.clock())
+        return self._json(self._row(parent, job_id), self._store.clock())
 
     def list_tuning_jobs(
         self, parent: str, *, filter_text: str = "", page_size: int | None = None, page_token: str = ""
@@ -292,7 +286,6 @@ class TuningJobs:
         last_seq = 0
         query = "SELECT * FROM tuning_jobs WHERE parent = ?" + (" AND seq < ?" if before else "")
         params: tuple[Any, ...] = (parent, before) if before else (parent,)
-        self._publish()
         for row in self._store.all(query + " ORDER BY seq DESC", params):
             job = self._json(row, now)
             if not matches(job):
