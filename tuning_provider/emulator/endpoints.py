@@ -7,7 +7,7 @@ A succeeded job gets one endpoint per kept checkpoint, each serving the job's mo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tuning_provider.emulator import responder
@@ -55,9 +55,10 @@ class Endpoints:
         with self._store.lock:
             return self._json(self._row(parent, endpoint_id))
 
-    def undeploy_model(self, name: str, deployed_model_id: str) -> dict[str, Any]:
+    def undeploy_model(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST endpoints/ID:undeployModel {deployedModelId}."""
         parent, endpoint_id = split_name(name, "endpoints")
+        deployed_model_id = body.get("deployedModelId", "")
         if not deployed_model_id:
             raise InvalidRequest("deployed_model_id is required.")
         with self._store.lock:

@@ -35,8 +35,10 @@ from tuning_provider.dataset import validate_dataset as validate_dataset_file
 from tuning_provider.emulator import responder
 from tuning_provider.emulator.datasets import DatasetRequests
 from tuning_provider.emulator.filters import Field, parse_filter
-from tuning_provider.emulator.formats import GCS_URI, decode_page_number, encode_page_token, rfc3339
+from tuning_provider.emulator.formats import GCS_URI, rfc3339
 from tuning_provider.emulator.gcs import GcsStore
+from tuning_provider.emulator.paging import paginate
+from tuning_provider.emulator.request import ListRequest
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
 from tuning_provider.errors import ApiError, InvalidRequest, NotFound, TuningError
@@ -170,6 +172,7 @@ class JobRecord:
 
     parent: str
     id: str
+    seq: int  # creation order
     timeline: Timeline
     request: dict[str, Any]
     stats: dict[str, Any] | None
@@ -270,35 +273,15 @@ class TuningJobs:
         parent, job_id = split_name(name, "tuningJobs")
         return self._json(self._row(parent, job_id), self._store.clock())
 
-    def list_tuning_jobs(
-        self, parent: str, *, filter_text: str = "", page_size: int | None = None, page_token: str = ""
-    ) -> dict[str, Any]:
-        """GET {parent}/tuningJobs: newest first; `filter_text` on labels and state, joined by AND."""
-        matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
+    def list_tuning_jobs(self, request: ListRequest) -> dict[str, Any]:
+        """GET {parent}/tuningJobs: newest first; the filter on labels and state, joined by AND."""
+        matches = parse_filter(request.filter, _FILTER_FIELDS, labels=True,
                                understands='labels.KEY="VALUE", labels.KEY:* and state="JOB_STATE_..."')
-        size = DEFAULT_PAGE_SIZE if not page_size else min(page_size, MAX_PAGE_SIZE)
-        if size < 0:
-            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        before = decode_page_number(page_token) if page_token else None
         now = self._store.clock()
-        jobs: list[dict[str, Any]] = []
-        next_token = None
-        last_seq = 0
-        query = "SELECT * FROM tuning_jobs WHERE parent = ?" + (" AND seq < ?" if before else "")
-        params: tuple[Any, ...] = (parent, before) if before else (parent,)
-        for row in self._store.all(query + " ORDER BY seq DESC", params):
-            job = self._json(row, now)
-            if not matches(job):
-                continue
-            if len(jobs) == size:
-                next_token = encode_page_token(str(last_seq))
-                break
-            jobs.append(job)
-            last_seq = row["seq"]
-        answer: dict[str, Any] = {"tuningJobs": jobs} if jobs else {}
-        if next_token:
-            answer["nextPageToken"] = next_token
-        return answer
+        rows = self._store.all("SELECT * FROM tuning_jobs WHERE parent = ?", (request.parent,))
+        page = paginate((((-row["seq"],), self._json(row, now)) for row in rows), request.page,
+                        default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE, keep=matches)
+        return page.answer("tuningJobs")
 
     def cancel_tuning_job(self, name: str) -> dict[str, Any]:
         """POST {name}:cancel: a live job ends CANCELLED now; a finished one cannot be."""
@@ -656,6 +639,7 @@ def _record(row: sqlite3.Row) -> JobRecord:
     return JobRecord(
         parent=row["parent"],
         id=row["id"],
+        seq=row["seq"],
         timeline=_timeline(row),
         request=json.loads(row["request"]),
         stats=json.loads(row["stats"]) if row["stats"] else None,
