@@ -20,8 +20,9 @@ Served on one port:
   BigQuery API is served.
 - Cloud Storage JSON API (`gcs_api`), without auth and without faults.
 
-A wrong method on a known path is 405 UNIMPLEMENTED (with Allow); an unknown path is a 404
-JSON body.
+A path no route matches, and a method a matched path does not serve, are both 404 NOT_FOUND
+with a JSON body, as Google's API front end answers a request that maps to no API method
+(`{"code": 404, "message": "Method not found.", "status": "NOT_FOUND"}`; see `_NO_METHOD`).
 Nothing a client sends can crash the server (an unexpected error is a 500 INTERNAL body).
 This module knows HTTP; `state` knows the resources; `responder` knows the answers.
 """
@@ -98,7 +99,7 @@ _ERROR_CODES: tuple[tuple[type[ApiError], str], ...] = (
 # line, an oversized header, a range past the end): Google's own HTTP <-> code mapping.
 HTTP_TO_RPC_CODE: Mapping[int, str] = {
     400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    405: "UNIMPLEMENTED", 408: "DEADLINE_EXCEEDED", 409: "ABORTED", 411: "INVALID_ARGUMENT", 413: "OUT_OF_RANGE",
+    408: "DEADLINE_EXCEEDED", 409: "ABORTED", 411: "INVALID_ARGUMENT", 413: "OUT_OF_RANGE",
     414: "INVALID_ARGUMENT", 416: "OUT_OF_RANGE", 429: "RESOURCE_EXHAUSTED", 431: "INVALID_ARGUMENT",
     499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
     505: "UNIMPLEMENTED",
@@ -214,10 +215,8 @@ class App:
             method = "GET" if request.method == "HEAD" else request.method
             handler = route.methods.get(method)
             if handler is None:
-                allowed = ", ".join(sorted(route.methods))
-                raise HttpError(
-                    f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}.",
-                    status=405, code="UNIMPLEMENTED", headers={"Allow": allowed},
+                raise NotFound(
+                    f"{_NO_METHOD} {request.path} takes {', '.join(sorted(route.methods))}, not {request.method}."
                 )
             if route.service == "vertex":
                 _authenticate(request)
