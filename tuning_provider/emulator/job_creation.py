@@ -162,28 +162,7 @@ class JobCreation:
                 "regional location such as us-central1 or europe-west4."
             )
         source = self._pre_tuned_source(body, location) if "preTunedModel" in body else None
-        base_model = source.base_model if source else body.get("baseModel")
-        if not isinstance(base_model, str) or not base_model:
-            raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-3.5-flash.")
-        model = catalog.find_model(base_model)
-        # Which models can be tuned is a matter of the day: the emulator's clock says which.
-        today = dt.datetime.fromtimestamp(self._store.clock(), dt.UTC).date()
-        supported = ", ".join(catalog.tunable_model_ids(today))
-        if model is None:
-            raise InvalidRequest(
-                f"Base model {base_model} is not supported for supervised tuning. Supported models: {supported}."
-            )
-        if catalog.lifecycle(model, today) == "retired":
-            retired_on = model.retirement.on.isoformat() if model.retirement and model.retirement.on else "earlier"
-            raise InvalidRequest(
-                f"Base model {model.id} was retired on {retired_on} and can no longer be tuned. "
-                f"Supported models: {supported}."
-            )
-        if location not in model.regions:
-            raise InvalidRequest(
-                f"Base model {model.id} cannot be tuned in {location}; it can be tuned in "
-                f"{', '.join(sorted(model.regions))}."
-            )
+        model = self._base_model(source.base_model if source else body.get("baseModel"), location)
 
         spec = body.get("supervisedTuningSpec") or {}
         if not spec.get("trainingDatasetUri"):
@@ -233,6 +212,31 @@ class JobCreation:
             source=source,
             evaluation_output=evaluation_output,
         )
+
+    def _base_model(self, base_model: Any, location: str) -> catalog.BaseModelInfo:
+        """The catalog's entry for the base model to tune, if it can be tuned today in `location`."""
+        if not isinstance(base_model, str) or not base_model:
+            raise InvalidRequest("base_model is required: the Gemini model to tune, such as gemini-3.5-flash.")
+        model = catalog.find_model(base_model)
+        # Which models can be tuned is a matter of the day: the emulator's clock says which.
+        today = dt.datetime.fromtimestamp(self._store.clock(), dt.UTC).date()
+        supported = ", ".join(catalog.tunable_model_ids(today))
+        if model is None:
+            raise InvalidRequest(
+                f"Base model {base_model} is not supported for supervised tuning. Supported models: {supported}."
+            )
+        if catalog.lifecycle(model, today) == "retired":
+            retired_on = model.retirement.on.isoformat() if model.retirement and model.retirement.on else "earlier"
+            raise InvalidRequest(
+                f"Base model {model.id} was retired on {retired_on} and can no longer be tuned. "
+                f"Supported models: {supported}."
+            )
+        if location not in model.regions:
+            raise InvalidRequest(
+                f"Base model {model.id} cannot be tuned in {location}; it can be tuned in "
+                f"{', '.join(sorted(model.regions))}."
+            )
+        return model
 
     def _pre_tuned_source(self, body: Mapping[str, Any], location: str) -> TunedSource:
         """The tuned model a continuous-tuning request starts from, checked as Vertex does."""
