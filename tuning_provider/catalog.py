@@ -31,11 +31,14 @@ from typing import Literal
 __all__ = [
     "ADAPTER_SIZES",
     "CHARS_PER_TOKEN",
+    "EVALUATION_REGIONS",
     "LIMITS_SOURCE",
     "MAX_TOKENS_PER_EXAMPLE",
     "MAX_TRAINING_EXAMPLES",
     "MAX_TRAINING_EXAMPLES_MULTIMODAL",
     "MAX_DATASET_BYTES",
+    "MAX_DISPLAY_NAME_CHARS",
+    "MAX_LABELS",
     "MAX_VALIDATION_EXAMPLES",
     "MIN_RECOMMENDED_EXAMPLES",
     "MODELS",
@@ -127,6 +130,11 @@ MAX_VALIDATION_EXAMPLES = 5_000
 MIN_RECOMMENDED_EXAMPLES = 100
 # Token counts are estimates: Google documents about four characters per token.
 CHARS_PER_TOKEN = 4
+# Vertex's limits on any resource's display name (tuned model, dataset) and labels.
+MAX_DISPLAY_NAME_CHARS = 128
+MAX_LABELS = 64
+# Evaluation during tuning (preview) runs only here, per the supervised tuning page.
+EVALUATION_REGIONS: frozenset[str] = frozenset({"us-central1"})
 
 # Adapter sizes, by number and by the API's enum name.
 ADAPTER_SIZES: dict[int, str] = {

@@ -84,12 +84,11 @@ _SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.
                               r"^[0-9]+-compute@developer\.gserviceaccount\.com$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-# Evaluation during tuning (preview): Vertex runs it only in us-central1.
-EVALUATION_REGIONS = frozenset({"us-central1"})
+EVALUATION_REGIONS = catalog.EVALUATION_REGIONS
 _EVALUATION_KEYS = frozenset({"metrics", "output_config", "autorater_config", "inference_generation_config"})
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
-MAX_DISPLAY_NAME = 128
-MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
+MAX_DISPLAY_NAME = catalog.MAX_DISPLAY_NAME_CHARS
+MAX_USER_LABELS = catalog.MAX_LABELS - 1  # the provider adds the fingerprint label
 EPOCH_RANGE = (1, 100)
 # No range is published for Gemini; these bounds only catch typos such as 50 for 0.5.
 LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
