@@ -151,11 +151,6 @@ def _is_local(url: str) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
-def _progress(message: str) -> None:
-    # The provider runs under the Pulumi engine, where stderr reaches the CLI's output.
-    print(message, file=sys.stderr, flush=True)
-
-
 class OutageWatch:
     """Rides out an API that stops answering while a submitted or adopted job is waited for.
 
@@ -190,9 +185,9 @@ class OutageWatch:
 
     def unanswered(self, action: str, error: ApiError, cause: BaseException, tried_at: float) -> float:
         """Note a call the API left unanswered (`error`, translated from `cause`; the call
-        started at `tried_at`) and return the pause
-        before the next try: capped exponential backoff with full jitter, never past the
-        window's end. Raises ApiOutage once the outage has lasted `tolerance` seconds."""
+        started at `tried_at`) and return the pause before the next try: capped exponential
+        backoff with full jitter, never past the window's end. Raises ApiOutage once the
+        outage has lasted `tolerance` seconds."""
         now = self.clock()
         if self._since is None:
             self._since = tried_at
@@ -206,8 +201,7 @@ class OutageWatch:
                 waited_seconds=waited, tolerance_seconds=self.tolerance, status=error.status, code=error.code,
             )
         self._tries += 1
-        pause = random.uniform(0, min(_OUTAGE_MAX_DELAY, _OUTAGE_FIRST_DELAY * 2**self._tries))
-        return min(pause, self.tolerance - waited)
+        return min(_backoff(_OUTAGE_FIRST_DELAY, _OUTAGE_MAX_DELAY, self._tries), self.tolerance - waited)
 
     def answered(self) -> None:
         """Note an answer: an outage in progress is over."""
@@ -221,6 +215,11 @@ class OutageWatch:
 # the API is back within seconds of it.
 _OUTAGE_FIRST_DELAY = 0.25
 _OUTAGE_MAX_DELAY = 10.0
+
+
+def _backoff(initial: float, cap: float, attempt: int) -> float:
+    """Capped exponential backoff with full jitter: no two clients retry in lockstep."""
+    return random.uniform(0, min(cap, initial * 2**attempt))
 
 
 def _span(seconds: float) -> str:
@@ -253,7 +252,7 @@ class RetryPolicy:
     outage: OutageWatch | None = field(default=None, compare=False)
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.initial_delay * 2**attempt))
+        return _backoff(self.initial_delay, self.max_delay, attempt)
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -261,7 +260,7 @@ DEFAULT_RETRY = RetryPolicy()
 
 def outage_tolerant(
     tolerance: float,
-    on_progress: Callable[[str], None] = _progress,
+    on_progress: Callable[[str], None] | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
     base: RetryPolicy = DEFAULT_RETRY,
@@ -269,9 +268,10 @@ def outage_tolerant(
 ) -> RetryPolicy:
     """The retry policy of a wait for a job that has been submitted or adopted: `base`, riding
     out an API that stops answering for up to `tolerance` seconds (0: not at all), with
-    progress lines to `on_progress`. `sleep` is every pause's, so a cancellable sleep stops
-    the wait during an outage too. Use one policy per wait: its outage spans all the calls."""
-    watch = OutageWatch(tolerance, on_progress, clock=clock) if tolerance > 0 else None
+    progress lines to `on_progress` (stderr by default). `sleep` is every pause's, so a
+    cancellable sleep stops the wait during an outage too. Use one policy per wait: its
+    outage spans all the calls."""
+    watch = OutageWatch(tolerance, on_progress or _progress, clock=clock) if tolerance > 0 else None
     return dataclasses.replace(base, sleep=sleep, outage=watch)
 
 
@@ -431,6 +431,11 @@ def _refused_locally(exc: BaseException) -> str | None:
         parsed = urlparse(url)
         return f"{parsed.scheme}://{parsed.netloc}"
     return None
+
+
+def _progress(message: str) -> None:
+    # The provider runs under the Pulumi engine, where stderr reaches the CLI's output.
+    print(message, file=sys.stderr, flush=True)
 
 
 # --- conversions -------------------------------------------------------------------------
