@@ -759,7 +759,8 @@ def wait_for_tuning_job(
     average and 10 s at most, at one read per 10 s (a ramp of quick first reads would spend
     them on jobs that run for hours). Raises WaitTimeout with the last state seen when
     `timeout` seconds pass first. Every state change is reported with elapsed time, unless
-    `on_poll` is given: then it sees every poll and reports what it likes.
+    `on_poll` is given: then it sees every poll and reports what it likes. Polls go through
+    `retry`: with an `outage_tolerant` one, a Vertex that stops answering is waited out.
     """
     started = time.monotonic()
     last_state = None
