@@ -275,6 +275,7 @@ CHANGES = {
     "wait_for_completion": (False, False),
     "wait_timeout_seconds": (7200, False),
     "poll_interval_seconds": (10, False),
+    "api_outage_tolerance_seconds": (60, False),
     "validate_dataset": (True, False),
     "training_dataset_tokens": (9000, False),
     "max_training_tokens": (1_000_000, False),
