@@ -254,7 +254,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 POLICIES: tuple[Policy, ...] = (
     Policy(
         "tuning-job-labels",
-        "Every TuningJob has the labels a platform team sorts costs and owners by: team and env.",
+        "Every TuningJob has the labels a platform team sorts costs and owners by (team and env by default).",
         "mandatory", _tuning_job_labels,
         {"labels": {**_STRINGS, "default": ["team", "env"], "description": "the labels every TuningJob has"}},
     ),
