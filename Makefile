@@ -5,7 +5,7 @@ PY := .venv/bin/python
 PULUMI := .venv/bin/pulumi
 STACK := local
 
-.PHONY: setup up down preview refresh outputs test lint bench bench-engine emulator
+.PHONY: setup up down preview refresh outputs test lint sdk bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,11 @@ test: setup lint
 lint: setup
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
+
+# Regenerate the typed SDK (tuning_provider/resource.py) and docs/reference.md from
+# tuning_provider/spec.py, after adding or changing a field there; commit both.
+sdk: setup
+	@$(PY) -m tuning_provider.codegen
 
 bench: setup
 	@$(PY) bench/bench_dataset.py
