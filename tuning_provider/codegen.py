@@ -34,8 +34,17 @@ from pydantic.fields import FieldInfo
 
 from tuning_provider.spec import Accepts, Serving, TuningJobOutputs, TuningJobSpec, replaces_on_change
 
-__all__ = ["REFERENCE", "RESOURCE", "ROOT", "generated_files", "main", "render_reference", "render_resource",
-           "stale_files"]
+__all__ = [
+    "REFERENCE",
+    "RESOURCE",
+    "ROOT",
+    "CodegenError",
+    "generated_files",
+    "main",
+    "render_reference",
+    "render_resource",
+    "stale_files",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = "make sdk (python -m tuning_provider.codegen)"
@@ -44,6 +53,10 @@ REFERENCE = Path("docs/reference.md")
 # Set by TuningJob itself (project/stack/name), so not an argument a user passes.
 _SET_BY_RESOURCE = frozenset({"resource_key"})
 _WIDTH = 100  # docstring lines, within ruff's 120
+
+
+class CodegenError(Exception):
+    """A spec field the generator cannot turn into SDK code or a table line; says the fix."""
 
 
 # --- reading the spec --------------------------------------------------------------------------
@@ -90,7 +103,7 @@ class _Types:
             if annotation not in self.models:
                 self.models.append(annotation)
             return _typed_dict_name(annotation)
-        raise TypeError(
+        raise CodegenError(
             f"tuning_provider/codegen.py cannot write the type {annotation!r} as "
             f"{'an input' if as_input else 'an output'}: teach _Types.render about it"
         )
@@ -133,7 +146,7 @@ def _marker(info: FieldInfo, kind: type) -> Any:
 
 def _description(model: type[BaseModel], name: str, info: FieldInfo) -> str:
     if not info.description:
-        raise ValueError(
+        raise CodegenError(
             f"{model.__name__}.{name} has no description: add Field(description=...) in "
             "tuning_provider/spec.py (it becomes the field's docstring and its line in docs/reference.md)"
         )
@@ -249,10 +262,10 @@ def _check_names(inputs: Sequence[_Input], outputs: Sequence[_Output]) -> None:
 
     for name in [*(i.name for i in inputs), *(o.name for o in outputs), *_SET_BY_RESOURCE]:
         if hasattr(Resource, name):
-            raise ValueError(f"{name!r} would hide pulumi.dynamic.Resource.{name}: rename the spec field")
+            raise CodegenError(f"{name!r} would hide pulumi.dynamic.Resource.{name}: rename the spec field")
     both = {i.name for i in inputs} & {o.name for o in outputs}
     if both:
-        raise ValueError(f"{sorted(both)} are both an input and an output: rename one in tuning_provider/spec.py")
+        raise CodegenError(f"{sorted(both)} are both an input and an output: rename one in tuning_provider/spec.py")
 
 
 # --- tuning_provider/resource.py ---------------------------------------------------------------
@@ -500,22 +513,28 @@ def generated_files() -> dict[Path, str]:
     return {RESOURCE: render_resource(), REFERENCE: render_reference()}
 
 
-def stale_files(root: Path = ROOT) -> list[Path]:
-    """The generated files under `root` that differ from what the spec gives now."""
-    return [path for path, text in generated_files().items()
-            if not (root / path).exists() or (root / path).read_text() != text]
+def stale_files(root: Path = ROOT, generated: Mapping[Path, str] | None = None) -> list[Path]:
+    """The generated files under `root` that differ from what the spec gives now (or from
+    `generated`, when rendered already)."""
+    wanted = generated_files() if generated is None else generated
+    return [path for path, text in wanted.items() if not (root / path).exists() or (root / path).read_text() != text]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tuning_provider.codegen", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether the generated files are current")
     options = parser.parse_args(argv)
+    try:
+        generated = generated_files()
+    except CodegenError as exc:
+        print(f"codegen: {exc}", file=sys.stderr)
+        return 2
     if options.check:
-        stale = stale_files()
+        stale = stale_files(ROOT, generated)
         for path in stale:
             print(f"{path} is not what tuning_provider/spec.py gives: run {COMMAND}", file=sys.stderr)
         return 1 if stale else 0
-    for path, text in generated_files().items():
+    for path, text in generated.items():
         target = ROOT / path
         if not target.exists() or target.read_text() != text:
             target.write_text(text)
