@@ -157,7 +157,7 @@ def _description(model: type[BaseModel], name: str, info: FieldInfo) -> str:
 class _Input:
     name: str
     accepts: str  # the type a user writes, without the outer pulumi.Input
-    shown: str  # the same without any pulumi.Input, for the reference
+    shown: str  # the same without None or any pulumi.Input, for the reference
     stored: str  # the normalised type the resource reports back
     required: bool
     default: str
@@ -198,7 +198,10 @@ def _inputs(types_: _Types) -> list[_Input]:
         annotation = accepts.type if accepts else info.annotation
         inputs.append(_Input(
             name=name,
-            accepts=types_.render(_without_none(annotation), as_input=True),
+            # None where the spec takes None ("unset"), so another resource's optional Output
+            # fits; Pulumi sends no None, and the provider then applies the spec's default.
+            accepts=types_.render(_without_none(annotation), as_input=True)
+            + (" | None" if _nullable(info.annotation) else ""),
             shown=types_.render(_without_none(annotation), as_input=False),
             stored=types_.render(info.annotation, as_input=False),
             required=info.is_required(),

@@ -96,22 +96,22 @@ class TuningJobArgs:
     change replaces the job.
     """
 
-    validation_dataset_uri: pulumi.Input[str] | None = None
+    validation_dataset_uri: pulumi.Input[str | None] | None = None
     """Held-out validation data, as training_dataset_uri; Vertex computes eval metrics only with it.
     Default: unset. A change replaces the job.
     """
 
-    epoch_count: pulumi.Input[int] | None = None
+    epoch_count: pulumi.Input[int | None] | None = None
     """Passes over the training data (unset: Vertex picks it from the dataset size). Allowed: >= 1,
     <= 100. Default: unset. A change replaces the job.
     """
 
-    adapter_size: pulumi.Input[int | str] | None = None
+    adapter_size: pulumi.Input[int | str | None] | None = None
     """LoRA adapter size: 1, 2, 4, 8, 16 or 32 (or ADAPTER_SIZE_FOUR...), as the base model allows.
     Default: unset. A change replaces the job.
     """
 
-    learning_rate_multiplier: pulumi.Input[float] | None = None
+    learning_rate_multiplier: pulumi.Input[float | None] | None = None
     """Multiplies Vertex's recommended learning rate. Allowed: > 0.0, <= 10.0. Default: unset. A
     change replaces the job.
     """
@@ -121,13 +121,13 @@ class TuningJobArgs:
     job.
     """
 
-    tuned_model_display_name: pulumi.Input[str] | None = None
+    tuned_model_display_name: pulumi.Input[str | None] | None = None
     """Display name of the tuned model (TuningJob sets the resource's name); a tuned base_model's
     own display name makes a new version of it instead of a new model. Allowed: not empty, at
     most 128 characters. Default: unset. A change replaces the job.
     """
 
-    description: pulumi.Input[str] | None = None
+    description: pulumi.Input[str | None] | None = None
     """Description of the tuning job in Vertex. Default: unset. A change replaces the job."""
 
     labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
@@ -135,28 +135,28 @@ class TuningJobArgs:
     job.
     """
 
-    kms_key_name: pulumi.Input[str] | None = None
+    kms_key_name: pulumi.Input[str | None] | None = None
     """Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) in the job's region, for base
     models that support customer-managed encryption. Default: unset. A change replaces the job.
     """
 
-    service_account: pulumi.Input[str] | None = None
+    service_account: pulumi.Input[str | None] | None = None
     """Service account email the job runs as (default: Vertex's service agent). Default: unset. A
     change replaces the job.
     """
 
-    evaluation_config: pulumi.Input[Mapping[str, Any]] | None = None
+    evaluation_config: pulumi.Input[Mapping[str, Any] | None] | None = None
     """Evaluation after tuning (preview, us-central1), in google-genai's EvaluationConfig form:
     metrics, output_config.gcs_destination.output_uri_prefix, autorater_config. Default: unset. A
     change replaces the job.
     """
 
-    pre_tuned_model_checkpoint_id: pulumi.Input[str | int] | None = None
+    pre_tuned_model_checkpoint_id: pulumi.Input[str | int | None] | None = None
     """Continuous tuning: the checkpoint of the tuned base_model to start from (default: the model's
     default checkpoint). Default: unset. A change replaces the job.
     """
 
-    existing_job_name: pulumi.Input[str] | None = None
+    existing_job_name: pulumi.Input[str | None] | None = None
     """Adopt this existing job instead of creating one. Default: unset. A change replaces the job.
     """
 
@@ -180,27 +180,27 @@ class TuningJobArgs:
     change updates in place.
     """
 
-    training_dataset_tokens: pulumi.Input[int] | None = None
+    training_dataset_tokens: pulumi.Input[int | None] | None = None
     """Estimated tokens of the training data, for the cost estimate and ceilings (the stacks set
     it). Allowed: >= 0. Default: unset. A change updates in place.
     """
 
-    max_training_tokens: pulumi.Input[int] | None = None
+    max_training_tokens: pulumi.Input[int | None] | None = None
     """A preview fails if the job would train on more tokens. Allowed: > 0. Default: unset. A change
     updates in place.
     """
 
-    max_training_cost_usd: pulumi.Input[float] | None = None
+    max_training_cost_usd: pulumi.Input[float | None] | None = None
     """A preview fails if the job's estimated cost is higher. Allowed: > 0. Default: unset. A change
     updates in place.
     """
 
-    min_eval_token_accuracy: pulumi.Input[float] | None = None
+    min_eval_token_accuracy: pulumi.Input[float | None] | None = None
     """Quality gate: the serving checkpoint's eval token accuracy must reach it, or the up fails and
     the old model serves on. Allowed: >= 0, <= 1. Default: unset. A change updates in place.
     """
 
-    max_eval_loss: pulumi.Input[float] | None = None
+    max_eval_loss: pulumi.Input[float | None] | None = None
     """Quality gate: the serving checkpoint's eval loss must not exceed it. Allowed: > 0. Default:
     unset. A change updates in place.
     """
@@ -236,28 +236,28 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         location: pulumi.Input[str] | None = None,
         base_model: pulumi.Input[str],
         training_dataset_uri: pulumi.Input[str],
-        validation_dataset_uri: pulumi.Input[str] | None = None,
-        epoch_count: pulumi.Input[int] | None = None,
-        adapter_size: pulumi.Input[int | str] | None = None,
-        learning_rate_multiplier: pulumi.Input[float] | None = None,
+        validation_dataset_uri: pulumi.Input[str | None] | None = None,
+        epoch_count: pulumi.Input[int | None] | None = None,
+        adapter_size: pulumi.Input[int | str | None] | None = None,
+        learning_rate_multiplier: pulumi.Input[float | None] | None = None,
         export_last_checkpoint_only: pulumi.Input[bool] | None = None,
-        tuned_model_display_name: pulumi.Input[str] | None = None,
-        description: pulumi.Input[str] | None = None,
+        tuned_model_display_name: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
         labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        kms_key_name: pulumi.Input[str] | None = None,
-        service_account: pulumi.Input[str] | None = None,
-        evaluation_config: pulumi.Input[Mapping[str, Any]] | None = None,
-        pre_tuned_model_checkpoint_id: pulumi.Input[str | int] | None = None,
-        existing_job_name: pulumi.Input[str] | None = None,
+        kms_key_name: pulumi.Input[str | None] | None = None,
+        service_account: pulumi.Input[str | None] | None = None,
+        evaluation_config: pulumi.Input[Mapping[str, Any] | None] | None = None,
+        pre_tuned_model_checkpoint_id: pulumi.Input[str | int | None] | None = None,
+        existing_job_name: pulumi.Input[str | None] | None = None,
         wait_for_completion: pulumi.Input[bool] | None = None,
         wait_timeout_seconds: pulumi.Input[float] | None = None,
         poll_interval_seconds: pulumi.Input[float] | None = None,
         validate_dataset: pulumi.Input[bool] | None = None,
-        training_dataset_tokens: pulumi.Input[int] | None = None,
-        max_training_tokens: pulumi.Input[int] | None = None,
-        max_training_cost_usd: pulumi.Input[float] | None = None,
-        min_eval_token_accuracy: pulumi.Input[float] | None = None,
-        max_eval_loss: pulumi.Input[float] | None = None,
+        training_dataset_tokens: pulumi.Input[int | None] | None = None,
+        max_training_tokens: pulumi.Input[int | None] | None = None,
+        max_training_cost_usd: pulumi.Input[float | None] | None = None,
+        min_eval_token_accuracy: pulumi.Input[float | None] | None = None,
+        max_eval_loss: pulumi.Input[float | None] | None = None,
         serve_checkpoint: pulumi.Input[Literal["default", "best_eval_loss"]] | None = None,
     ) -> None:
         """A TuningJob with its inputs as keywords (those of TuningJobArgs).

@@ -68,7 +68,8 @@ pulumi.export("loss", loss)
 """
 
 # Another resource's Output wherever an input goes: a tuned model into base_model (continuous
-# tuning), a bucket's name into a URI, an Output inside the labels mapping.
+# tuning), a bucket's name into a URI, an Output inside the labels mapping, optional outputs
+# (str | None) into optional inputs.
 CHAINED = """\
 import pulumi
 import pulumi_gcp as gcp
@@ -85,7 +86,8 @@ more = TuningJob("more", TuningJobArgs(
     base_model=first.tuned_model_name,
     training_dataset_uri=pulumi.Output.concat("gs://", bucket.name, "/more.jsonl"),
     labels={"from": first.state.apply(str.lower)},
-    tuned_model_display_name=first.tuned_model_display_name.apply(lambda name: name or "more"),
+    validation_dataset_uri=first.validation_dataset_uri,
+    tuned_model_display_name=first.tuned_model_display_name,
 ))
 """
 
