@@ -7,7 +7,7 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test lint bench bench-engine emulator
+.PHONY: setup up down preview refresh outputs test lint sdk bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,11 @@ test: setup lint
 lint: setup
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
+
+# Regenerate the typed SDK (tuning_provider/resource.py) and docs/reference.md from
+# tuning_provider/spec.py, after adding or changing a field there; commit both.
+sdk: setup
+	@$(PY) -m tuning_provider.codegen
 
 bench: setup
 	@$(PY) bench/bench_dataset.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets the project up on a fresh machine: .venv from the pinned requirements, a pulumi CLI
-# of the pinned version (built offline from the Go module proxy on first run), and actionlint
-# for the workflow test. Idempotent: a second run only checks.
+# of the pinned version (built offline from the Go module proxy on first run), actionlint
+# for the workflow test and pyright for the typed-SDK test. Idempotent: a second run only checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -31,6 +31,7 @@ if [ ! -x policy/.venv/bin/python ] || [ "$(cat "$policy_stamp" 2>/dev/null)" !=
 fi
 bin="$(bash scripts/install-pulumi.sh)"
 bash scripts/install-actionlint.sh >/dev/null
+bash scripts/install-pyright.sh >/dev/null
 mkdir -p .state/pulumi-backend
 
 # `pulumi` in the virtualenv: the CLI with this project's offline defaults, so that after

@@ -41,12 +41,14 @@ from tuning_provider.names import DatasetName, KmsKeyName, ModelName, TuningJobN
 __all__ = [
     "EVAL_FIELDS",
     "FINGERPRINT_LABEL",
+    "Accepts",
     "Checkpoint",
     "DataStats",
     "EvaluationRun",
     "Identity",
     "Metrics",
     "ServeCheckpoint",
+    "Serving",
     "Steering",
     "TuningJobOutputs",
     "TuningJobSpec",
@@ -76,6 +78,20 @@ class Identity:
 @dataclass(frozen=True)
 class Steering:
     """Steers the provider only; a change updates in place with no API call."""
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a user may write for an input when that is more than its normalised type (the typed
+    SDK, tuning_provider/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
+
+    type: Any
+
+
+@dataclass(frozen=True)
+class Serving:
+    """An output that names what serves: every successful create and update sets it (the serving
+    invariant), so a program sees a value, never None (the typed SDK says so)."""
 
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -165,28 +181,50 @@ class TuningJobSpec(BaseModel):
     training_dataset_uri: Annotated[GcsJsonlUri, Vertex("training_dataset")] = Field(
         description="gs:// URI of the training JSONL, or a Vertex multimodal dataset's resource name."
     )
-    validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = None
+    validation_dataset_uri: Annotated[GcsJsonlUri | None, Vertex("validation_dataset")] = Field(
+        default=None, description="Held-out validation data, as training_dataset_uri; Vertex computes "
+        "eval metrics only with it.",
+    )
     epoch_count: Annotated[int | None, Number, Vertex("epoch_count")] = Field(
-        default=None, ge=EPOCH_RANGE[0], le=EPOCH_RANGE[1]
+        default=None, ge=EPOCH_RANGE[0], le=EPOCH_RANGE[1],
+        description="Passes over the training data (unset: Vertex picks it from the dataset size).",
     )
     adapter_size: Annotated[str | None, BeforeValidator(lambda v: v if v is None else _adapter_size(v)),
-                            Vertex("adapter_size")] = None
+                            Vertex("adapter_size"), Accepts(int | str)] = Field(
+        default=None, description="LoRA adapter size: 1, 2, 4, 8, 16 or 32 (or ADAPTER_SIZE_FOUR...), "
+        "as the base model allows.",
+    )
     learning_rate_multiplier: Annotated[float | None, Number, Vertex("learning_rate_multiplier")] = Field(
-        default=None, gt=LEARNING_RATE_MULTIPLIER_RANGE[0], le=LEARNING_RATE_MULTIPLIER_RANGE[1]
+        default=None, gt=LEARNING_RATE_MULTIPLIER_RANGE[0], le=LEARNING_RATE_MULTIPLIER_RANGE[1],
+        description="Multiplies Vertex's recommended learning rate.",
     )
-    export_last_checkpoint_only: Annotated[bool, Vertex("export_last_checkpoint_only")] = False
+    export_last_checkpoint_only: Annotated[bool, Vertex("export_last_checkpoint_only")] = Field(
+        default=False, description="Keep only the last checkpoint instead of one per epoch.",
+    )
     tuned_model_display_name: Annotated[str | None, Vertex("tuned_model_display_name")] = Field(
-        default=None, min_length=1, max_length=MAX_DISPLAY_NAME
+        default=None, min_length=1, max_length=MAX_DISPLAY_NAME,
+        description="Display name of the tuned model (TuningJob sets the resource's name); a tuned "
+        "base_model's own display name makes a new version of it instead of a new model.",
     )
-    description: Annotated[str | None, Vertex("description")] = None
-    labels: Annotated[dict[str, str], Vertex("labels")] = Field(default_factory=dict)
-    kms_key_name: Annotated[str | None, Vertex("kms_key_name")] = None
-    service_account: Annotated[str | None, Vertex("service_account")] = None
+    description: Annotated[str | None, Vertex("description")] = Field(
+        default=None, description="Description of the tuning job in Vertex."
+    )
+    labels: Annotated[dict[str, str], Vertex("labels")] = Field(
+        default_factory=dict, description="Labels on the job (lowercase keys and values, at most 63)."
+    )
+    kms_key_name: Annotated[str | None, Vertex("kms_key_name")] = Field(
+        default=None, description="Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) in the "
+        "job's region, for base models that support customer-managed encryption.",
+    )
+    service_account: Annotated[str | None, Vertex("service_account")] = Field(
+        default=None, description="Service account email the job runs as (default: Vertex's service agent)."
+    )
     evaluation_config: Annotated[dict[str, Any] | None, Vertex("evaluation_config")] = Field(
         default=None, description="Evaluation after tuning (preview, us-central1), in google-genai's "
         "EvaluationConfig form: metrics, output_config.gcs_destination.output_uri_prefix, autorater_config.",
     )
-    pre_tuned_model_checkpoint_id: Annotated[str | None, Vertex("pre_tuned_model_checkpoint_id")] = Field(
+    pre_tuned_model_checkpoint_id: Annotated[str | None, Vertex("pre_tuned_model_checkpoint_id"),
+                                             Accepts(str | int)] = Field(
         default=None, description="Continuous tuning: the checkpoint of the tuned base_model to start "
         "from (default: the model's default checkpoint).",
     )
@@ -194,27 +232,53 @@ class TuningJobSpec(BaseModel):
     existing_job_name: Annotated[str | None, Identity()] = Field(
         default=None, description="Adopt this existing job instead of creating one."
     )
-    wait_for_completion: Annotated[bool, Steering()] = True
-    wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
-    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=10.0, gt=0, le=600)
+    wait_for_completion: Annotated[bool, Steering()] = Field(
+        default=True, description="Wait until the tuned model serves; false submits the job and fails "
+        "the update, and the next `pulumi up` adopts the job.",
+    )
+    wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(
+        default=3 * 3600, gt=0, description="How long an update waits for the job before it fails "
+        "(the job runs on and the next `pulumi up` adopts it).",
+    )
+    poll_interval_seconds: Annotated[float, Number, Steering()] = Field(
+        default=10.0, gt=0, le=600, description="Seconds between two reads of the job while waiting."
+    )
     api_outage_tolerance_seconds: Annotated[float, Number, Steering()] = Field(
         default=600.0, ge=0, description="How long a wait for a submitted job rides out a Vertex API that stops "
         "answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all.",
     )
-    validate_dataset: Annotated[bool, Steering()] = False
+    validate_dataset: Annotated[bool, Steering()] = Field(
+        default=False, description="Read and check the gs:// training data at preview (and count its tokens)."
+    )
     # Cost: the training data's estimated token count (the stack sets it from its own dataset
     # check; `validate_dataset` fills it from the gs:// object), and ceilings a preview enforces.
-    training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, ge=0)
-    max_training_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, gt=0)
-    max_training_cost_usd: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
+    training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(
+        default=None, ge=0, description="Estimated tokens of the training data, for the cost estimate "
+        "and ceilings (the stacks set it).",
+    )
+    max_training_tokens: Annotated[int | None, Number, Steering()] = Field(
+        default=None, gt=0, description="A preview fails if the job would train on more tokens."
+    )
+    max_training_cost_usd: Annotated[float | None, Number, Steering()] = Field(
+        default=None, gt=0, description="A preview fails if the job's estimated cost is higher."
+    )
     # Quality gate: a finished job that misses these fails its create, so the old model serves on.
-    min_eval_token_accuracy: Annotated[float | None, Number, Steering()] = Field(default=None, ge=0, le=1)
-    max_eval_loss: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
-    # Which checkpoint's endpoint serves: Vertex's default (the last) or the lowest eval loss.
-    serve_checkpoint: Annotated[ServeCheckpoint, Steering()] = "default"
-    # Set by the TuningJob resource to "project/stack/name": it tells two resources with equal
-    # settings apart in the fingerprint. Renaming a resource already makes Pulumi replace it.
-    resource_key: Annotated[str, Steering()] = ""
+    min_eval_token_accuracy: Annotated[float | None, Number, Steering()] = Field(
+        default=None, ge=0, le=1, description="Quality gate: the serving checkpoint's eval token accuracy "
+        "must reach it, or the up fails and the old model serves on.",
+    )
+    max_eval_loss: Annotated[float | None, Number, Steering()] = Field(
+        default=None, gt=0, description="Quality gate: the serving checkpoint's eval loss must not exceed it."
+    )
+    serve_checkpoint: Annotated[ServeCheckpoint, Steering()] = Field(
+        default="default", description="Which checkpoint's endpoint serves: Vertex's default (the last) "
+        "or the one with the lowest eval loss.",
+    )
+    # Set by the TuningJob resource: it tells two resources with equal settings apart in the
+    # fingerprint. Renaming a resource already makes Pulumi replace it.
+    resource_key: Annotated[str, Steering()] = Field(
+        default="", description="project/stack/resource name, set by the TuningJob resource."
+    )
 
     @field_validator("project")
     @classmethod
@@ -559,28 +623,43 @@ class EvaluationRun(BaseModel):
 class TuningJobOutputs(BaseModel):
     """What a TuningJob resource reports back after create or refresh."""
 
-    name: str
-    state: str
-    tuned_model_name: str | None = None
-    tuned_model_endpoint: str | None = None
-    checkpoints: list[Checkpoint] = Field(default_factory=list)
-    experiment: str | None = None
-    error: str | None = None
-    tuning_data_stats: DataStats | None = None
-    # Vertex's detail of a live job: WAITING_FOR_QUOTA, PROCESSING_DATASET,
-    # WAITING_FOR_CAPACITY, TUNING, POST_PROCESSING (None once it has ended).
-    tuning_state_detail: str | None = None
-    completed_epoch_count: int | None = None
-    update_time: str | None = None
-    # Continuous tuning: the Google base model under the tuned model this job started from.
-    pre_tuned_base_model: str | None = None
-    evaluation_runs: list[EvaluationRun] = Field(default_factory=list)
-    create_time: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    metrics: Metrics | None = None
-    serving_checkpoint: str | None = None
-    """The id of the checkpoint whose endpoint is tuned_model_endpoint."""
-    estimated_training_tokens: int | None = None
-    estimated_cost_usd: float | None = None
-    """None when no tuning price is on record for the base model."""
+    name: str = Field(description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id.")
+    state: str = Field(description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a "
+                       "successful up; refresh may find CANCELLED, FAILED or EXPIRED.")
+    tuned_model_name: Annotated[str | None, Serving()] = Field(
+        default=None, description="The tuned model's resource name, with its version (models/ID@1)."
+    )
+    tuned_model_endpoint: Annotated[str | None, Serving()] = Field(
+        default=None, description="The endpoint that serves the tuned model (its serving_checkpoint's)."
+    )
+    checkpoints: list[Checkpoint] = Field(
+        default_factory=list, description="The kept checkpoints, each with its own endpoint."
+    )
+    experiment: str | None = Field(default=None, description="The Vertex AI experiment holding the job's metrics.")
+    error: str | None = Field(default=None, description="Why the job failed, or what refresh found changed.")
+    tuning_data_stats: DataStats | None = Field(default=None, description="What Vertex counted in the training data.")
+    tuning_state_detail: str | None = Field(
+        default=None, description="Vertex's detail of a live job: WAITING_FOR_QUOTA, PROCESSING_DATASET, "
+        "WAITING_FOR_CAPACITY, TUNING, POST_PROCESSING (None once it has ended).",
+    )
+    completed_epoch_count: int | None = Field(default=None, description="Epochs completed so far.")
+    update_time: str | None = Field(default=None, description="When the job last changed (RFC 3339).")
+    pre_tuned_base_model: str | None = Field(
+        default=None, description="Continuous tuning: the Google base model under the tuned model it started from."
+    )
+    evaluation_runs: list[EvaluationRun] = Field(
+        default_factory=list, description="The evaluations Vertex ran after tuning (evaluation_config)."
+    )
+    create_time: str | None = Field(default=None, description="When the job was created (RFC 3339).")
+    start_time: str | None = Field(default=None, description="When the job started running (RFC 3339).")
+    end_time: str | None = Field(default=None, description="When the job ended (RFC 3339).")
+    metrics: Metrics | None = Field(default=None, description="The training metrics at the job's last step.")
+    serving_checkpoint: str | None = Field(
+        default=None, description="The id of the checkpoint whose endpoint is tuned_model_endpoint."
+    )
+    estimated_training_tokens: int | None = Field(
+        default=None, description="Estimated training tokens: the dataset's tokens times the epochs."
+    )
+    estimated_cost_usd: float | None = Field(
+        default=None, description="Estimated training cost; None when no tuning price is on record for the base model."
+    )
