@@ -7,7 +7,7 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test lint sdk bench bench-engine emulator
+.PHONY: setup up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -38,8 +38,13 @@ down: emulator
 	@$(PULUMI) destroy --yes --stack $(STACK)
 	@bash scripts/emulator.sh stop
 
+# The whole suite, in parallel (pytest.ini), the slowest tests listed at the end: what CI runs.
 test: setup lint
 	@$(PY) -m pytest
+
+# The edit-test loop: everything but the real CLI and the installed wheel (about a minute).
+test-fast: setup
+	@$(PY) -m pytest -m "not engine" --ignore=tests/packaging
 
 lint: setup
 	@$(PY) -m ruff check .

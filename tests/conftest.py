@@ -75,6 +75,26 @@ SAMPLE_EXAMPLES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Workers per core for `-n auto`: measured on 2 cores, a test spends most of its time waiting
+# (on a job's clock, a poll interval, a CLI starting its plugins), so two per core keep both cores
+# busy without the engine tests' CPU bursts starving each other (docs/development.md).
+WORKERS_PER_CORE = 2
+MAX_WORKERS = 8
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return min(MAX_WORKERS, WORKERS_PER_CORE * len(os.sched_getaffinity(0)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The longest tests (the real CLI, the installed wheel) go to the workers first, so that
+    # the short ones fill the gaps instead of leaving one long test running alone at the end.
+    def slow(item: pytest.Item) -> bool:
+        return item.get_closest_marker("engine") is not None or item.get_closest_marker("xdist_group") is not None
+
+    items.sort(key=lambda item: not slow(item))
+
+
 def example_line(question: str, answer: str) -> str:
     """One JSONL tuning example: a user turn and the model turn answering it."""
     return json.dumps(
