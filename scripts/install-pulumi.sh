@@ -1,34 +1,46 @@
 #!/usr/bin/env bash
-# Puts a pulumi CLI of the pinned version, the Python language host and the dynamic-provider
-# shim in .tools/pulumi/bin and prints that folder. Uses a CLI already on PATH when its version
-# matches and its Python plugins are beside it; otherwise builds them from the Go module proxy
-# (no prebuilt downloads are reachable here) and reuses them on later runs.
+# Prints the folder of a pulumi CLI with its Python language host and dynamic-provider shim,
+# in this order of preference:
+#   1. a pulumi on PATH at version $version or newer with its Python plugins beside it (an
+#      ordinary pulumi install): used as it is, no Go needed;
+#   2. the one this script built before, for any clone on this machine (a per-user cache);
+#   3. otherwise one built now from the Go module proxy (no prebuilt downloads are reachable
+#      here) into that cache, once: about 5 minutes.
 set -euo pipefail
 version="${PULUMI_VERSION:-3.259.0}"
 # The newest sdk/v3 that still holds python/cmd/pulumi-language-python: the host's own module is
 # not served by the module proxy. It works with the CLI above (preview, up, refresh, destroy).
 host_version="3.79.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$root/.tools/pulumi/bin"
+cache="${PULUMI_VERTEX_TUNING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-vertex-tuning}"
+dest="$cache/pulumi-v$version/bin"
 
-have_version() { [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$version" ]; }
+version_of() { "$1" version 2>/dev/null | sed -n 's/^v\([0-9][0-9.]*\).*/\1/p' | head -n 1; }
+# At least the pinned version: the oldest of the two, sorted by version, is the pinned one.
+at_least_pinned() {
+  local found; found="$(version_of "$1")"
+  [ -n "$found" ] && [ "$(printf '%s\n%s\n' "$version" "$found" | sort -V | head -n 1)" = "$version" ]
+}
 have_python_plugins() {
   [ -x "$1/pulumi-resource-pulumi-python" ] && [ -x "$1/pulumi-language-python" ] \
     && [ -x "$1/pulumi-language-python-exec" ]
 }
 
-if have_version "$dest/pulumi" && have_python_plugins "$dest"; then
+# Every pulumi on PATH but this project's own wrapper (.venv/bin/pulumi, which execs a CLI found here).
+while IFS= read -r existing; do
+  [ "$existing" = "$root/.venv/bin/pulumi" ] && continue
+  if at_least_pinned "$existing" && have_python_plugins "$(dirname "$existing")"; then
+    dirname "$existing"; exit 0
+  fi
+done < <(type -ap pulumi 2>/dev/null || true)
+if [ "$(version_of "$dest/pulumi")" = "$version" ] && have_python_plugins "$dest"; then
   echo "$dest"; exit 0
-fi
-if existing="$(command -v pulumi 2>/dev/null)" && have_version "$existing" \
-   && have_python_plugins "$(dirname "$existing")"; then
-  dirname "$existing"; exit 0
 fi
 
 command -v go >/dev/null || { echo "install-pulumi: Go >= 1.25 is needed to build pulumi $version" >&2; exit 1; }
 work="$(mktemp -d)"
-log="$root/.tools/pulumi-build.log"
-mkdir -p "$root/.tools" "$dest"
+log="$cache/pulumi-build.log"
+mkdir -p "$dest"
 : > "$log"
 trap 'status=$?; rm -rf "$work"; if [ $status -ne 0 ]; then echo "install-pulumi: failed; the last lines of $log:" >&2; tail -25 "$log" >&2; fi' EXIT
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
@@ -65,7 +77,7 @@ SH
   cd "$work"
 }
 
-if have_version "$dest/pulumi" && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
+if [ "$(version_of "$dest/pulumi")" = "$version" ] && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
   build_language_host
   echo "$dest"; exit 0
 fi
@@ -88,6 +100,6 @@ go build "${build_flags[@]}" \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
   -o "$dest/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >>"$log" 2>&1
 install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$dest/"
-have_version "$dest/pulumi" || { echo "install-pulumi: the built CLI does not report v$version" >&2; exit 1; }
+[ "$(version_of "$dest/pulumi")" = "$version" ] || { echo "install-pulumi: the built CLI does not report v$version" >&2; exit 1; }
 build_language_host
 echo "$dest"

@@ -48,7 +48,7 @@ def pulumi_executable(root: Path = ROOT) -> str:
         return str(venv)
     found = shutil.which("pulumi")
     if found is None:
-        raise RuntimeError("no pulumi CLI found: run `make setup` (it builds one into .tools/)")
+        raise RuntimeError("no pulumi CLI found: run `make setup` (it finds or builds one: scripts/install-pulumi.sh)")
     return found
 
 
