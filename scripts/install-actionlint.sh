@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Puts actionlint of the pinned version in .tools/actionlint/ and prints its path. Built from
-# the Go module proxy (no prebuilt downloads are reachable here); later runs reuse it.
+# Prints the path of actionlint of the pinned version, building it from the Go module proxy (no
+# prebuilt downloads are reachable here) into a per-user cache the first time; every clone on
+# the machine reuses it. Only the workflow test needs it (tests/workflow), which runs this.
 set -euo pipefail
 version="${ACTIONLINT_VERSION:-v1.7.12}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$root/.tools/actionlint"
+cache="${PULUMI_VERTEX_TUNING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-vertex-tuning}"
+dest="$cache/actionlint-$version"
 binary="$dest/actionlint"
 
 if [ -x "$binary" ] && [ "$("$binary" -version 2>/dev/null | head -1)" = "$version" ]; then

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Puts pyright of the pinned version in .tools/pyright/ (from the npm registry, with the node on
-# the machine) and prints its path: tests/codegen type-checks user programs with it as an IDE
-# user's checker would. Later runs reuse it.
+# Prints the path of pyright of the pinned version, installing it from the npm registry (with the
+# node on the machine) into a per-user cache the first time; every clone on the machine reuses
+# it. Only tests/codegen needs it: it type-checks user programs as an IDE user's checker would.
 set -euo pipefail
 version="${PYRIGHT_VERSION:-1.1.414}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
-dest="$root/.tools/pyright"
+cache="${PULUMI_VERTEX_TUNING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-vertex-tuning}"
+dest="$cache/pyright-$version"
 binary="$dest/node_modules/.bin/pyright"
 
 if [ -x "$binary" ] && [ "$("$binary" --version 2>/dev/null)" = "pyright $version" ]; then

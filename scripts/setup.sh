@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets the project up on a fresh machine: .venv from the pinned requirements, a pulumi CLI
-# of the pinned version (built offline from the Go module proxy on first run), actionlint
-# for the workflow test and pyright for the typed-SDK test. Idempotent: a second run only checks.
+# Sets the project up on a fresh machine: .venv from the pinned requirements, the policy pack's
+# venv, and a pulumi CLI of the pinned version or newer (the one on PATH, or one built offline
+# from the Go module proxy once per machine: scripts/install-pulumi.sh). Idempotent: a second
+# run only checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,8 +31,6 @@ if [ ! -x policy/.venv/bin/python ] || [ "$(cat "$policy_stamp" 2>/dev/null)" !=
   echo "$policy_wanted" > "$policy_stamp"
 fi
 bin="$(bash scripts/install-pulumi.sh)"
-bash scripts/install-actionlint.sh >/dev/null
-bash scripts/install-pyright.sh >/dev/null
 mkdir -p .state/pulumi-backend
 
 # `pulumi` in the virtualenv: the CLI with this project's offline defaults, so that after
