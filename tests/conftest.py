@@ -86,11 +86,27 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(MAX_WORKERS, WORKERS_PER_CORE * len(os.sched_getaffinity(0)))
 
 
+# Tests that share an expensive session fixture (the wheel and the virtualenv it is installed
+# in) run on one worker, so that it is built once. (xdist's own `--dist loadgroup` marks groups
+# by rewriting a private node id that pytest 9 no longer reads.)
+SHARED_FIXTURE_FOLDERS = ("tests/packaging/",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((folder for folder in SHARED_FIXTURE_FOLDERS if nodeid.startswith(folder)), nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The longest tests (the real CLI, the installed wheel) go to the workers first, so that
     # the short ones fill the gaps instead of leaving one long test running alone at the end.
     def slow(item: pytest.Item) -> bool:
-        return item.get_closest_marker("engine") is not None or item.get_closest_marker("xdist_group") is not None
+        return item.get_closest_marker("engine") is not None or item.nodeid.startswith(SHARED_FIXTURE_FOLDERS)
 
     items.sort(key=lambda item: not slow(item))
 

@@ -20,7 +20,7 @@ from tests.conftest import offline_pulumi_env
 from tests.packaging.conftest import ROOT, Installed
 from tuning_provider.emulator import Emulator
 
-pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("packaging")]
+pytestmark = pytest.mark.engine
 
 EXAMPLE = ROOT / "examples" / "own_program"
 

@@ -6,12 +6,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from tests.packaging.conftest import ROOT, Installed
-
-# One worker builds the wheel and its virtualenv once for every test that uses them.
-pytestmark = pytest.mark.xdist_group("packaging")
 
 
 def run(installed: Installed, *command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
