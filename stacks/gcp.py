@@ -119,116 +119,15 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
     job_files = checked_job_datasets(config, dataset_files)
     labels = {"managed-by": "pulumi", "stack": pulumi.get_stack(), "app": config.name_prefix}
     services = _services(config)
-
-    def after(*apis: str, protect: bool = False, also: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        """Options of a resource that needs these APIs enabled (and `also` these resources)."""
-        return pulumi.ResourceOptions(depends_on=[*(services[a] for a in apis), *also], protect=protect)
-
-    vertex_agent = gcp.projects.ServiceIdentity(
-        "vertex-ai-agent", project=config.project, service="aiplatform.googleapis.com", opts=after("aiplatform")
-    )
-    key_bindings: list[pulumi.CustomResource] = []
-
-    # --- the key, and the service agents allowed to use it -------------------------------
-    key_ring = key = None
-    if config.cmek:
-        key_ring = gcp.kms.KeyRing(
-            "key-ring", project=config.project, name=config.key_ring, location=config.region,
-            opts=after("cloudkms", protect=config.protect),
-        )
-        key = gcp.kms.CryptoKey(
-            "dataset-key",
-            name=config.key,
-            key_ring=key_ring.id,
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=f"{config.key_rotation_days * SECONDS_PER_DAY}s",
-            labels=labels,
-            opts=after(protect=config.protect),
-        )
-        storage_agent = gcp.storage.get_project_service_account_output(
-            project=config.project, opts=pulumi.InvokeOutputOptions(depends_on=[services["storage"]])
-        )
-        key_bindings = [
-            gcp.kms.CryptoKeyIAMMember(
-                "vertex-ai-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=vertex_agent.member
-            ),
-            gcp.kms.CryptoKeyIAMMember(
-                "storage-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=storage_agent.member
-            ),
-        ]
-
-    # --- the bucket and the datasets in it -----------------------------------------------
-    bucket = gcp.storage.Bucket(
-        "dataset-bucket",
-        project=config.project,
-        name=config.bucket,
-        location=config.region.upper(),
-        uniform_bucket_level_access=True,
-        public_access_prevention="enforced",
-        versioning={"enabled": True},
-        encryption={"default_kms_key_name": key.id} if key is not None else None,
-        lifecycle_rules=[{
-            "action": {"type": "Delete"},
-            "condition": {"days_since_noncurrent_time": NONCURRENT_VERSION_DAYS, "with_state": "ARCHIVED"},
-        }],
-        # Versioning keeps old object versions, so only a forced delete empties the bucket; a
-        # protected (prod) bucket is never emptied by Pulumi.
-        force_destroy=not config.protect,
-        labels=labels,
-        # A bucket whose default key the storage agent cannot use yet fails to create.
-        opts=after("storage", protect=config.protect, also=key_bindings),
-    )
-    # One object per file: the stack's shared files as `training`/`validation`, a job's own
-    # files as `JOB-training`/`JOB-validation`.
-    objects: dict[Path, str] = {path: kind for kind, path in dataset_files.items()}
-    for entry_key, files in job_files.items():
-        for kind, path in files.items():
-            objects.setdefault(path, f"{entry_key}-{kind}")
-    datasets = {
-        name: gcp.storage.BucketObject(
-            f"{name}-data",
-            bucket=bucket.name,
-            name=dataset_object_name(path),
-            source=pulumi.FileAsset(str(path)),
-            content_type="application/jsonl",
-        )
-        for path, name in objects.items()
-    }
+    vertex_agent = _vertex_agent(config, services)
+    key_ring, key, key_bindings = _key(config, services, vertex_agent, labels) if config.cmek else (None, None, [])
+    bucket = _bucket(config, services, key, key_bindings, labels)
+    objects = _dataset_objects(dataset_files, job_files)
+    datasets = _datasets(bucket, objects)
     uri_of = {path: pulumi.Output.concat("gs://", datasets[name].bucket, "/", datasets[name].name)
               for path, name in objects.items()}
-    uris = {kind: uri_of[path] for kind, path in dataset_files.items()}
-
-    # --- the job's identity ----------------------------------------------------------------
-    account = gcp.serviceaccount.Account(
-        "job-service-account",
-        project=config.project,
-        account_id=config.service_account_id,
-        display_name=f"Gemini tuning job ({pulumi.get_stack()})",
-        description="Runs the Vertex AI supervised tuning job of this stack; reads its dataset bucket.",
-        opts=after("iam"),
-    )
-    bindings: list[pulumi.CustomResource] = [
-        *key_bindings,
-        gcp.projects.IAMMember(
-            "job-sa-tuning-agent-role", project=config.project, role=TUNING_AGENT_ROLE, member=account.member
-        ),
-        gcp.storage.BucketIAMMember(
-            "job-sa-reads-datasets", bucket=bucket.name, role=DATASET_READER_ROLE, member=account.member
-        ),
-        gcp.serviceaccount.IAMMember(
-            "tuning-agent-mints-job-sa-tokens",
-            service_account_id=account.name,
-            role=TOKEN_CREATOR_ROLE,
-            member=vertex_agent.email.apply(_tuning_agent_member),
-        ),
-    ]
-    if config.deployer:
-        # Creating a job that runs as the account needs iam.serviceAccounts.actAs on it.
-        bindings.append(gcp.serviceaccount.IAMMember(
-            "deployer-acts-as-job-sa", service_account_id=account.name, role=ACT_AS_ROLE, member=config.deployer
-        ))
-
-    # --- the job -----------------------------------------------------------------------------
+    account = _job_identity(config, services)
+    bindings = [*key_bindings, *_job_grants(config, account, bucket, vertex_agent)]
     job_dependencies: list[pulumi.Resource] = [services["aiplatform"], vertex_agent, *bindings, *datasets.values()]
     jobs = declare_tuning_jobs(
         config,
@@ -237,6 +136,7 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
         kms_key_name=key.id if key is not None else None,
         service_account=account.email,
     )
+    uris = {kind: uri_of[path] for kind, path in dataset_files.items()}
     pulumi.export("bucket", bucket.name)
     pulumi.export("trainingDatasetUri", uris["training"])
     pulumi.export("validationDatasetUri", uris.get("validation"))
@@ -254,3 +154,140 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
         jobs=jobs,
         job_dependencies=job_dependencies,
     )
+
+
+def _after(
+    services: dict[str, gcp.projects.Service], *apis: str, protect: bool = False, also: Sequence[pulumi.Resource] = ()
+) -> pulumi.ResourceOptions:
+    """Options of a resource that needs these APIs enabled (and `also` these resources)."""
+    return pulumi.ResourceOptions(depends_on=[*(services[a] for a in apis), *also], protect=protect)
+
+
+def _vertex_agent(config: StackConfig, services: dict[str, gcp.projects.Service]) -> gcp.projects.ServiceIdentity:
+    """The Vertex AI service agent, created on a fresh project if it does not exist yet."""
+    return gcp.projects.ServiceIdentity(
+        "vertex-ai-agent", project=config.project, service="aiplatform.googleapis.com",
+        opts=_after(services, "aiplatform"),
+    )
+
+
+def _key(
+    config: StackConfig, services: dict[str, gcp.projects.Service], vertex_agent: gcp.projects.ServiceIdentity,
+    labels: dict[str, str],
+) -> tuple[gcp.kms.KeyRing, gcp.kms.CryptoKey, list[pulumi.CustomResource]]:
+    """The key ring and rotating key in the job's region, and the service agents allowed to use the key."""
+    key_ring = gcp.kms.KeyRing(
+        "key-ring", project=config.project, name=config.key_ring, location=config.region,
+        opts=_after(services, "cloudkms", protect=config.protect),
+    )
+    key = gcp.kms.CryptoKey(
+        "dataset-key",
+        name=config.key,
+        key_ring=key_ring.id,
+        purpose="ENCRYPT_DECRYPT",
+        rotation_period=f"{config.key_rotation_days * SECONDS_PER_DAY}s",
+        labels=labels,
+        opts=_after(services, protect=config.protect),
+    )
+    storage_agent = gcp.storage.get_project_service_account_output(
+        project=config.project, opts=pulumi.InvokeOutputOptions(depends_on=[services["storage"]])
+    )
+    key_bindings: list[pulumi.CustomResource] = [
+        gcp.kms.CryptoKeyIAMMember(
+            "vertex-ai-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=vertex_agent.member
+        ),
+        gcp.kms.CryptoKeyIAMMember(
+            "storage-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=storage_agent.member
+        ),
+    ]
+    return key_ring, key, key_bindings
+
+
+def _bucket(
+    config: StackConfig, services: dict[str, gcp.projects.Service], key: gcp.kms.CryptoKey | None,
+    key_bindings: Sequence[pulumi.Resource], labels: dict[str, str],
+) -> gcp.storage.Bucket:
+    """The datasets' bucket: private, versioned, encrypted with the key."""
+    return gcp.storage.Bucket(
+        "dataset-bucket",
+        project=config.project,
+        name=config.bucket,
+        location=config.region.upper(),
+        uniform_bucket_level_access=True,
+        public_access_prevention="enforced",
+        versioning={"enabled": True},
+        encryption={"default_kms_key_name": key.id} if key is not None else None,
+        lifecycle_rules=[{
+            "action": {"type": "Delete"},
+            "condition": {"days_since_noncurrent_time": NONCURRENT_VERSION_DAYS, "with_state": "ARCHIVED"},
+        }],
+        # Versioning keeps old object versions, so only a forced delete empties the bucket; a
+        # protected (prod) bucket is never emptied by Pulumi.
+        force_destroy=not config.protect,
+        labels=labels,
+        # A bucket whose default key the storage agent cannot use yet fails to create.
+        opts=_after(services, "storage", protect=config.protect, also=key_bindings),
+    )
+
+
+def _dataset_objects(dataset_files: dict[str, Path], job_files: dict[str, dict[str, Path]]) -> dict[Path, str]:
+    """One object per file, by its resource name's start: the stack's shared files as
+    `training`/`validation`, a job's own files as `JOB-training`/`JOB-validation`."""
+    objects: dict[Path, str] = {path: kind for kind, path in dataset_files.items()}
+    for entry_key, files in job_files.items():
+        for kind, path in files.items():
+            objects.setdefault(path, f"{entry_key}-{kind}")
+    return objects
+
+
+def _datasets(bucket: gcp.storage.Bucket, objects: dict[Path, str]) -> dict[str, gcp.storage.BucketObject]:
+    """The dataset files uploaded into the bucket, each under a name made from its content."""
+    return {
+        name: gcp.storage.BucketObject(
+            f"{name}-data",
+            bucket=bucket.name,
+            name=dataset_object_name(path),
+            source=pulumi.FileAsset(str(path)),
+            content_type="application/jsonl",
+        )
+        for path, name in objects.items()
+    }
+
+
+def _job_identity(config: StackConfig, services: dict[str, gcp.projects.Service]) -> gcp.serviceaccount.Account:
+    """The service account the tuning jobs run as."""
+    return gcp.serviceaccount.Account(
+        "job-service-account",
+        project=config.project,
+        account_id=config.service_account_id,
+        display_name=f"Gemini tuning job ({pulumi.get_stack()})",
+        description="Runs the Vertex AI supervised tuning job of this stack; reads its dataset bucket.",
+        opts=_after(services, "iam"),
+    )
+
+
+def _job_grants(
+    config: StackConfig, account: gcp.serviceaccount.Account, bucket: gcp.storage.Bucket,
+    vertex_agent: gcp.projects.ServiceIdentity,
+) -> list[pulumi.CustomResource]:
+    """What the job's account may do, who may act as it, and nothing more."""
+    grants: list[pulumi.CustomResource] = [
+        gcp.projects.IAMMember(
+            "job-sa-tuning-agent-role", project=config.project, role=TUNING_AGENT_ROLE, member=account.member
+        ),
+        gcp.storage.BucketIAMMember(
+            "job-sa-reads-datasets", bucket=bucket.name, role=DATASET_READER_ROLE, member=account.member
+        ),
+        gcp.serviceaccount.IAMMember(
+            "tuning-agent-mints-job-sa-tokens",
+            service_account_id=account.name,
+            role=TOKEN_CREATOR_ROLE,
+            member=vertex_agent.email.apply(_tuning_agent_member),
+        ),
+    ]
+    if config.deployer:
+        # Creating a job that runs as the account needs iam.serviceAccounts.actAs on it.
+        grants.append(gcp.serviceaccount.IAMMember(
+            "deployer-acts-as-job-sa", service_account_id=account.name, role=ACT_AS_ROLE, member=config.deployer
+        ))
+    return grants
