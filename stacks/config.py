@@ -19,8 +19,9 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -72,7 +73,9 @@ class StackConfig(BaseModel):
     training_data: Path = Field(alias="trainingData")
     validation_data: Path | None = Field(default=None, alias="validationData")
     name_prefix: str = Field(default="gemini-tuning", alias="namePrefix", pattern=r"^[a-z][a-z0-9-]{2,20}$")
-    cmek: bool = Field(default=True, alias="cmek")
+    # Whether the tuning job itself uses the stack's key (the key ring, the key and the bucket's
+    # encryption with it are always there): where the base model can take one, always, or never.
+    job_cmek: Literal["auto", "required", "off"] = Field(default="auto", alias="jobCmek")
     protect: bool = Field(default=False, alias="protect")
     key_rotation_days: int = Field(default=90, alias="keyRotationDays", ge=1, le=3650)
     # Where the local stack's emulator reads gs:// objects from (its --gcs-dir).
@@ -159,14 +162,17 @@ class StackConfig(BaseModel):
 _SETTINGS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items())
 
 
-def load_config(raw: dict[str, Any] | None = None, *, source: Path | None = None) -> StackConfig:
+def load_config(
+    raw: dict[str, Any] | None = None, *, source: Path | None = None, on: date | None = None
+) -> StackConfig:
     """The stack's config, from `raw` (keys without the namespace, read from the file `source`
     if given) or from the running stack. Raises ConfigError listing every problem at once, each
-    with its key path, the bad value, the fix and, when the stack file is known, its line."""
+    with its key path, the bad value, the fix and, when the stack file is known, its line.
+    `on`: the day the catalog's retirements are judged for (default: today)."""
     if raw is None:
         raw = _read_stack_config()
         source = _running_stack_file(raw)
-    problems = config_problems(raw)
+    problems = config_problems(raw, on)
     if problems:
         lines = key_lines(source) if source is not None else {}
         located = [replace(p, line=_line_of(p.key, lines)) for p in problems]
@@ -181,10 +187,12 @@ def check_stack_file(path: Path, namespace: str = NAMESPACE) -> StackConfig:
     return load_config(read_stack_file(path, namespace), source=path)
 
 
-def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
-    """Every problem with the `tuning:*` settings `raw` (keys without the namespace)."""
+def config_problems(raw: Mapping[str, Any], on: date | None = None) -> list[ConfigProblem]:
+    """Every problem with the `tuning:*` settings `raw` (keys without the namespace), the
+    catalog's retirements judged on the day `on` (default: today)."""
     settings = {name: value for name, value in raw.items() if name in _SETTINGS}
-    problems = [_unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
+    problems = [_RENAMED[name] if name in _RENAMED else
+                _unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
                 for name in raw if name not in _SETTINGS]
     job = settings.get("job", {})
     if not isinstance(job, dict):
@@ -201,9 +209,9 @@ def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
         problems += [_from_pydantic(error) for error in exc.errors()]
     known = {p.key for p in problems}
     if jobs:
-        problems += _jobs_problems(job, jobs, settings, known)
+        problems += _jobs_problems(job, jobs, settings, known, on)
     else:
-        problems += _job_problems(job, settings, known_keys=known)
+        problems += _job_problems(job, settings, known_keys=known, on=on)
     if config is not None and not config.emulated:
         for merged in [job] if not jobs else [{**job, **own} for own in jobs.values() if isinstance(own, dict)]:
             problems += [p for p in _cloud_problems(config, merged) if p not in problems]
@@ -211,7 +219,8 @@ def config_problems(raw: Mapping[str, Any]) -> list[ConfigProblem]:
 
 
 def _jobs_problems(
-    shared: dict[str, Any], jobs: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]
+    shared: dict[str, Any], jobs: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str],
+    on: date | None,
 ) -> list[ConfigProblem]:
     """tuning:jobs, each job judged by the spec with the shared settings (tuning:job) merged
     in; each problem is reported at the key its value came from, once."""
@@ -233,7 +242,7 @@ def _jobs_problems(
             tune_problems, merged = _tune_from_problems(name, jobs, shared, settings)
             problems += tune_problems
             origin["base_model"] = f"{prefix}.tuneFrom"
-        problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys)
+        problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys, on)
     problems += _resource_name_problems(jobs)
     unique: list[ConfigProblem] = []
     for problem in problems:
@@ -345,7 +354,7 @@ def _dataset_problems(own: Mapping[str, Any], prefix: str) -> list[ConfigProblem
 
 def _sweep_runs_problems(
     sweep: Any, prefix: str, merged: dict[str, Any], origin: dict[str, str],
-    settings: Mapping[str, Any], known_keys: set[str],
+    settings: Mapping[str, Any], known_keys: set[str], on: date | None,
 ) -> list[ConfigProblem]:
     """The spec's problems with a job, or with each trial of its sweep."""
     runs: list[dict[str, Any]] = [{}]
@@ -360,7 +369,7 @@ def _sweep_runs_problems(
     for trial in runs:
         where = {**origin, **{field: f"{prefix}.sweep.grid.{field}" for field in trial}}
         # Trials share most values: each problem once, at the key that holds it.
-        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys)
+        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys, on)
                      if p not in problems]
     return problems
 
@@ -389,7 +398,8 @@ def _sweep_problems(sweep: Any, key: str) -> tuple[list[ConfigProblem], list[dic
 
 
 def _spec_problems_at(
-    inputs: dict[str, Any], origin: Mapping[str, str], settings: Mapping[str, Any], known_keys: set[str]
+    inputs: dict[str, Any], origin: Mapping[str, str], settings: Mapping[str, Any], known_keys: set[str],
+    on: date | None,
 ) -> list[ConfigProblem]:
     """The spec's problems with one job's inputs, each at the key its value came from."""
     trial = {
@@ -403,7 +413,7 @@ def _spec_problems_at(
            if name in TuningJobSpec.model_fields and name not in STACK_SET_JOB_FIELDS},
     }
     problems = []
-    for problem in spec_problems(trial):
+    for problem in spec_problems(trial, on=on):
         setting = _STACK_KEYS.get(problem.field)
         key = f"{NAMESPACE}:{setting}" if setting else origin.get(problem.field, f"{NAMESPACE}:job.{problem.field}")
         message = _with_value(problem.message, trial.get(problem.field))
@@ -415,7 +425,9 @@ def _spec_problems_at(
     return problems
 
 
-def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str]) -> list[ConfigProblem]:
+def _job_problems(
+    job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str], on: date | None
+) -> list[ConfigProblem]:
     """tuning:job of a one-job stack judged by the spec itself, with the stack's own project and
     region in it (so a bad region is reported once, as tuning:region) and a placeholder for the
     uploaded data; a sweep's trials each judged the same way."""
@@ -429,17 +441,30 @@ def _job_problems(job: dict[str, Any], settings: Mapping[str, Any], known_keys: 
         tune_problems, merged = _tune_from_problems(None, {}, job, settings)
         problems += tune_problems
         origin["base_model"] = f"{prefix}.tuneFrom"
-    return problems + _sweep_runs_problems(job.get("sweep"), prefix, merged, origin, settings, known_keys)
+    return problems + _sweep_runs_problems(job.get("sweep"), prefix, merged, origin, settings, known_keys, on)
 
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:
     info = catalog.find_model(str(job.get("base_model", "")))
-    if config.cmek and info is not None and not info.cmek:
+    if config.job_cmek == "required" and info is not None and not info.cmek:
         return [ConfigProblem(
-            f"{NAMESPACE}:cmek",
-            f"{info.id} does not support customer-managed keys; set tuning:cmek to false or tune another base_model",
+            f"{NAMESPACE}:jobCmek",
+            f"is required, but {info.id} cannot take a customer-managed key for its tuning job "
+            "(tuning_provider/catalog.py); set tuning:jobCmek to auto (the job then runs without the "
+            "key; the bucket stays encrypted with it) or tune a base_model that supports CMEK",
         )]
     return []
+
+
+# Settings that were replaced, and what to write instead.
+_RENAMED = {
+    "cmek": ConfigProblem(
+        f"{NAMESPACE}:cmek",
+        "is no longer a setting: the key ring, the key and the bucket's encryption with it are always "
+        "created; tuning:jobCmek (auto, required or off) says whether the tuning job itself uses the key. "
+        "Remove tuning:cmek",
+    ),
+}
 
 
 def _unknown(key: str, name: str, valid: Iterable[str], what: str) -> ConfigProblem:

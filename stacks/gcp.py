@@ -1,17 +1,23 @@
 """The dev and prod stacks: the TuningJob on Google Cloud with what a security review expects.
 
-    services   aiplatform, storage, iam (and cloudkms with CMEK) enabled, never disabled on destroy
-    key        a key ring and key in the job's region, rotated every keyRotationDays (CMEK only)
+    services   aiplatform, storage, iam and cloudkms enabled, never disabled on destroy
+    key        a key ring and key in the job's region, rotated every keyRotationDays, whatever
+               the base model: the training data at rest is what it protects
     bucket     the datasets' bucket in the job's region: uniform bucket-level access, public
-               access prevention enforced, versioning, default encryption with the key
+               access prevention enforced, versioning, default encryption with the key (the
+               Cloud Storage service agent may use the key before the bucket is created)
     datasets   the local files as objects named by their content: changed data is a new object,
                so a new job, and the preview shows the job's replacement for it
     identity   the job's own service account: roles/aiplatform.tuningServiceAgent in the
                project, roles/storage.objectViewer on the bucket only, and token creation on
                that account only for the secure fine-tuning service agent; the deployer
                (tuning:deployer, if set) may act as that account only
-    key users  the Vertex AI and Cloud Storage service agents, on the key only
-    job        the TuningJob, after every binding above exists
+    key users  the Cloud Storage service agent, on the key only; the Vertex AI service agent
+               too, only when a job uses the key
+    job        the TuningJob, after every binding above exists. Its own kms_key_name is the key
+               when tuning:jobCmek allows it and the base model can take one (the catalog
+               says): `auto` (default) where it can, with a line at preview where it cannot;
+               `required` fails the program for a model that cannot; `off` never
 
 No primitive role (owner, editor, viewer) and no project-wide storage role is granted.
 
@@ -40,8 +46,9 @@ import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
 from stacks.datasets import checked_datasets, checked_job_datasets, dataset_object_name
+from stacks.entries import root_base_model
 from stacks.job import declare_tuning_jobs
-from tuning_provider import TuningJob
+from tuning_provider import TuningJob, catalog
 
 __all__ = [
     "ACT_AS_ROLE",
@@ -72,8 +79,8 @@ class GcpStack:
 
     services: dict[str, gcp.projects.Service]
     vertex_agent: gcp.projects.ServiceIdentity
-    key_ring: gcp.kms.KeyRing | None
-    key: gcp.kms.CryptoKey | None
+    key_ring: gcp.kms.KeyRing
+    key: gcp.kms.CryptoKey
     bucket: gcp.storage.Bucket
     datasets: dict[str, gcp.storage.BucketObject]
     service_account: gcp.serviceaccount.Account
@@ -88,7 +95,6 @@ class GcpStack:
 
 
 def _services(config: StackConfig) -> dict[str, gcp.projects.Service]:
-    names = ["aiplatform", "storage", "iam"] + (["cloudkms"] if config.cmek else [])
     return {
         name: gcp.projects.Service(
             f"{name}-api",
@@ -97,7 +103,7 @@ def _services(config: StackConfig) -> dict[str, gcp.projects.Service]:
             # Other workloads in the project may use the API too.
             disable_on_destroy=False,
         )
-        for name in names
+        for name in ("aiplatform", "storage", "iam", "cloudkms")
     }
 
 
@@ -120,27 +126,32 @@ def build_gcp_stack(config: StackConfig) -> GcpStack:
     labels = {"managed-by": "pulumi", "stack": pulumi.get_stack(), "app": config.name_prefix}
     services = _services(config)
     vertex_agent = _vertex_agent(config, services)
-    key_ring, key, key_bindings = _key(config, services, vertex_agent, labels) if config.cmek else (None, None, [])
-    bucket = _bucket(config, services, key, key_bindings, labels)
+    without_key = _jobs_without_the_key(config)
+    key_ring, key = _key(config, services, labels)
+    storage_grant = _storage_agent_uses_key(config, services, key)
+    bucket = _bucket(config, services, key, storage_grant, labels)
     objects = _dataset_objects(dataset_files, job_files)
     datasets = _datasets(bucket, objects)
     uri_of = {path: pulumi.Output.concat("gs://", datasets[name].bucket, "/", datasets[name].name)
               for path, name in objects.items()}
     account = _job_identity(config, services)
-    bindings = [*key_bindings, *_job_grants(config, account, bucket, vertex_agent)]
+    key_grants: list[pulumi.CustomResource] = [storage_grant]
+    if len(without_key) < len(config.entries):
+        key_grants.append(_vertex_agent_uses_key(key, vertex_agent))
+    bindings = [*key_grants, *_job_grants(config, account, bucket, vertex_agent)]
     job_dependencies: list[pulumi.Resource] = [services["aiplatform"], vertex_agent, *bindings, *datasets.values()]
     jobs = declare_tuning_jobs(
         config,
         {entry_key: {kind: uri_of[path] for kind, path in files.items()} for entry_key, files in job_files.items()},
         opts=pulumi.ResourceOptions(depends_on=job_dependencies, retain_on_delete=config.protect),
-        kms_key_name=key.id if key is not None else None,
+        per_job={entry.key: {} if entry.key in without_key else {"kms_key_name": key.id} for entry in config.entries},
         service_account=account.email,
     )
     uris = {kind: uri_of[path] for kind, path in dataset_files.items()}
     pulumi.export("bucket", bucket.name)
     pulumi.export("trainingDatasetUri", uris["training"])
     pulumi.export("validationDatasetUri", uris.get("validation"))
-    pulumi.export("kmsKeyName", key.id if key is not None else None)
+    pulumi.export("kmsKeyName", key.id)
     pulumi.export("serviceAccount", account.email)
     return GcpStack(
         services=services,
@@ -171,11 +182,35 @@ def _vertex_agent(config: StackConfig, services: dict[str, gcp.projects.Service]
     )
 
 
+def _jobs_without_the_key(config: StackConfig) -> dict[str, str]:
+    """The jobs (by entry key) whose tuning job runs without the stack's key, and why; each
+    reason is shown at preview. A job tuned from another stack's model has a base model the
+    catalog cannot be asked about before the up: `auto` leaves the key out, `required` sets it
+    (and the provider's check asks Vertex what the tuned model was tuned from)."""
+    without: dict[str, str] = {}
+    for entry in config.entries:
+        root = root_base_model(entry.name, config.job, config.jobs)
+        info = catalog.find_model(root) if root else None
+        if config.job_cmek == "off":
+            without[entry.key] = "tuning:jobCmek is off"
+        elif info is not None and not info.cmek:
+            # (`required` with such a model is refused by stacks/config.py before this runs.)
+            without[entry.key] = f"{info.id} cannot take a customer-managed key for tuning (tuning_provider/catalog.py)"
+        elif info is None and config.job_cmek == "auto":
+            without[entry.key] = ("it tunes another stack's model, whose base model is not known before the up; "
+                                  "set tuning:jobCmek to required to give it the key")
+    if pulumi.runtime.is_dry_run():
+        for entry_key, why in without.items():
+            name = f"{config.name_prefix}-{entry_key}"
+            pulumi.log.info(f"{name}: the tuning job runs without the stack's key: {why}. The training data "
+                            "in the bucket is encrypted with the key all the same")
+    return without
+
+
 def _key(
-    config: StackConfig, services: dict[str, gcp.projects.Service], vertex_agent: gcp.projects.ServiceIdentity,
-    labels: dict[str, str],
-) -> tuple[gcp.kms.KeyRing, gcp.kms.CryptoKey, list[pulumi.CustomResource]]:
-    """The key ring and rotating key in the job's region, and the service agents allowed to use the key."""
+    config: StackConfig, services: dict[str, gcp.projects.Service], labels: dict[str, str]
+) -> tuple[gcp.kms.KeyRing, gcp.kms.CryptoKey]:
+    """The key ring and rotating key in the job's region (protected in prod)."""
     key_ring = gcp.kms.KeyRing(
         "key-ring", project=config.project, name=config.key_ring, location=config.region,
         opts=_after(services, "cloudkms", protect=config.protect),
@@ -189,23 +224,33 @@ def _key(
         labels=labels,
         opts=_after(services, protect=config.protect),
     )
+    return key_ring, key
+
+
+def _storage_agent_uses_key(
+    config: StackConfig, services: dict[str, gcp.projects.Service], key: gcp.kms.CryptoKey
+) -> gcp.kms.CryptoKeyIAMMember:
+    """The Cloud Storage service agent may encrypt and decrypt with the key (only that key)."""
     storage_agent = gcp.storage.get_project_service_account_output(
         project=config.project, opts=pulumi.InvokeOutputOptions(depends_on=[services["storage"]])
     )
-    key_bindings: list[pulumi.CustomResource] = [
-        gcp.kms.CryptoKeyIAMMember(
-            "vertex-ai-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=vertex_agent.member
-        ),
-        gcp.kms.CryptoKeyIAMMember(
-            "storage-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=storage_agent.member
-        ),
-    ]
-    return key_ring, key, key_bindings
+    return gcp.kms.CryptoKeyIAMMember(
+        "storage-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=storage_agent.member
+    )
+
+
+def _vertex_agent_uses_key(
+    key: gcp.kms.CryptoKey, vertex_agent: gcp.projects.ServiceIdentity
+) -> gcp.kms.CryptoKeyIAMMember:
+    """The Vertex AI service agent may use the key (only that key): for jobs that use it."""
+    return gcp.kms.CryptoKeyIAMMember(
+        "vertex-ai-agent-uses-key", crypto_key_id=key.id, role=KEY_USER_ROLE, member=vertex_agent.member
+    )
 
 
 def _bucket(
-    config: StackConfig, services: dict[str, gcp.projects.Service], key: gcp.kms.CryptoKey | None,
-    key_bindings: Sequence[pulumi.Resource], labels: dict[str, str],
+    config: StackConfig, services: dict[str, gcp.projects.Service], key: gcp.kms.CryptoKey,
+    storage_grant: pulumi.Resource, labels: dict[str, str],
 ) -> gcp.storage.Bucket:
     """The datasets' bucket: private, versioned, encrypted with the key."""
     return gcp.storage.Bucket(
@@ -216,7 +261,7 @@ def _bucket(
         uniform_bucket_level_access=True,
         public_access_prevention="enforced",
         versioning={"enabled": True},
-        encryption={"default_kms_key_name": key.id} if key is not None else None,
+        encryption={"default_kms_key_name": key.id},
         lifecycle_rules=[{
             "action": {"type": "Delete"},
             "condition": {"days_since_noncurrent_time": NONCURRENT_VERSION_DAYS, "with_state": "ARCHIVED"},
@@ -226,7 +271,7 @@ def _bucket(
         force_destroy=not config.protect,
         labels=labels,
         # A bucket whose default key the storage agent cannot use yet fails to create.
-        opts=_after(services, "storage", protect=config.protect, also=key_bindings),
+        opts=_after(services, "storage", protect=config.protect, also=[storage_grant]),
     )
 
 

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
@@ -461,16 +462,19 @@ def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[t
     return [(f, m) for f, m in cross_field_problems({**values, "base_model": base_model_id}) if f in rules]
 
 
-def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset()) -> list[SpecError]:
+def spec_problems(
+    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), on: date | None = None
+) -> list[SpecError]:
     """Every problem with raw inputs, one SpecError per field at fault.
 
     Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
-    the cross-field rules that need them."""
+    the cross-field rules that need them. `on`: the day a model's retirement is judged for
+    (default: today)."""
     known = {k: v for k, v in raw.items() if k not in unknown}
     errors: list[SpecError] = []
     try:
         TuningJobSpec.model_validate(known)
-        return _retirement_problems(known)
+        return _retirement_problems(known, on)
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
@@ -487,13 +491,13 @@ def spec_problems(raw: Mapping[str, Any], unknown: frozenset[str] = frozenset())
         pass  # a cross-field rule failed: all of them are reported below
     seen = {e.field for e in errors}
     errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known), unknown) if f not in seen]
-    return errors + [e for e in _retirement_problems(known) if e.field not in seen]
+    return errors + [e for e in _retirement_problems(known, on) if e.field not in seen]
 
 
-def _retirement_problems(known: Mapping[str, Any]) -> list[SpecError]:
+def _retirement_problems(known: Mapping[str, Any], on: date | None) -> list[SpecError]:
     """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
     base_model = known.get("base_model")
-    retired = catalog.retirement_error(base_model) if isinstance(base_model, str) else None
+    retired = catalog.retirement_error(base_model, on) if isinstance(base_model, str) else None
     return [SpecError("base_model", retired)] if retired else []
 
 
