@@ -404,7 +404,8 @@ def test_the_bucket_is_private_versioned_and_encrypted_with_the_key(
     # A bucket whose default key the storage agent cannot use yet would fail to create.
     assert "storage-agent-uses-key" in deployment.resources["dataset-bucket"].dependencies
     grant = deployment.resources["storage-agent-uses-key"].inputs
-    assert (grant["cryptoKeyId"], grant["member"]) == (deployment.outputs["kmsKeyName"], f"serviceAccount:{STORAGE_AGENT}")
+    assert grant["cryptoKeyId"] == deployment.outputs["kmsKeyName"]
+    assert grant["member"] == f"serviceAccount:{STORAGE_AGENT}"
 
 
 def test_every_regional_resource_is_in_the_configured_region(cloud: tuple[Deployment, dict[str, Any]]) -> None:
@@ -528,7 +529,8 @@ def test_the_job_uses_the_key_and_waits_for_the_vertex_agents_grant(keyed: tuple
     assert deployment.job.inputs["kms_key_name"] == deployment.outputs["kmsKeyName"]
     assert "vertex-ai-agent-uses-key" in deployment.job.dependencies
     grant = deployment.resources["vertex-ai-agent-uses-key"].inputs
-    assert (grant["cryptoKeyId"], grant["member"]) == (deployment.outputs["kmsKeyName"], f"serviceAccount:{VERTEX_AGENT}")
+    assert grant["cryptoKeyId"] == deployment.outputs["kmsKeyName"]
+    assert grant["member"] == f"serviceAccount:{VERTEX_AGENT}"
 
 
 def test_a_job_whose_model_cannot_take_the_key_runs_without_it(keyless: tuple[Deployment, dict[str, Any]]) -> None:
