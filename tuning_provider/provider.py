@@ -519,14 +519,15 @@ def _estimate(spec: TuningJobSpec) -> cost.TrainingCostEstimate | None:
         return None
     # int(): a spec made without validation (a preview's partly known inputs) holds Pulumi's floats.
     epochs = int(spec.epoch_count) if spec.epoch_count is not None else None
-    return cost.estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model)
+    price = spec.price_per_million_training_tokens_usd
+    return cost.estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model,
+                                       price=float(price) if price is not None else None)
 
 
 def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate | None) -> list[tuple[str, str]]:
     """(field, sentence) per cost ceiling the estimate breaks, or cannot be checked against.
-    A dollar ceiling with no price on record is not enforced (the missing figure is the
-    catalog's, not the stack's): a warning says so, and max_training_tokens is the ceiling
-    that holds today."""
+    A dollar ceiling with no price (neither given as price_per_million_training_tokens_usd nor
+    on record in the catalog) is not enforced: a warning says so and how to give one."""
     problems: list[tuple[str, str]] = []
     tokens = estimate.training_tokens if estimate else None
     unknown = ("the training-token count is unknown: set epoch_count" if estimate and tokens is None
@@ -538,10 +539,11 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
             problems.append(("max_training_tokens", f"the job would train on ~{tokens:,} tokens, over "
                              f"max_training_tokens {int(spec.max_training_tokens):,}; {_lower_it}"))
     if spec.max_training_cost_usd is not None:
-        if estimate is not None and estimate.price is None:
+        if estimate is not None and estimate.usd_per_million is None:
             _show_once(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "
-                      f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); "
-                      "max_training_tokens is enforced instead", warning=True)
+                      f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); set "
+                      f"{cost.PRICE_INPUT} to your price to enforce it (max_training_tokens holds meanwhile)",
+                      warning=True)
         elif estimate is None or estimate.usd is None:
             problems.append(("max_training_cost_usd", f"cannot be checked: {unknown}"))
         elif estimate.usd > spec.max_training_cost_usd:
@@ -555,5 +557,5 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
 _cost_lines_shown: set[tuple[str, str]] = set()
 # What the cost estimate and its ceilings are made of.
 _COST_FIELDS = frozenset({"training_dataset_tokens", "epoch_count", "base_model", "max_training_tokens",
-                          "max_training_cost_usd", "resource_key"})
+                          "max_training_cost_usd", "price_per_million_training_tokens_usd", "resource_key"})
 _lower_it = "lower epoch_count or the training data, or raise the ceiling"

@@ -231,6 +231,11 @@ class TuningJobSpec(BaseModel):
     training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, ge=0)
     max_training_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, gt=0)
     max_training_cost_usd: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
+    price_per_million_training_tokens_usd: Annotated[float | None, Number, Steering()] = Field(
+        default=None, gt=0, description="Your price of supervised tuning in USD per 1M training tokens (list "
+        "price or contract): the preview's cost estimate and max_training_cost_usd use it instead of the "
+        "catalog's. Never sent to Vertex; changing it never replaces the job.",
+    )
     # Quality gate: a finished job that misses these fails its create, so the old model serves on.
     min_eval_token_accuracy: Annotated[float | None, Number, Steering()] = Field(default=None, ge=0, le=1)
     max_eval_loss: Annotated[float | None, Number, Steering()] = Field(default=None, gt=0)
