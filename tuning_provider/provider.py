@@ -482,11 +482,10 @@ def _progress(spec: TuningJobSpec, message: str, *, warning: bool = False) -> No
 
 
 def _show_once(spec: TuningJobSpec, line: str, *, warning: bool = False) -> None:
-    """A check's line, shown once per resource and provider process: the engine checks a
-    replacement twice (the update, then the new resource's create)."""
-    if (spec.resource_key, line) not in _cost_lines_shown:
-        _cost_lines_shown.add((spec.resource_key, line))
-        _progress(spec, line, warning=warning)
+    """A check's line, shown once per resource and `pulumi` command: the engine checks a
+    replacement twice (the update, then the new resource's create), and `pulumi up` checks
+    everything in its preview and again in its update (engine_log.log_once)."""
+    engine_log.log_once(spec.resource_key, line, urn=resource_urn(spec.resource_key), warning=warning)
 
 
 def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
@@ -553,8 +552,6 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
-# The check lines (cost, ceilings) this provider process has shown, by resource_key.
-_cost_lines_shown: set[tuple[str, str]] = set()
 # What the cost estimate and its ceilings are made of.
 _COST_FIELDS = frozenset({"training_dataset_tokens", "epoch_count", "base_model", "max_training_tokens",
                           "max_training_cost_usd", "price_per_million_training_tokens_usd", "resource_key"})

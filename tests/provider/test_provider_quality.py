@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
-from tuning_provider import provider as provider_module
-from tuning_provider import vertex
+from tuning_provider import engine_log, vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
@@ -25,9 +24,9 @@ VALIDATION = "val.jsonl"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_provider_process() -> None:
     # Each test is a provider process of its own: check lines shown once per process.
-    monkeypatch.setattr(provider_module, "_cost_lines_shown", set())
+    engine_log.reset_shown()
 
 
 @pytest.fixture
