@@ -107,6 +107,9 @@ def declare_tuning_jobs(
             "validation_dataset_uri": uris.get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
             "training_dataset_tokens": training_tokens(entry.datasets["training"], root_model),
+            # The uploaded objects are those files, named by their content: nothing to read again
+            # at check (and no storage permission for the preview's identity to need).
+            "validate_dataset": False,
             **placement,
             **(per_job or {}).get(entry.key, {}),
             **entry.inputs,

@@ -114,8 +114,12 @@ class ManualClock:
 
 @pytest.fixture(autouse=True)
 def _machine_cache_of_this_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The provider's machine cache in the test's own folder, never the user's ~/.cache."""
+    """The provider's machine cache in the test's own folder, never the user's ~/.cache; and
+    each test a provider process of its own (check lines are shown once per process)."""
     monkeypatch.setenv("PULUMI_VERTEX_TUNING_CACHE", str(tmp_path / "machine-cache"))
+    from tuning_provider import engine_log
+
+    engine_log.reset_shown()
 
 
 @pytest.fixture

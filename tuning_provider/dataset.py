@@ -66,7 +66,7 @@ from tuning_provider.catalog import (
 )
 from tuning_provider.errors import DatasetError
 
-__all__ = ["DatasetKind", "DatasetReport", "LineError", "validate_dataset"]
+__all__ = ["DatasetKind", "DatasetReport", "GcsObjectVersion", "LineError", "gcs_object_version", "validate_dataset"]
 
 DatasetKind = Literal["training", "validation"]
 
@@ -161,14 +161,16 @@ def validate_dataset(
     max_errors: int = 50,
     workers: int = 1,
     storage_endpoint: str | None = None,
+    generation: int | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
 
     `source` is a local path, a binary file object, or a "gs://bucket/object" URI (read with
     google-cloud-storage: Application Default Credentials, or anonymous against
     `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
-    processes; other sources are read by one. Raises DatasetError when the source cannot be
-    read at all; problems in the data are in the report, never raised.
+    processes; other sources are read by one; `generation` reads that version of a gs://
+    object (see `gcs_object_version`). Raises DatasetError when the source cannot be read at
+    all; problems in the data are in the report, never raised.
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -182,7 +184,7 @@ def validate_dataset(
         else:
             tally = _scan_file(uri, path, max_errors)
     elif isinstance(source, str):
-        tally = _scan_gcs(source, max_errors, storage_endpoint)
+        tally = _scan_gcs(source, max_errors, storage_endpoint, generation)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
     return _report(uri, kind, base_model, tally, max_errors)
@@ -784,8 +786,26 @@ def _scan_stream(uri: str, stream: IO[bytes], max_errors: int) -> _Tally:
         raise _open_error(uri, exc) from exc
 
 
-def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally:
-    """Stream a gs:// object in ranged chunks with google-cloud-storage."""
+@dataclass(frozen=True)
+class GcsObjectVersion:
+    """One version of a gs:// object: its generation and content checksum (crc32c, else md5)."""
+
+    uri: str
+    generation: int
+    checksum: str
+
+
+def gcs_object_version(uri: str, storage_endpoint: str | None = None) -> GcsObjectVersion:
+    """The current version of a gs:// object (its metadata only; the content is not read).
+    Raises DatasetError as `validate_dataset` does when it cannot be read."""
+    blob = _reloaded_blob(uri, storage_endpoint, None)
+    checksum = f"crc32c:{blob.crc32c}" if blob.crc32c else f"md5:{blob.md5_hash}"
+    return GcsObjectVersion(uri, int(blob.generation or 0), checksum)
+
+
+def _reloaded_blob(uri: str, storage_endpoint: str | None, generation: int | None) -> Any:
+    """The object's google-cloud-storage Blob with its metadata read (at `generation`, if
+    given: reads of it then get that version's bytes), or DatasetError."""
     if not uri.startswith("gs://"):
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
@@ -793,64 +813,81 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
     bucket_name, _, object_name = uri[5:].partition("/")
     if not bucket_name or not object_name:
         raise DatasetError(uri, "the URI names no object: write it as gs://bucket/path/to/file.jsonl.")
-    # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
-    from google.api_core import exceptions as api_exceptions
-    from google.auth import exceptions as auth_exceptions
+    endpoint = _storage_endpoint(storage_endpoint)
+    try:
+        blob = _storage_client(endpoint).bucket(bucket_name).blob(object_name, generation=generation)
+        blob.reload(retry=_gcs_retry(), timeout=_GCS_TIMEOUT_SECONDS)
+    except Exception as exc:
+        raise _gcs_error(uri, endpoint, exc) from exc
+    return blob
+
+
+def _gcs_retry() -> Any:
     from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]  # no type info
 
     # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
-    retry = DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
+    return DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
 
-    endpoint = _storage_endpoint(storage_endpoint)
 
-    def translate(exc: Exception) -> DatasetError:
-        if isinstance(exc, api_exceptions.NotFound):
-            return DatasetError(
-                uri,
-                f"there is no object {object_name} in bucket {bucket_name} (or no such bucket): "
-                "check the URI.",
-            )
-        if isinstance(exc, (api_exceptions.Forbidden, api_exceptions.Unauthorized)):
-            return DatasetError(
-                uri,
-                f"permission denied reading it: grant the caller roles/storage.objectViewer on "
-                f"bucket {bucket_name}.",
-            )
-        if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-            return DatasetError(
-                uri,
-                "no Google Cloud credentials were found: run `gcloud auth application-default "
-                "login`, or point --storage-endpoint at the local emulator.",
-            )
-        if isinstance(exc, api_exceptions.GoogleAPICallError):
-            return DatasetError(uri, f"Cloud Storage refused to serve it ({exc.message}).")
+def _gcs_error(uri: str, endpoint: str | None, exc: Exception) -> Exception:
+    """Cloud Storage's errors (and requests' connection errors, which are OSErrors) as the
+    DatasetError a user can act on; any other exception is returned as it is."""
+    # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
+    from google.api_core import exceptions as api_exceptions
+    from google.auth import exceptions as auth_exceptions
+
+    bucket_name, _, object_name = uri[5:].partition("/")
+    if isinstance(exc, api_exceptions.NotFound):
+        return DatasetError(
+            uri,
+            f"there is no object {object_name} in bucket {bucket_name} (or no such bucket): "
+            "check the URI.",
+        )
+    if isinstance(exc, (api_exceptions.Forbidden, api_exceptions.Unauthorized)):
+        return DatasetError(
+            uri,
+            f"permission denied reading it: grant the caller roles/storage.objectViewer on "
+            f"bucket {bucket_name}.",
+        )
+    if isinstance(exc, auth_exceptions.DefaultCredentialsError):
+        return DatasetError(
+            uri,
+            "no Google Cloud credentials were found: run `gcloud auth application-default "
+            "login`, or point --storage-endpoint at the local emulator.",
+        )
+    if isinstance(exc, api_exceptions.GoogleAPICallError):
+        return DatasetError(uri, f"Cloud Storage refused to serve it ({exc.message}).")
+    if isinstance(exc, (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError)):
         where = f" at {endpoint}" if endpoint else ""
         hint = "is the emulator running?" if endpoint else "check the network and try again."
         return DatasetError(
             uri, f"Cloud Storage{where} could not be reached ({type(exc).__name__}): {hint}"
         )
+    return exc
+
+
+def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None, generation: int | None = None) -> _Tally:
+    """Stream a gs:// object (at `generation`, if given) in ranged chunks with google-cloud-storage."""
+    blob = _reloaded_blob(uri, storage_endpoint, generation)
+    size = blob.size or 0
+    position = 0
+    retry = _gcs_retry()
+
+    def read(want: int) -> bytes:
+        nonlocal position
+        if position >= size:
+            return b""
+        last = min(position + want, size) - 1  # download ranges are inclusive
+        data: bytes = blob.download_as_bytes(
+            start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
+        )
+        position += len(data)
+        return data
 
     try:
-        blob = _storage_client(endpoint).bucket(bucket_name).blob(object_name)
-        blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
-        size = blob.size or 0
-        position = 0
-
-        def read(want: int) -> bytes:
-            nonlocal position
-            if position >= size:
-                return b""
-            last = min(position + want, size) - 1  # download ranges are inclusive
-            data: bytes = blob.download_as_bytes(
-                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-            )
-            position += len(data)
-            return data
-
         return _scan(_readinto_of(read), max_errors)
-    # Translated at this one boundary; requests' connection errors are OSErrors.
-    except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
-        raise translate(exc) from exc
+    except Exception as exc:
+        raise _gcs_error(uri, _storage_endpoint(storage_endpoint), exc) from exc
 
 
 def _storage_endpoint(given: str | None) -> str | None:

@@ -140,7 +140,6 @@ class TuningJobProvider(ResourceProvider):
         # The data matters to a job about to run only: a trained job's dataset may be gone.
         if spec.validate_dataset and runs_a_job:
             failures, spec = self._dataset_failures(spec)
-        if runs_a_job:
             failures += self._vertex_dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
@@ -157,8 +156,12 @@ class TuningJobProvider(ResourceProvider):
         """The cost line of a job about to be created, and the ceilings it breaks."""
         estimate = _estimate(spec)
         if estimate is None:
-            line = ("no training-token estimate: the dataset's token count is not known (the stack "
-                    "programs pass it; or set validate_dataset)")
+            uri = getattr(spec, "training_dataset_uri", None)  # absent: still to be uploaded in this preview
+            why = ("the data is not uploaded yet" if not isinstance(uri, str)
+                   else "check does not read a Vertex dataset's rows" if is_vertex_dataset(uri)
+                   else "validate_dataset is off")
+            line = f"no training-token estimate: the training data's token count is not known ({why}): give " \
+                   "training_dataset_tokens"
         else:
             line = estimate.line()
         _show_once(spec, line)
@@ -166,8 +169,10 @@ class TuningJobProvider(ResourceProvider):
 
     def _dataset_failures(self, spec: TuningJobSpec) -> tuple[list[CheckFailure], TuningJobSpec]:
         """What is wrong with the gs:// data, and the spec with the training data's token
-        count filled in (for the cost estimate) when it was not given."""
-        from tuning_provider.dataset import DatasetKind, validate_dataset
+        count filled in (for the cost estimate) when it was not given. Each object version is
+        read once per machine (tuning_provider/dataset_cache.py); a line says when it is not."""
+        from tuning_provider.dataset import DatasetKind
+        from tuning_provider.dataset_cache import check_gcs_dataset
 
         failures = []
         kinds: tuple[tuple[str, DatasetKind], ...] = (
@@ -180,11 +185,13 @@ class TuningJobProvider(ResourceProvider):
             if is_vertex_dataset(uri):
                 continue  # its rows are in BigQuery: see _vertex_dataset_failures
             try:
-                report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
-                                          storage_endpoint=self.api_endpoint)
+                checked = check_gcs_dataset(uri, kind, spec.base_model, self.api_endpoint)
             except DatasetError as exc:
                 failures.append(CheckFailure(field, exc.message))
                 continue
+            if checked.reused:
+                _show_once(spec, checked.reuse_line(field))
+            report = checked.report
             if not report.ok:
                 failures.append(CheckFailure(field, report.summary()))
             elif kind == "training" and spec.training_dataset_tokens is None:
@@ -530,7 +537,8 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     problems: list[tuple[str, str]] = []
     tokens = estimate.training_tokens if estimate else None
     unknown = ("the training-token count is unknown: set epoch_count" if estimate and tokens is None
-               else "the dataset's token count is unknown: set validate_dataset (or training_dataset_tokens)")
+               else "the training data's token count is unknown: give training_dataset_tokens (or leave "
+               "validate_dataset on, for gs:// data)")
     if spec.max_training_tokens is not None:
         if tokens is None:
             problems.append(("max_training_tokens", f"cannot be checked: {unknown}"))

@@ -225,7 +225,11 @@ class TuningJobSpec(BaseModel):
     wait_for_completion: Annotated[bool, Steering()] = True
     wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
     poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=10.0, gt=0, le=600)
-    validate_dataset: Annotated[bool, Steering()] = False
+    validate_dataset: Annotated[bool, Steering()] = Field(
+        default=True, description="Check the training and validation data at preview, before a job is "
+        "paid for: every line of a gs:// file (each object version read once per machine, then cached) "
+        "and that a Vertex dataset exists and is multimodal. false turns it off.",
+    )
     # Cost: the training data's estimated token count (the stack sets it from its own dataset
     # check; `validate_dataset` fills it from the gs:// object), and ceilings a preview enforces.
     training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(default=None, ge=0)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
-from tuning_provider import engine_log, vertex
+from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
@@ -21,12 +21,6 @@ from tuning_provider.spec import TuningJobSpec
 from tuning_provider.vertex import MetricSeries
 
 VALIDATION = "val.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_provider_process() -> None:
-    # Each test is a provider process of its own: check lines shown once per process.
-    engine_log.reset_shown()
 
 
 @pytest.fixture

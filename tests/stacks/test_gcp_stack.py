@@ -556,6 +556,7 @@ def test_the_job_gets_the_uploaded_uris_and_the_service_account(
     from tuning_provider.dataset import validate_dataset
 
     assert job["training_dataset_tokens"] == validate_dataset(ROOT / config["trainingData"]).estimated_tokens
+    assert job["validate_dataset"] is False  # the program checked those files before uploading them
     assert job["max_training_tokens"] > job["training_dataset_tokens"] * job["epoch_count"]
 
 
