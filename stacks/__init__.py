@@ -16,15 +16,14 @@ from tuning_provider.errors import ConfigError, DatasetError
 __all__ = ["StackConfig", "load_config", "run"]
 
 
-def run(on: date | None = None) -> None:
-    """The program; `on` is the day the catalog's model retirements are judged for (default:
-    today; tests hand in their own)."""
+def run(today: date | None = None) -> None:
+    """The program. `today` is the day base models are judged retired on (None: the real day)."""
     # Once an update has failed, the engine stops the program with SIGINT (the program runs in
     # the language host's process group, which no terminal Ctrl-C reaches): end quietly instead
     # of printing a KeyboardInterrupt traceback under the error the engine has already shown.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        config = load_config(on=on)
+        config = load_config(today=today)
         if config.emulated:
             from stacks.local import build_local_stack
 

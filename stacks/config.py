@@ -42,6 +42,7 @@ from stacks.entries import (
 )
 from tuning_provider import catalog
 from tuning_provider.errors import ConfigError, ConfigProblem
+from tuning_provider.names import ModelName
 from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
 
 __all__ = ["NAMESPACE", "STACK_SET_JOB_FIELDS", "StackConfig", "check_stack_file", "config_problems", "load_config"]
@@ -163,16 +164,16 @@ _SETTINGS = frozenset(info.alias or name for name, info in StackConfig.model_fie
 
 
 def load_config(
-    raw: dict[str, Any] | None = None, *, source: Path | None = None, on: date | None = None
+    raw: dict[str, Any] | None = None, *, source: Path | None = None, today: date | None = None
 ) -> StackConfig:
     """The stack's config, from `raw` (keys without the namespace, read from the file `source`
     if given) or from the running stack. Raises ConfigError listing every problem at once, each
     with its key path, the bad value, the fix and, when the stack file is known, its line.
-    `on`: the day the catalog's retirements are judged for (default: today)."""
+    Base models are judged retired on `today` (None: the real day)."""
     if raw is None:
         raw = _read_stack_config()
         source = _running_stack_file(raw)
-    problems = config_problems(raw, on)
+    problems = config_problems(raw, today)
     if problems:
         lines = key_lines(source) if source is not None else {}
         located = [replace(p, line=_line_of(p.key, lines)) for p in problems]
@@ -187,9 +188,8 @@ def check_stack_file(path: Path, namespace: str = NAMESPACE) -> StackConfig:
     return load_config(read_stack_file(path, namespace), source=path)
 
 
-def config_problems(raw: Mapping[str, Any], on: date | None = None) -> list[ConfigProblem]:
-    """Every problem with the `tuning:*` settings `raw` (keys without the namespace), the
-    catalog's retirements judged on the day `on` (default: today)."""
+def config_problems(raw: Mapping[str, Any], today: date | None = None) -> list[ConfigProblem]:
+    """Every problem with the `tuning:*` settings `raw` (keys without the namespace)."""
     settings = {name: value for name, value in raw.items() if name in _SETTINGS}
     problems = [_RENAMED[name] if name in _RENAMED else
                 _unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
@@ -209,9 +209,9 @@ def config_problems(raw: Mapping[str, Any], on: date | None = None) -> list[Conf
         problems += [_from_pydantic(error) for error in exc.errors()]
     known = {p.key for p in problems}
     if jobs:
-        problems += _jobs_problems(job, jobs, settings, known, on)
+        problems += _jobs_problems(job, jobs, settings, known, today)
     else:
-        problems += _job_problems(job, settings, known_keys=known, on=on)
+        problems += _job_problems(job, settings, known, today)
     if config is not None and not config.emulated:
         for merged in [job] if not jobs else [{**job, **own} for own in jobs.values() if isinstance(own, dict)]:
             problems += [p for p in _cloud_problems(config, merged) if p not in problems]
@@ -220,7 +220,7 @@ def config_problems(raw: Mapping[str, Any], on: date | None = None) -> list[Conf
 
 def _jobs_problems(
     shared: dict[str, Any], jobs: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str],
-    on: date | None,
+    today: date | None,
 ) -> list[ConfigProblem]:
     """tuning:jobs, each job judged by the spec with the shared settings (tuning:job) merged
     in; each problem is reported at the key its value came from, once."""
@@ -242,7 +242,7 @@ def _jobs_problems(
             tune_problems, merged = _tune_from_problems(name, jobs, shared, settings)
             problems += tune_problems
             origin["base_model"] = f"{prefix}.tuneFrom"
-        problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys, on)
+        problems += _sweep_runs_problems(own.get("sweep"), prefix, merged, origin, settings, known_keys, today)
     problems += _resource_name_problems(jobs)
     unique: list[ConfigProblem] = []
     for problem in problems:
@@ -287,7 +287,7 @@ def _tune_from_problems(
     source = tune_from(own["tuneFrom"])
     region = settings.get("region", StackConfig.model_fields["region"].default)
     merged = {**shared, **{k: v for k, v in own.items() if k not in ENTRY_KEYS},
-              "base_model": f"projects/{settings.get('project', 'placeholder-project')}/locations/{region}/models/0"}
+              "base_model": str(ModelName(settings.get("project", "placeholder-project"), region, "0"))}
     if source is None or (name is None and source.stack is None):
         return [ConfigProblem(key, "must be {stack: ORG/PROJECT/STACK} with optionally job: NAME"
                                    + (", or name a job of tuning:jobs" if name else " (a one-job stack has no "
@@ -354,7 +354,7 @@ def _dataset_problems(own: Mapping[str, Any], prefix: str) -> list[ConfigProblem
 
 def _sweep_runs_problems(
     sweep: Any, prefix: str, merged: dict[str, Any], origin: dict[str, str],
-    settings: Mapping[str, Any], known_keys: set[str], on: date | None,
+    settings: Mapping[str, Any], known_keys: set[str], today: date | None,
 ) -> list[ConfigProblem]:
     """The spec's problems with a job, or with each trial of its sweep."""
     runs: list[dict[str, Any]] = [{}]
@@ -369,7 +369,7 @@ def _sweep_runs_problems(
     for trial in runs:
         where = {**origin, **{field: f"{prefix}.sweep.grid.{field}" for field in trial}}
         # Trials share most values: each problem once, at the key that holds it.
-        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys, on)
+        problems += [p for p in _spec_problems_at({**merged, **trial}, where, settings, known_keys, today)
                      if p not in problems]
     return problems
 
@@ -399,7 +399,7 @@ def _sweep_problems(sweep: Any, key: str) -> tuple[list[ConfigProblem], list[dic
 
 def _spec_problems_at(
     inputs: dict[str, Any], origin: Mapping[str, str], settings: Mapping[str, Any], known_keys: set[str],
-    on: date | None,
+    today: date | None,
 ) -> list[ConfigProblem]:
     """The spec's problems with one job's inputs, each at the key its value came from."""
     trial = {
@@ -413,7 +413,7 @@ def _spec_problems_at(
            if name in TuningJobSpec.model_fields and name not in STACK_SET_JOB_FIELDS},
     }
     problems = []
-    for problem in spec_problems(trial, on=on):
+    for problem in spec_problems(trial, today=today):
         setting = _STACK_KEYS.get(problem.field)
         key = f"{NAMESPACE}:{setting}" if setting else origin.get(problem.field, f"{NAMESPACE}:job.{problem.field}")
         message = _with_value(problem.message, trial.get(problem.field))
@@ -426,7 +426,7 @@ def _spec_problems_at(
 
 
 def _job_problems(
-    job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str], on: date | None
+    job: dict[str, Any], settings: Mapping[str, Any], known_keys: set[str], today: date | None
 ) -> list[ConfigProblem]:
     """tuning:job of a one-job stack judged by the spec itself, with the stack's own project and
     region in it (so a bad region is reported once, as tuning:region) and a placeholder for the
@@ -441,7 +441,7 @@ def _job_problems(
         tune_problems, merged = _tune_from_problems(None, {}, job, settings)
         problems += tune_problems
         origin["base_model"] = f"{prefix}.tuneFrom"
-    return problems + _sweep_runs_problems(job.get("sweep"), prefix, merged, origin, settings, known_keys, on)
+    return problems + _sweep_runs_problems(job.get("sweep"), prefix, merged, origin, settings, known_keys, today)
 
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:

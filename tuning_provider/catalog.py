@@ -31,11 +31,14 @@ from typing import Literal
 __all__ = [
     "ADAPTER_SIZES",
     "CHARS_PER_TOKEN",
+    "EVALUATION_REGIONS",
     "LIMITS_SOURCE",
     "MAX_TOKENS_PER_EXAMPLE",
     "MAX_TRAINING_EXAMPLES",
     "MAX_TRAINING_EXAMPLES_MULTIMODAL",
     "MAX_DATASET_BYTES",
+    "MAX_DISPLAY_NAME_CHARS",
+    "MAX_LABELS",
     "MAX_VALIDATION_EXAMPLES",
     "MIN_RECOMMENDED_EXAMPLES",
     "MODELS",
@@ -53,7 +56,6 @@ __all__ = [
     "lifecycle",
     "model_id",
     "retirement_error",
-    "today",
     "tunable_model_ids",
 ]
 
@@ -128,6 +130,11 @@ MAX_VALIDATION_EXAMPLES = 5_000
 MIN_RECOMMENDED_EXAMPLES = 100
 # Token counts are estimates: Google documents about four characters per token.
 CHARS_PER_TOKEN = 4
+# Vertex's limits on any resource's display name (tuned model, dataset) and labels.
+MAX_DISPLAY_NAME_CHARS = 128
+MAX_LABELS = 64
+# Evaluation during tuning (preview) runs only here, per the supervised tuning page.
+EVALUATION_REGIONS: frozenset[str] = frozenset({"us-central1"})
 
 # Adapter sizes, by number and by the API's enum name.
 ADAPTER_SIZES: dict[int, str] = {
@@ -260,9 +267,8 @@ MODELS: dict[str, BaseModelInfo] = {
 }
 
 
-def today() -> date:
-    """The day lifecycle checks are made for (tests pin it with monkeypatch)."""
-    return date.today()
+# Every function that judges a model's lifecycle takes the day to judge it on, `on`; None means
+# the real today. Callers pass their own `today` down (tests hand in a fixed day).
 
 
 def lifecycle(model: BaseModelInfo, on: date | None = None) -> Lifecycle:
@@ -270,7 +276,7 @@ def lifecycle(model: BaseModelInfo, on: date | None = None) -> Lifecycle:
     retirement = model.retirement
     if retirement is None:
         return "active"
-    if retirement.on is None or (on or today()) >= retirement.on:
+    if retirement.on is None or (on or date.today()) >= retirement.on:
         return "retired"
     return "deprecated"
 

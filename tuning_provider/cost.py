@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from tuning_provider import catalog
-from tuning_provider.spec import is_tuned_model
+from tuning_provider.names import is_tuned_model
 
 __all__ = ["PRICE_INPUT", "TrainingCostEstimate", "estimate_training_cost"]
 

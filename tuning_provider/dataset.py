@@ -40,14 +40,16 @@ ranges aligned to line ends and scanned by a process pool; line numbers stay exa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from multiprocessing import get_context
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -65,6 +67,7 @@ from tuning_provider.catalog import (
     tunable_model_ids,
 )
 from tuning_provider.errors import DatasetError
+from tuning_provider.names import gcs_object, is_tuned_model
 
 __all__ = ["DatasetKind", "DatasetReport", "GcsObjectVersion", "LineError", "gcs_object_version", "validate_dataset"]
 
@@ -161,6 +164,7 @@ def validate_dataset(
     max_errors: int = 50,
     workers: int = 1,
     storage_endpoint: str | None = None,
+    today: date | None = None,
     generation: int | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
@@ -168,9 +172,10 @@ def validate_dataset(
     `source` is a local path, a binary file object, or a "gs://bucket/object" URI (read with
     google-cloud-storage: Application Default Credentials, or anonymous against
     `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
-    processes; other sources are read by one; `generation` reads that version of a gs://
-    object (see `gcs_object_version`). Raises DatasetError when the source cannot be read at
-    all; problems in the data are in the report, never raised.
+    processes; other sources are read by one. Raises DatasetError when the source cannot be
+    read at all; problems in the data are in the report, never raised. `base_model` is judged
+    deprecated or retired on `today` (None: the real today). `generation` reads that version of
+    a gs:// object (see `gcs_object_version`).
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -187,7 +192,7 @@ def validate_dataset(
         tally = _scan_gcs(source, max_errors, storage_endpoint, generation)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
-    return _report(uri, kind, base_model, tally, max_errors)
+    return _report(uri, kind, base_model, tally, max_errors, today)
 
 
 # --- The fast path: Structs that accept only valid text-only examples -----------------------
@@ -392,8 +397,7 @@ def _check_file_data(where: str, data: Any) -> str | None:
             f"{where}.fileUri is {_described(uri)}: give the file's Cloud Storage URI, "
             '"gs://bucket/object".'
         )
-    bucket, _, name = uri[5:].partition("/") if uri.startswith("gs://") else ("", "", "")
-    if not bucket or not name:
+    if gcs_object(uri) is None:
         return (
             f"{where}.fileUri '{_clip(uri)}' is not a gs://bucket/object URI: tuning reads "
             "media from Cloud Storage, so upload the file there and use its gs:// URI."
@@ -798,28 +802,94 @@ class GcsObjectVersion:
 def gcs_object_version(uri: str, storage_endpoint: str | None = None) -> GcsObjectVersion:
     """The current version of a gs:// object (its metadata only; the content is not read).
     Raises DatasetError as `validate_dataset` does when it cannot be read."""
-    blob = _reloaded_blob(uri, storage_endpoint, None)
-    checksum = f"crc32c:{blob.crc32c}" if blob.crc32c else f"md5:{blob.md5_hash}"
-    return GcsObjectVersion(uri, int(blob.generation or 0), checksum)
+
+    def version(blob: Any) -> GcsObjectVersion:
+        checksum = f"crc32c:{blob.crc32c}" if blob.crc32c else f"md5:{blob.md5_hash}"
+        return GcsObjectVersion(uri, int(blob.generation or 0), checksum)
+
+    return _with_blob(uri, storage_endpoint, None, version)
 
 
-def _reloaded_blob(uri: str, storage_endpoint: str | None, generation: int | None) -> Any:
-    """The object's google-cloud-storage Blob with its metadata read (at `generation`, if
-    given: reads of it then get that version's bytes), or DatasetError."""
+def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None, generation: int | None = None) -> _Tally:
+    """Stream a gs:// object (at `generation`, if given) in ranged chunks with google-cloud-storage."""
+
+    def scan(blob: Any) -> _Tally:
+        size = blob.size or 0
+        position = 0
+        retry = _gcs_retry()
+
+        def read(want: int) -> bytes:
+            nonlocal position
+            if position >= size:
+                return b""
+            last = min(position + want, size) - 1  # download ranges are inclusive
+            data: bytes = blob.download_as_bytes(
+                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
+            )
+            position += len(data)
+            return data
+
+        return _scan(_readinto_of(read), max_errors)
+
+    return _with_blob(uri, storage_endpoint, generation, scan)
+
+
+_T = TypeVar("_T")
+
+
+def _with_blob(uri: str, storage_endpoint: str | None, generation: int | None, use: Callable[[Any], _T]) -> _T:
+    """`use` the object's google-cloud-storage Blob, its metadata read (at `generation`, if
+    given: its reads then get that version's bytes); Cloud Storage's errors as DatasetError."""
     if not uri.startswith("gs://"):
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
         )
-    bucket_name, _, object_name = uri[5:].partition("/")
-    if not bucket_name or not object_name:
+    named = gcs_object(uri)
+    if named is None:
         raise DatasetError(uri, "the URI names no object: write it as gs://bucket/path/to/file.jsonl.")
+    bucket_name, object_name = named
+    # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
+    from google.api_core import exceptions as api_exceptions
+    from google.auth import exceptions as auth_exceptions
+
     endpoint = _storage_endpoint(storage_endpoint)
+
+    def translate(exc: Exception) -> DatasetError:
+        if isinstance(exc, api_exceptions.NotFound):
+            return DatasetError(
+                uri,
+                f"there is no object {object_name} in bucket {bucket_name} (or no such bucket): "
+                "check the URI.",
+            )
+        if isinstance(exc, (api_exceptions.Forbidden, api_exceptions.Unauthorized)):
+            return DatasetError(
+                uri,
+                f"permission denied reading it: grant the caller roles/storage.objectViewer on "
+                f"bucket {bucket_name}.",
+            )
+        if isinstance(exc, auth_exceptions.DefaultCredentialsError):
+            return DatasetError(
+                uri,
+                "no Google Cloud credentials were found: run `gcloud auth application-default "
+                "login`, or point --storage-endpoint at the local emulator.",
+            )
+        if isinstance(exc, api_exceptions.GoogleAPICallError):
+            return DatasetError(uri, f"Cloud Storage refused to serve it ({exc.message}).")
+        where = f" at {endpoint}" if endpoint else ""
+        hint = "is the emulator running?" if endpoint else "check the network and try again."
+        return DatasetError(
+            uri, f"Cloud Storage{where} could not be reached ({type(exc).__name__}): {hint}"
+        )
+
     try:
-        blob = _storage_client(endpoint).bucket(bucket_name).blob(object_name, generation=generation)
-        blob.reload(retry=_gcs_retry(), timeout=_GCS_TIMEOUT_SECONDS)
-    except Exception as exc:
-        raise _gcs_error(uri, endpoint, exc) from exc
-    return blob
+        # Closed once the object is read: its HTTP session is not reused.
+        with contextlib.closing(_storage_client(endpoint)) as client:
+            blob = client.bucket(bucket_name).blob(object_name, generation=generation)
+            blob.reload(retry=_gcs_retry(), timeout=_GCS_TIMEOUT_SECONDS)
+            return use(blob)
+    # Translated at this one boundary; requests' connection errors are OSErrors.
+    except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
+        raise translate(exc) from exc
 
 
 def _gcs_retry() -> Any:
@@ -827,67 +897,6 @@ def _gcs_retry() -> Any:
 
     # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
     return DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
-
-
-def _gcs_error(uri: str, endpoint: str | None, exc: Exception) -> Exception:
-    """Cloud Storage's errors (and requests' connection errors, which are OSErrors) as the
-    DatasetError a user can act on; any other exception is returned as it is."""
-    # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
-    from google.api_core import exceptions as api_exceptions
-    from google.auth import exceptions as auth_exceptions
-
-    bucket_name, _, object_name = uri[5:].partition("/")
-    if isinstance(exc, api_exceptions.NotFound):
-        return DatasetError(
-            uri,
-            f"there is no object {object_name} in bucket {bucket_name} (or no such bucket): "
-            "check the URI.",
-        )
-    if isinstance(exc, (api_exceptions.Forbidden, api_exceptions.Unauthorized)):
-        return DatasetError(
-            uri,
-            f"permission denied reading it: grant the caller roles/storage.objectViewer on "
-            f"bucket {bucket_name}.",
-        )
-    if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-        return DatasetError(
-            uri,
-            "no Google Cloud credentials were found: run `gcloud auth application-default "
-            "login`, or point --storage-endpoint at the local emulator.",
-        )
-    if isinstance(exc, api_exceptions.GoogleAPICallError):
-        return DatasetError(uri, f"Cloud Storage refused to serve it ({exc.message}).")
-    if isinstance(exc, (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError)):
-        where = f" at {endpoint}" if endpoint else ""
-        hint = "is the emulator running?" if endpoint else "check the network and try again."
-        return DatasetError(
-            uri, f"Cloud Storage{where} could not be reached ({type(exc).__name__}): {hint}"
-        )
-    return exc
-
-
-def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None, generation: int | None = None) -> _Tally:
-    """Stream a gs:// object (at `generation`, if given) in ranged chunks with google-cloud-storage."""
-    blob = _reloaded_blob(uri, storage_endpoint, generation)
-    size = blob.size or 0
-    position = 0
-    retry = _gcs_retry()
-
-    def read(want: int) -> bytes:
-        nonlocal position
-        if position >= size:
-            return b""
-        last = min(position + want, size) - 1  # download ranges are inclusive
-        data: bytes = blob.download_as_bytes(
-            start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-        )
-        position += len(data)
-        return data
-
-    try:
-        return _scan(_readinto_of(read), max_errors)
-    except Exception as exc:
-        raise _gcs_error(uri, _storage_endpoint(storage_endpoint), exc) from exc
 
 
 def _storage_endpoint(given: str | None) -> str | None:
@@ -972,7 +981,7 @@ def _scan_ranges_in_pool(uri: str, path: str, ranges: list[tuple[int, int]], max
 
 
 def _report(
-    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int
+    uri: str, kind: DatasetKind, base_model: str | None, tally: _Tally, max_errors: int, today: date | None
 ) -> DatasetReport:
     # Each bad line has exactly one error, so the tally's error count is the bad lines'.
     bad_lines = tally.error_count
@@ -1009,7 +1018,7 @@ def _report(
                 f"only {examples:,} training examples: Google recommends at least "
                 f"{MIN_RECOMMENDED_EXAMPLES:,} (100 to 500 or more) for supervised tuning."
             )
-    if base_model is not None and "/models/" in base_model and "/publishers/" not in base_model:
+    if base_model is not None and is_tuned_model(base_model):
         # A tuned model (continuous tuning): its own base model is not known offline, and the
         # data's rules do not depend on it; the spec check judges the name.
         base_model = None
@@ -1018,11 +1027,11 @@ def _report(
         if model is None:
             file_errors.append(
                 f"'{base_model}' is not a base model Vertex can tune: choose one of "
-                f"{', '.join(tunable_model_ids())}."
+                f"{', '.join(tunable_model_ids(today))}."
             )
         # Only a warning, even when retired: the data itself is fine, and the spec check is
         # what refuses a retired model (the emulator, which validates with this, stays as it was).
-        elif lifecycle_note := retirement_error(model.id) or deprecation_warning(model.id):
+        elif lifecycle_note := retirement_error(model.id, today) or deprecation_warning(model.id, today):
             warnings.append(f"{lifecycle_note}.")
     if tally.blank_lines:
         noun = "line was" if tally.blank_lines == 1 else "lines were"

@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +44,19 @@ class CheckedDataset:
 
 
 def check_gcs_dataset(
-    uri: str, kind: DatasetKind, base_model: str | None, storage_endpoint: str | None
+    uri: str, kind: DatasetKind, base_model: str | None, storage_endpoint: str | None, *, today: date | None = None
 ) -> CheckedDataset:
     """The report on the current version of the gs:// object `uri`, read only if this machine
-    has not checked that version before. Raises DatasetError when it cannot be read."""
+    has not checked that version before. Raises DatasetError when it cannot be read. `today`
+    is the day the base model is judged on (it changes only the report's warnings, which the
+    key leaves out)."""
     version = dataset.gcs_object_version(uri, storage_endpoint)
     path = machine_cache.directory("datasets") / f"{_key(version, kind, base_model)}.json"
     cached = _load(path)
     if cached is not None:
         return CheckedDataset(cached, version, reused=True)
     report = dataset.validate_dataset(uri, kind=kind, base_model=base_model, storage_endpoint=storage_endpoint,
-                                      generation=version.generation)
+                                      today=today, generation=version.generation)
     _store(path, report)
     return CheckedDataset(report, version, reused=False)
 

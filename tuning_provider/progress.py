@@ -11,11 +11,11 @@ changes, or a minute after the last line.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 
 from tuning_provider.metrics import EVAL_LOSS, TRAIN_LOSS
+from tuning_provider.times import format_duration, parse_rfc3339
 from tuning_provider.vertex import JobRecord, MetricSeries
 
 __all__ = ["QUIET_SECONDS", "ProgressReporter", "progress_line"]
@@ -42,12 +42,12 @@ def progress_line(label: str, job: JobRecord, series: MetricSeries, now: float) 
     last_eval = series.last(EVAL_LOSS)
     if last_eval is not None:
         parts.append(f"eval loss {last_eval[1]:.2f}")
-    started = _epoch_seconds(job.outputs.start_time or job.outputs.create_time)
+    started = parse_rfc3339(job.outputs.start_time or job.outputs.create_time)
     if started is not None:
-        elapsed = max(0.0, now - started)
-        parts.append(f"{_duration(elapsed)} elapsed")
+        elapsed = max(0.0, now - started.timestamp())
+        parts.append(f"{format_duration(elapsed, coarse=True)} elapsed")
         if job.live and step and total_steps and step < total_steps:
-            parts.append(f"~{_duration(elapsed * (total_steps - step) / step)} left")
+            parts.append(f"~{format_duration(elapsed * (total_steps - step) / step, coarse=True)} left")
     return f"{label}: {status}" + (f" {', '.join(parts)}" if parts else "")
 
 
@@ -85,20 +85,3 @@ class ProgressReporter:
             return self._read_series(job)
         except Exception:  # noqa: BLE001 - a progress line is not worth failing a create for
             return MetricSeries()
-
-
-def _epoch_seconds(timestamp: str | None) -> float | None:
-    if not timestamp:
-        return None
-    return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
-
-
-def _duration(seconds: float) -> str:
-    """45s, 14m, 2h05m: as precise as a person reading a progress line needs."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    return f"{minutes // 60}h{minutes % 60:02d}m"

@@ -8,7 +8,8 @@ reference into a few hundred bytes with no client and no credential in Pulumi's 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from pulumi.dynamic import (
@@ -24,7 +25,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, catalog, cost, engine_log, metrics, provider_server, vertex
+from tuning_provider import cancellation, catalog, cost, engine_log, legacy_state, metrics, provider_server, vertex
 from tuning_provider.errors import (
     ApiError,
     DatasetError,
@@ -36,13 +37,12 @@ from tuning_provider.errors import (
     SpecError,
     WaitTimeout,
 )
+from tuning_provider.names import DatasetName, ModelName, is_tuned_model, is_vertex_dataset
 from tuning_provider.progress import ProgressReporter
 from tuning_provider.spec import (
     EVAL_FIELDS,
     TuningJobSpec,
     base_model_problems,
-    is_tuned_model,
-    is_vertex_dataset,
     replaces_on_change,
     spec_problems,
 )
@@ -60,6 +60,8 @@ IAM_PROPAGATION_SECONDS = 150.0
 CANCEL_WAIT_SECONDS = 1800.0
 # Old job states that mean the job must run again: someone stopped it outside Pulumi.
 _RERUN_STATES = frozenset({"CANCELLED", "EXPIRED"})
+# Reads a job's training metrics: vertex.read_metric_series, or what a test hands in.
+MetricReader = Callable[[vertex.Connection, vertex.JobRecord], vertex.MetricSeries]
 
 
 class TuningJobProvider(ResourceProvider):
@@ -68,9 +70,14 @@ class TuningJobProvider(ResourceProvider):
     # Nothing secret is ever on the instance; a readable `__provider` makes state reviewable.
     serialize_as_secret_always = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, today: date | None = None, read_metric_series: MetricReader | None = None) -> None:
+        """`today` is the day base models are judged deprecated or retired on, and
+        `read_metric_series` reads a job's metrics; both None (the real day, the real read) but
+        in tests, so that what Pulumi pickles stays plain data."""
         super().__init__()
         self.api_endpoint: str | None = None
+        self.today = today
+        self.metric_reader = read_metric_series
 
     def configure(self, req: ConfigureRequest) -> None:
         endpoint = req.config.get(API_ENDPOINT_KEY)
@@ -96,14 +103,16 @@ class TuningJobProvider(ResourceProvider):
     def _outs(spec: TuningJobSpec, job: vertex.JobRecord) -> dict[str, Any]:
         return {**spec.model_dump(), **job.outputs.model_dump()}
 
-    @staticmethod
+    def _read_metric_series(self, conn: vertex.Connection, job: vertex.JobRecord) -> vertex.MetricSeries:
+        return (self.metric_reader or vertex.read_metric_series)(conn, job)
+
     def _measured(
-        conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+        self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
     ) -> tuple[vertex.JobRecord, vertex.MetricSeries]:
         """The job with what its metrics say in its outputs (the final figures, each
         checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
         endpoint, the cost estimate), and the series they came from."""
-        series = _metric_series(conn, spec, job)
+        series = _metric_series(self._read_metric_series, conn, spec, job)
         checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
         served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
         estimate = _estimate(spec)
@@ -123,7 +132,7 @@ class TuningJobProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = {k: v for k, v in news.items() if not k.startswith("__")}
         unknown = frozenset(k for k, v in inputs.items() if _contains_unknown(v))
-        failures = [CheckFailure(e.field, e.message) for e in spec_problems(inputs, unknown)]
+        failures = [CheckFailure(e.field, e.message) for e in spec_problems(inputs, unknown, today=self.today)]
         if not failures and unknown and not unknown & _COST_FIELDS and (
             not olds or any(map(replaces_on_change, unknown & set(TuningJobSpec.model_fields)))
         ):
@@ -133,7 +142,7 @@ class TuningJobProvider(ResourceProvider):
         if failures or unknown:
             return CheckResult(inputs, failures)
         spec = TuningJobSpec.model_validate(inputs)
-        warning = catalog.deprecation_warning(spec.base_model)
+        warning = catalog.deprecation_warning(spec.base_model, self.today)
         if warning:
             _progress(spec, f"base_model: {warning}", warning=True)
         runs_a_job = _runs_a_job(olds, spec)
@@ -185,7 +194,7 @@ class TuningJobProvider(ResourceProvider):
             if is_vertex_dataset(uri):
                 continue  # its rows are in BigQuery: see _vertex_dataset_failures
             try:
-                checked = check_gcs_dataset(uri, kind, spec.base_model, self.api_endpoint)
+                checked = check_gcs_dataset(uri, kind, spec.base_model, self.api_endpoint, today=self.today)
             except DatasetError as exc:
                 failures.append(CheckFailure(field, exc.message))
                 continue
@@ -205,14 +214,15 @@ class TuningJobProvider(ResourceProvider):
         failures = []
         for field, usage in (("training_dataset_uri", "SFT_TRAINING"), ("validation_dataset_uri", "SFT_VALIDATION")):
             name = getattr(spec, field)
-            if name is None or not is_vertex_dataset(name):
+            dataset = DatasetName.parse(name) if name is not None else None
+            if dataset is None:
                 continue
-            _, project, _, location, *_ = name.split("/")  # projects/P/locations/L/datasets/ID
-            problem = vertex.vertex_dataset_problem(vertex.Connection(project, location, self.api_endpoint), name)
+            problem = vertex.vertex_dataset_problem(
+                vertex.Connection(dataset.project, dataset.location, self.api_endpoint), str(dataset))
             if problem is not None:
                 failures.append(CheckFailure(field, (
                     f"{field} names the Vertex dataset {name}, but {problem}: name a multimodal dataset "
-                    f"in {location} (create one over your BigQuery table, e.g. with the Vertex AI SDK's "
+                    f"in {dataset.location} (create one over your BigQuery table, e.g. with the Vertex AI SDK's "
                     "MultimodalDataset.from_bigquery), or give a gs:// JSONL file"
                 )))
                 continue
@@ -242,8 +252,9 @@ class TuningJobProvider(ResourceProvider):
         """The catalog's rules for the base model under a tuned base_model. Only the model
         itself names that base model, so this looks it up, and only when a setting it limits
         (adapter_size, kms_key_name) is given: otherwise check stays offline."""
-        _, project, _, location, *_ = spec.base_model.split("/")  # projects/P/locations/L/models/ID
-        model_conn = vertex.Connection(project, location, self.api_endpoint)
+        model = ModelName.parse(spec.base_model)
+        assert model is not None  # check calls this for a tuned base_model only
+        model_conn = vertex.Connection(model.project, model.location, self.api_endpoint)
         try:
             base = vertex.tuned_model_base(model_conn, spec.base_model)
         except NotFound:
@@ -283,15 +294,15 @@ class TuningJobProvider(ResourceProvider):
             # Stopped outside Pulumi (seen by refresh): the job must run again.
             changes.append("state")
             replaces.append("state")
-        elif old_state in vertex.LIVE_STATES and not replaces:
-            # Recorded while still running: an update waits for it and fills in the outputs.
+        elif legacy_state.recorded_live(olds) and not replaces:
+            # Recorded while still running (legacy_state): an update waits for it.
             changes.append("state")
         return DiffResult(
             changes=bool(changes),
             replaces=replaces,
             # A running job is cancelled before its replacement starts: it would be paid for
             # in vain, and tuning quota is often one concurrent job.
-            delete_before_replace=bool(replaces) and old_state in vertex.LIVE_STATES,
+            delete_before_replace=bool(replaces) and legacy_state.recorded_live(olds),
         )
 
     # --- create / update -----------------------------------------------------------------
@@ -318,11 +329,11 @@ class TuningJobProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only steering settings change in place: no API write. A job recorded while still
-        # running (state written by an older version of this provider) is waited for here.
+        # running (legacy_state: written by a version before 2026-11-30) is waited for here.
         spec = self._spec(news)
         conn = self._connection(spec)
         job = vertex.get_tuning_job(conn, id_)
-        if job.live or olds.get("state") in vertex.LIVE_STATES:
+        if job.live or legacy_state.recorded_live(olds):
             job = self._serving(conn, spec, job)
         else:
             job, _ = self._measured(conn, spec, job)
@@ -351,7 +362,7 @@ class TuningJobProvider(ResourceProvider):
         if job.live:
             try:
                 reporter = ProgressReporter(
-                    _label(spec), lambda polled: vertex.read_metric_series(conn, polled),
+                    _label(spec), lambda polled: self._read_metric_series(conn, polled),
                     lambda line: _progress(spec, line),
                 )
                 job = vertex.wait_for_tuning_job(
@@ -506,12 +517,14 @@ def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
     return any(getattr(old, f) != getattr(spec, f) for f in TuningJobSpec.model_fields if replaces_on_change(f))
 
 
-def _metric_series(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> vertex.MetricSeries:
-    """The job's metrics. A failed read is fatal only where the metrics decide something (the
-    gate, the best checkpoint); otherwise the outputs go without them, with a warning: a job
-    that serves must not fail its create over a TensorBoard read."""
+def _metric_series(
+    read: MetricReader, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+) -> vertex.MetricSeries:
+    """The job's metrics, as `read` reads them. A failed read is fatal only where the metrics
+    decide something (the gate, the best checkpoint); otherwise the outputs go without them,
+    with a warning: a job that serves must not fail its create over a TensorBoard read."""
     try:
-        return vertex.read_metric_series(conn, job)
+        return read(conn, job)
     except ApiError as exc:
         if spec.serve_checkpoint != "default" or any(getattr(spec, f) is not None for f in EVAL_FIELDS):
             raise

@@ -29,12 +29,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from tuning_provider import catalog
 from tuning_provider.errors import SpecError
+from tuning_provider.names import DatasetName, KmsKeyName, ModelName, TuningJobName, is_tuned_model, is_vertex_dataset
 
 __all__ = [
     "EVAL_FIELDS",
@@ -50,11 +52,8 @@ __all__ = [
     "TuningJobSpec",
     "Vertex",
     "base_model_problems",
-    "is_tuned_model",
-    "is_vertex_dataset",
     "replaces_on_change",
     "spec_problems",
-    "tuned_model_location",
 ]
 
 # The label create() puts on every job it submits, so that a retried create finds and adopts
@@ -81,35 +80,18 @@ class Steering:
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCS_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\s]+$")
-_KMS_KEY = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$"
-)
 _SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$|"
                               r"^[0-9]+-compute@developer\.gserviceaccount\.com$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_JOB_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/tuningJobs/[^/]+$")
-# A tuned model in the Model Registry, optionally at a version or alias: continuous tuning
-# starts from it instead of from a Google base model.
-_TUNED_MODEL = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/models/(?P<model>[^/@]+)(?:@[^/@]+)?$"
-)
-# A Vertex multimodal dataset, an alternative to a gs:// JSONL file for training or validation.
-_VERTEX_DATASET = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/datasets/[^/]+$")
-# Evaluation during tuning (preview): Vertex runs it only in us-central1.
-EVALUATION_REGIONS = frozenset({"us-central1"})
+EVALUATION_REGIONS = catalog.EVALUATION_REGIONS
 _EVALUATION_KEYS = frozenset({"metrics", "output_config", "autorater_config", "inference_generation_config"})
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
-MAX_DISPLAY_NAME = 128
-MAX_USER_LABELS = 63  # Vertex allows 64 labels; the provider adds the fingerprint label.
+MAX_DISPLAY_NAME = catalog.MAX_DISPLAY_NAME_CHARS
+MAX_USER_LABELS = catalog.MAX_LABELS - 1  # the provider adds the fingerprint label
 EPOCH_RANGE = (1, 100)
 # No range is published for Gemini; these bounds only catch typos such as 50 for 0.5.
 LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
-
-
-def is_vertex_dataset(value: str) -> bool:
-    """Whether dataset data is a Vertex multimodal dataset's resource name, not a gs:// file."""
-    return bool(_VERTEX_DATASET.match(value))
 
 
 def _gcs_jsonl(value: str) -> str:
@@ -125,25 +107,15 @@ def _gcs_jsonl(value: str) -> str:
     return value
 
 
-def is_tuned_model(name: str) -> bool:
-    """Whether a base_model names a tuned model (continuous tuning), not a Google base model."""
-    return bool(_TUNED_MODEL.match(name))
-
-
-def tuned_model_location(name: str) -> str | None:
-    """The region of a tuned model's resource name, or None for a Google base model."""
-    match = _TUNED_MODEL.match(name)
-    return match["location"] if match else None
-
-
-def _base_model(value: str) -> str:
+def _base_model(value: str, validation: ValidationInfo) -> str:
     value = value.strip()
     if is_tuned_model(value):
         # Kept as written: the version or alias (@1, @default) picks what to tune further.
         return value
     info = catalog.find_model(value)
     if info is None:
-        known = ", ".join(catalog.tunable_model_ids())
+        # spec_problems hands in the day to judge on (`today`) as the validation context.
+        known = ", ".join(catalog.tunable_model_ids((validation.context or {}).get("today")))
         raise ValueError(
             f"{value!r} cannot be tuned; use one of: {known}, or a tuned model's resource name "
             "projects/PROJECT/locations/REGION/models/ID to tune it further"
@@ -292,7 +264,7 @@ class TuningJobSpec(BaseModel):
     @field_validator("kms_key_name")
     @classmethod
     def _check_kms_key(cls, value: str | None) -> str | None:
-        if value is not None and not _KMS_KEY.match(value):
+        if value is not None and KmsKeyName.parse(value) is None:
             raise ValueError(
                 f"{value!r} is not a key name: write "
                 "projects/PROJECT/locations/REGION/keyRings/RING/cryptoKeys/KEY"
@@ -343,7 +315,7 @@ class TuningJobSpec(BaseModel):
     @field_validator("existing_job_name")
     @classmethod
     def _check_job_name(cls, value: str | None) -> str | None:
-        if value is not None and not _JOB_NAME.match(value):
+        if value is not None and TuningJobName.parse(value) is None:
             raise ValueError(
                 f"{value!r} is not a job resource name: write "
                 "projects/PROJECT/locations/REGION/tuningJobs/ID"
@@ -398,7 +370,8 @@ def cross_field_problems(
     base_model = values.get("base_model")
     info = catalog.find_model(base_model) if base_model else None
     location = values.get("location")
-    tuned_in = tuned_model_location(base_model) if base_model else None
+    tuned = ModelName.parse(base_model) if base_model else None
+    tuned_in = tuned.location if tuned else None
     if tuned_in and location and tuned_in != location:
         yield "base_model", (
             f"the tuned model is in {tuned_in} but the job runs in {location}; continuous tuning "
@@ -423,19 +396,19 @@ def cross_field_problems(
             )
     key = values.get("kms_key_name")
     if key:
-        match = _KMS_KEY.match(key)
+        key_name = KmsKeyName.parse(key)
         if info and not info.cmek:
             yield "kms_key_name", f"{info.id} does not support customer-managed keys; remove kms_key_name"
-        elif match and location and match["location"] != location:
+        elif key_name and location and key_name.location != location:
             yield "kms_key_name", (
-                f"the key is in {match['location']} but the job runs in {location}; "
+                f"the key is in {key_name.location} but the job runs in {location}; "
                 "use a key in the job's region"
             )
     for field in ("training_dataset_uri", "validation_dataset_uri"):
-        dataset = _VERTEX_DATASET.match(values.get(field) or "")
-        if dataset and location and dataset["location"] != location:
+        dataset = DatasetName.parse(values.get(field) or "")
+        if dataset and location and dataset.location != location:
             yield field, (
-                f"the dataset is in {dataset['location']} but the job runs in {location}; a job "
+                f"the dataset is in {dataset.location} but the job runs in {location}; a job "
                 "reads a Vertex dataset only in the dataset's own region"
             )
     if values.get("evaluation_config") and location and location not in EVALUATION_REGIONS:
@@ -472,18 +445,18 @@ def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[t
 
 
 def spec_problems(
-    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), on: date | None = None
+    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), *, today: date | None = None
 ) -> list[SpecError]:
     """Every problem with raw inputs, one SpecError per field at fault.
 
     Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
-    the cross-field rules that need them. `on`: the day a model's retirement is judged for
-    (default: today)."""
+    the cross-field rules that need them. A base model is judged retired or not on `today`
+    (None: the real today)."""
     known = {k: v for k, v in raw.items() if k not in unknown}
     errors: list[SpecError] = []
     try:
-        TuningJobSpec.model_validate(known)
-        return _retirement_problems(known, on)
+        TuningJobSpec.model_validate(known, context={"today": today})
+        return _retirement_problems(known, today)
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
@@ -500,13 +473,13 @@ def spec_problems(
         pass  # a cross-field rule failed: all of them are reported below
     seen = {e.field for e in errors}
     errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known), unknown) if f not in seen]
-    return errors + [e for e in _retirement_problems(known, on) if e.field not in seen]
+    return errors + [e for e in _retirement_problems(known, today) if e.field not in seen]
 
 
-def _retirement_problems(known: Mapping[str, Any], on: date | None) -> list[SpecError]:
+def _retirement_problems(known: Mapping[str, Any], today: date | None) -> list[SpecError]:
     """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
     base_model = known.get("base_model")
-    retired = catalog.retirement_error(base_model, on) if isinstance(base_model, str) else None
+    retired = catalog.retirement_error(base_model, today) if isinstance(base_model, str) else None
     return [SpecError("base_model", retired)] if retired else []
 
 

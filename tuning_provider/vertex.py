@@ -11,7 +11,6 @@ every attempt, so a retry never pays for a second job.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import json
 import random
@@ -39,6 +38,7 @@ from tuning_provider.errors import (
     WaitTimeout,
 )
 from tuning_provider.lazy import lazy_module
+from tuning_provider.names import ModelName, TuningJobName, is_vertex_dataset, parent, resource_id
 from tuning_provider.spec import (
     FINGERPRINT_LABEL,
     Checkpoint,
@@ -46,8 +46,8 @@ from tuning_provider.spec import (
     EvaluationRun,
     TuningJobOutputs,
     TuningJobSpec,
-    is_vertex_dataset,
 )
+from tuning_provider.times import format_duration, rfc3339
 
 if TYPE_CHECKING:
     from google.auth import exceptions as auth_errors
@@ -121,11 +121,11 @@ class Connection:
         )
 
     def resource_prefix(self) -> str:
-        return f"projects/{self.project}/locations/{self.location}"
+        return parent(self.project, self.location)
 
     def job_name(self, name_or_id: str) -> str:
         """A job's full resource name from its name or bare numeric id."""
-        return name_or_id if "/" in name_or_id else f"{self.resource_prefix()}/tuningJobs/{name_or_id}"
+        return name_or_id if "/" in name_or_id else str(TuningJobName(self.project, self.location, name_or_id))
 
 
 def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
@@ -134,11 +134,30 @@ def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
     google-genai closes a Client's HTTP connection when the Client is garbage collected, so
     `conn.client().tunings.get(...)` fails with "the client has been closed": the temporary
     Client is gone before the request is sent."""
-    client = conn.client()
-    try:
+    with conn.client() as client:
         return use(client)
-    finally:
-        client.close()
+
+
+def _genai_private_request(client: Client, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One Vertex REST call through google-genai's private HTTP client: the only use of
+    google-genai internals in this project.
+
+    google-genai has no public method for endpoints (get, undeployModel, delete), datasets
+    (get), model versions (listVersions, deleteVersion), an experiment's metadata contexts or
+    TensorBoard time series. Sending them through the same Client keeps credentials, the base
+    URL (the emulator's), timeouts and error parsing (`genai_errors.APIError`, translated by
+    `_call`) the same as for the public calls.
+
+    The risk, named: `Client._api_client.request(method, path, body)` and the `.body` of what
+    it returns are private to google-genai. They are read from the pinned release
+    (requirements.txt: google-genai==3.4.0; pyproject allows <4). A release may rename or change
+    them without notice: every call here then fails with AttributeError or TypeError, not an
+    ApiError, and tests/provider and tests/vertex (which reach the emulator through this) fail.
+    Check this function when moving the pin; the replacement would be google-auth's
+    AuthorizedSession with the base URL and errors handled here.
+    """
+    response = client._api_client.request(method, path, body)
+    return json.loads(response.body) if response.body else {}
 
 
 def _is_local(url: str) -> bool:
@@ -177,14 +196,19 @@ class JobRecord:
     training_dataset_uri: str | None
     validation_dataset_uri: str | None
     hyper_parameters: dict[str, Any]
-    update_time: str | None
-    detail_state: str | None = None
-    """Vertex's detailed tuning state without its prefix (TUNING, POST_PROCESSING, ...)."""
-    completed_epochs: int | None = None
 
     @property
     def name(self) -> str:
         return self.outputs.name
+
+    @property
+    def detail_state(self) -> str | None:
+        """Vertex's detailed tuning state without its prefix (TUNING, POST_PROCESSING, ...)."""
+        return self.outputs.tuning_state_detail
+
+    @property
+    def completed_epochs(self) -> int | None:
+        return self.outputs.completed_epoch_count
 
     @property
     def state(self) -> str:
@@ -322,14 +346,6 @@ def _state(job: types.TuningJob) -> str:
     return value.removeprefix("JOB_STATE_")
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _record(job: types.TuningJob) -> JobRecord:
     tuned = job.tuned_model
     sft = job.supervised_tuning_spec
@@ -361,12 +377,12 @@ def _record(job: types.TuningJob) -> JobRecord:
             job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None
         ),
         completed_epoch_count=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
-        update_time=_time(job.update_time),
+        update_time=rfc3339(job.update_time),
         pre_tuned_base_model=job.pre_tuned_model.base_model if job.pre_tuned_model else None,
         evaluation_runs=[_evaluation_run(run) for run in job.evaluate_dataset_runs or []],
-        create_time=_time(job.create_time),
-        start_time=_time(job.start_time),
-        end_time=_time(job.end_time),
+        create_time=rfc3339(job.create_time),
+        start_time=rfc3339(job.start_time),
+        end_time=rfc3339(job.end_time),
     )
     return JobRecord(
         outputs=outputs,
@@ -381,9 +397,6 @@ def _record(job: types.TuningJob) -> JobRecord:
             "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
-        update_time=_time(job.update_time),
-        detail_state=job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_") if job.tuning_job_state else None,
-        completed_epochs=job.tuning_job_metadata.completed_epoch_count if job.tuning_job_metadata else None,
     )
 
 
@@ -478,21 +491,23 @@ def list_tuning_jobs(
     wanted_state = state.upper().removeprefix("JOB_STATE_") if state else None
     filter_ = " AND ".join(clauses) or None
     action = f"listing tuning jobs in {conn.resource_prefix()}"
-    client = conn.client()
     page_token: str | None = None
-    while True:
-        config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
-        for job in pager.page:
-            record = _record(job)
-            # Filter here too: how far Vertex's list filter supports labels is not documented.
-            if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
-                wanted_state is None or record.state == wanted_state
-            ):
-                yield record
-        page_token = pager.config.get("page_token")
-        if not page_token:
-            return
+    # One client for every page, closed when the last page is read or the caller stops early
+    # (a generator's close runs the `with`'s exit).
+    with conn.client() as client:
+        while True:
+            config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
+            pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
+            for job in pager.page:
+                record = _record(job)
+                # Filter here too: how far Vertex's list filter supports labels is not documented.
+                if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
+                    wanted_state is None or record.state == wanted_state
+                ):
+                    yield record
+            page_token = pager.config.get("page_token")
+            if not page_token:
+                return
 
 
 def find_tuning_job_by_fingerprint(
@@ -645,19 +660,13 @@ def wait_for_tuning_job(
         if on_poll is not None:
             on_poll(job)
         elif job.state != last_state:
-            on_progress(f"tuning job {job.name}: {job.state} after {_duration(elapsed)}")
+            on_progress(f"tuning job {job.name}: {job.state} after {format_duration(elapsed)}")
             last_state = job.state
         if job.state in target:
             return job
         if elapsed >= timeout:
             raise WaitTimeout(job.name, job.state, elapsed)
         sleep(min(poll_interval, max(0.0, timeout - elapsed)))
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 # --- training metrics --------------------------------------------------------------------
@@ -700,9 +709,9 @@ def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
     run_contexts = runs.get("contexts") or []
     if not run_contexts:
         return MetricSeries()
-    run = f"{tensorboard}/experiments/{experiment.rsplit('/', 1)[1]}/runs/{run_contexts[0]['displayName']}"
+    run = f"{tensorboard}/experiments/{resource_id(experiment)}/runs/{run_contexts[0]['displayName']}"
     listed = _call(f"listing the time series of {run}", lambda: _rest(conn, "get", f"{run}/timeSeries"), retry)
-    series = {s["name"].rsplit("/", 1)[1]: s["displayName"] for s in listed.get("tensorboardTimeSeries", [])}
+    series = {resource_id(s["name"]): s["displayName"] for s in listed.get("tensorboardTimeSeries", [])}
     if not series:
         return MetricSeries()
     query = urlencode([("timeSeries", f"{run}/timeSeries/{series_id}") for series_id in series])
@@ -722,10 +731,8 @@ def read_metric_series(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
 
 
 def _rest(conn: Connection, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Vertex REST call google-genai has no method for (endpoints, datasets), through its own client
-    so that credentials, base URL and error parsing stay the same."""
-    response = _with_client(conn, lambda c: c._api_client.request(method, path, body or {}))
-    return json.loads(response.body) if response.body else {}
+    """A Vertex REST call google-genai has no method for, on a fresh client (see `_genai_private_request`)."""
+    return _with_client(conn, lambda c: _genai_private_request(c, method, path, body or {}))
 
 
 def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
@@ -741,7 +748,10 @@ def delete_tuned_model(conn: Connection, job: JobRecord, retry: RetryPolicy = DE
     Gemini tuned models do not allow), for the caller to report; gone is done.
     """
     problems: list[str] = []
-    model = job.outputs.tuned_model_name
+    named = job.outputs.tuned_model_name
+    model = ModelName.parse(named) if named else None
+    if named and model is None:
+        problems.append(f"could not delete tuned model {named}: it is not a model's resource name")
     if model:
         _refuse_a_default_version_with_siblings(conn, model, retry)
     endpoints = [c.endpoint for c in job.outputs.checkpoints if c.endpoint]
@@ -790,9 +800,9 @@ def _split_versions(
 _DEFAULT_ALIAS = "default"
 
 
-def _refuse_a_default_version_with_siblings(conn: Connection, model: str, retry: RetryPolicy) -> None:
-    path, _, version = model.partition("@")
-    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+def _refuse_a_default_version_with_siblings(conn: Connection, model: ModelName, retry: RetryPolicy) -> None:
+    path = model.model
+    ours, others = _split_versions(_model_versions(conn, path, retry), model.version)
     if ours is not None and others and _DEFAULT_ALIAS in ours.get("versionAliases", []):
         raise _default_version_kept(path, ours, others)
 
@@ -814,10 +824,10 @@ def _default_version_kept(path: str, ours: dict[str, Any], others: list[dict[str
     )
 
 
-def _delete_model_version(conn: Connection, model: str, retry: RetryPolicy) -> list[str]:
-    path, _, version = model.partition("@")
+def _delete_model_version(conn: Connection, model: ModelName, retry: RetryPolicy) -> list[str]:
+    path = model.model
     # Listed again, just before deleting: a version made since the check counts.
-    ours, others = _split_versions(_model_versions(conn, path, retry), version)
+    ours, others = _split_versions(_model_versions(conn, path, retry), model.version)
     if ours is None:
         return []
     if not others:

@@ -411,7 +411,7 @@ def test_durations_and_times():
 
     def record(state: str, **times: str) -> JobRecord:
         return JobRecord(TuningJobOutputs(name="projects/p/locations/l/tuningJobs/7", state=state, **times),
-                         None, None, None, {}, None, None, {}, None)
+                         None, None, None, {}, None, None, {})
 
     now = dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.UTC)
     running = record("RUNNING", create_time="2026-03-01T10:00:00Z", start_time="2026-03-01T10:47:57Z")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
-from tuning_provider import catalog, dataset
+from tuning_provider import dataset
 from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
 from tuning_provider.dataset import DatasetReport, LineError, validate_dataset
 from tuning_provider.errors import DatasetError
@@ -147,21 +147,18 @@ def test_an_unknown_base_model_is_an_error(tmp_path: Path) -> None:
     assert "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-3.1-flash-lite" in message
 
 
-def test_a_retired_base_model_is_a_warning_naming_the_replacement(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_retired_base_model_is_a_warning_naming_the_replacement(tmp_path: Path) -> None:
     # A warning only: the data is fine; the spec check is what refuses a retired model.
-    monkeypatch.setattr(catalog, "today", lambda: date(2026, 11, 30))
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro")
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro", today=date(2026, 11, 30))
     assert report.ok
     assert report.warnings == [
         "gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use gemini-3.5-flash."
     ]
 
 
-def test_a_deprecated_base_model_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # before the 2.5 models retired
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro")
+def test_a_deprecated_base_model_is_a_warning(tmp_path: Path) -> None:
+    # Before the 2.5 models retired.
+    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro", today=date(2026, 9, 1))
     assert report.ok
     assert report.warnings == [
         "gemini-2.5-pro is deprecated: Google retires it on 2026-10-20 (a month before, projects new to "

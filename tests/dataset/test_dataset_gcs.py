@@ -62,6 +62,9 @@ def test_permission_denied_names_the_role_to_grant(monkeypatch: pytest.MonkeyPat
         def bucket(self, name: str) -> Any:
             return type("Bucket", (), {"blob": lambda self, object_name, **_: DeniedBlob()})()
 
+        def close(self) -> None:
+            pass
+
     monkeypatch.setattr(dataset, "_storage_client", lambda endpoint: DeniedClient())
 
     with pytest.raises(DatasetError) as raised:

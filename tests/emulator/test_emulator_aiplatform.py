@@ -178,8 +178,8 @@ def test_errors_map_to_api_core_exceptions(gapic, types, vertex_http):
     with pytest.raises(exceptions.NotFound):
         gapic(types.MetadataServiceClient).get_context(
             name=f"{PARENT}/metadataStores/default/contexts/tuning-experiment-1")
-    status, _, body = vertex_http("PUT", f"/v1/{PARENT}/models")
-    assert (status, body["error"]["status"]) == (405, "UNIMPLEMENTED")
+    status, _, body = vertex_http("PUT", f"/v1/{PARENT}/models")  # a method ListModels' path lacks
+    assert (status, body["error"]["status"]) == (404, "NOT_FOUND")
 
 
 # --- strict parsing of every response, raw JSON against the generated types ---------------------

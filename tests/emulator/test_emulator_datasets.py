@@ -130,8 +130,8 @@ def test_missing_datasets_and_operations_are_not_found(vertex_http):
     assert (code, answer["error"]["status"]) == (404, "NOT_FOUND")
     code, _, answer = vertex_http("GET", f"/v1beta1/{PARENT}/datasets/42/operations/7")
     assert (code, answer["error"]["status"]) == (404, "NOT_FOUND")
-    code, _, answer = vertex_http("PATCH", f"/v1beta1/{PARENT}/datasets/42")
-    assert (code, answer["error"]["status"]) == (405, "UNIMPLEMENTED")
+    code, _, answer = vertex_http("PATCH", f"/v1beta1/{PARENT}/datasets/42")  # no such method
+    assert (code, answer["error"]["status"]) == (404, "NOT_FOUND")
 
 
 @pytest.mark.filterwarnings(SDK_DEPRECATION)

@@ -4,6 +4,8 @@ are never faulted."""
 
 from __future__ import annotations
 
+from tuning_provider.emulator.request import ListRequest, PageRequest
+
 REQUESTS = 30
 
 
@@ -27,7 +29,7 @@ def test_faulted_requests_are_429_or_503_and_have_no_effect(
         elif status == 503:
             assert body["error"]["status"] == "UNAVAILABLE"
     # Only the answered creates made jobs: ask the state directly, past the faults.
-    listed = emulator.state.tuning_jobs.list_tuning_jobs(tuning_parent, page_size=100)
+    listed = emulator.state.tuning_jobs.list_tuning_jobs(ListRequest(tuning_parent, page=PageRequest(size=100)))
     assert len(listed["tuningJobs"]) == statuses.count(200)
 
 

@@ -156,3 +156,19 @@ def test_undeploying_an_unknown_deployed_model_is_404(vertex_http, tuned_job):
         "POST", f"/v1/{tuned_job.tuned_model.endpoint}:undeployModel", {"deployedModelId": "42"}
     )
     assert status == 404
+
+
+def test_reads_never_write_the_state_advances_before_each_request(
+    emulator, genai_client, start_tuning_job, write_dataset, manual_clock
+):
+    """A job's model and endpoints are written where its state advances (once, before the
+    emulator serves a request), never by a get or list."""
+    job = start_tuning_job(genai_client, write_dataset())
+    manual_clock.advance(emulator.job_duration)
+    read = emulator.state.tuning_jobs.get_tuning_job(job.name)  # the state alone, no request
+    assert read["state"] == "JOB_STATE_SUCCEEDED"
+    assert emulator.state.models.find_version(read["tunedModel"]["model"]) is None
+
+    done = genai_client.tunings.get(name=job.name)  # a request: the state advances first
+    assert emulator.state.models.find_version(done.tuned_model.model) is not None
+    assert ask(genai_client, done.tuned_model.endpoint, "What is the capital of Italy?").text

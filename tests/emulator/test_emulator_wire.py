@@ -8,7 +8,7 @@ import pytest
 from google.genai import types
 
 from tuning_provider.emulator import messages, wire
-from tuning_provider.emulator.app import RPC_CODES
+from tuning_provider.emulator.app import HTTP_STATUS_OF_CODE, RPC_CODES
 from tuning_provider.errors import InvalidRequest
 
 
@@ -150,11 +150,13 @@ def test_for_version_moves_vertex_type_urls_only():
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "BREW"])
 def test_an_unsupported_method_answers_a_google_rpc_code(vertex_http, tuning_parent, method):
-    """Item 8: clients map `status` by google.rpc.Code name."""
-    status, headers, body = vertex_http(method, f"/v1/{tuning_parent}/tuningJobs")
-    assert status == 405
-    assert body["error"]["status"] == "UNIMPLEMENTED"
-    assert headers["Allow"] == "GET, POST"
+    """Item 8: clients map `status` by google.rpc.Code name; the HTTP status is the one
+    google/rpc/code.proto maps it to (404 NOT_FOUND, as Google's front end answers a request
+    that maps to no API method; not 405 UNIMPLEMENTED, which code.proto maps to 501)."""
+    status, _, body = vertex_http(method, f"/v1/{tuning_parent}/tuningJobs")
+    assert (status, body["error"]["code"], body["error"]["status"]) == (404, 404, "NOT_FOUND")
+    assert HTTP_STATUS_OF_CODE[body["error"]["status"]] == status
+    assert "takes GET, POST" in body["error"]["message"]
 
 
 def test_the_http_layers_own_errors_answer_google_rpc_codes(emulator):

@@ -19,10 +19,10 @@ def job(state: str = "RUNNING", detail: str | None = "TUNING", epochs_done: int 
         **outputs: Any) -> JobRecord:
     return JobRecord(
         TuningJobOutputs(name="projects/p/locations/l/tuningJobs/7", state=state,
-                         tuning_data_stats=DataStats(steps=180), start_time="2026-11-30T05:00:00Z", **outputs),
+                         tuning_data_stats=DataStats(steps=180), start_time="2026-11-30T05:00:00Z",
+                         tuning_state_detail=detail, completed_epoch_count=epochs_done, **outputs),
         base_model="gemini-3.5-flash", display_name="reviews", description=None, labels={},
         training_dataset_uri=None, validation_dataset_uri=None, hyper_parameters={"epoch_count": 3},
-        update_time=None, detail_state=detail, completed_epochs=epochs_done,
     )
 
 

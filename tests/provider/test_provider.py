@@ -8,6 +8,7 @@ failed job, pickling.
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Any
 
 import dill
@@ -27,8 +28,13 @@ from tuning_provider.spec import FINGERPRINT_LABEL, TuningJobSpec
 PROJECT, LOCATION = "test-project", "us-central1"
 
 
-def make_provider(url: str) -> TuningJobProvider:
-    provider = TuningJobProvider()
+# Days to judge base models on: before the gemini-2.5 models retired (one took a CMEK key) and after.
+BEFORE_THE_2_5_RETIREMENT, AFTER_THE_2_5_RETIREMENT = date(2026, 9, 1), date(2026, 11, 30)
+
+
+def make_provider(url: str, **seams: Any) -> TuningJobProvider:
+    """A configured provider; `seams` (today, read_metric_series) go to its constructor."""
+    provider = TuningJobProvider(**seams)
     provider.configure(ConfigureRequest(Config({API_ENDPOINT_KEY: url}, "tuning")))
     return provider
 
@@ -80,7 +86,12 @@ def submitted(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any
 
 @pytest.fixture
 def provider(emulator: Emulator) -> TuningJobProvider:
-    return make_provider(emulator.url)
+    return make_provider(emulator.url, today=AFTER_THE_2_5_RETIREMENT)
+
+
+@pytest.fixture
+def provider_before_the_2_5_retirement(emulator: Emulator) -> TuningJobProvider:
+    return make_provider(emulator.url, today=BEFORE_THE_2_5_RETIREMENT)
 
 
 @pytest.fixture
@@ -181,12 +192,8 @@ def test_check_reports_every_bad_field_at_once(provider):
     }
 
 
-def test_check_wants_the_key_in_the_jobs_region(provider, monkeypatch):
-    from datetime import date
-
-    from tuning_provider import catalog
-
-    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # a day a CMEK model was tunable
+def test_check_wants_the_key_in_the_jobs_region(provider_before_the_2_5_retirement):
+    provider = provider_before_the_2_5_retirement  # a day a CMEK model was tunable
     raw = inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash",
                  kms_key_name="projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k")
     failures = provider.check({}, raw).failures
@@ -227,13 +234,8 @@ def test_check_refuses_a_retired_base_model_but_its_recorded_jobs_still_parse(pr
     assert provider.diff(olds["name"], olds, news).changes is False
 
 
-def test_check_warns_of_a_deprecated_base_model_and_names_its_replacement(provider, monkeypatch, capfd):
-    from datetime import date
-
-    from tuning_provider import catalog
-
-    monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))  # before the 2.5 retirement
-    checked(provider, inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash"))
+def test_check_warns_of_a_deprecated_base_model_and_names_its_replacement(provider_before_the_2_5_retirement, capfd):
+    checked(provider_before_the_2_5_retirement, inputs("gs://tuning-data/t.jsonl", base_model="gemini-2.5-flash"))
     warning = capfd.readouterr().err
     assert "warning: base_model: gemini-2.5-flash is deprecated: Google retires it on 2026-10-20" in warning
 
@@ -354,15 +356,11 @@ def test_diff_covers_every_input():
 
 
 @pytest.mark.parametrize("field", sorted(CHANGES))
-def test_diff_replace_or_update_per_field(provider, field, write_training_file, monkeypatch):
+def test_diff_replace_or_update_per_field(provider, field, write_training_file, emulator):
     write_training_file("data/train.jsonl")  # validate_dataset=True reads it in check
     base: dict[str, Any] = {}
     if field == "kms_key_name":  # no model tunable today takes a key: one that did, back then
-        from datetime import date
-
-        from tuning_provider import catalog
-
-        monkeypatch.setattr(catalog, "today", lambda: date(2026, 9, 1))
+        provider = make_provider(emulator.url, today=BEFORE_THE_2_5_RETIREMENT)
         base = {"base_model": "gemini-2.5-flash"}
     if field == "pre_tuned_model_checkpoint_id":  # only continuous tuning has checkpoints to start from
         base = {"base_model": f"projects/{PROJECT}/locations/{LOCATION}/models/7@1", "adapter_size": None}

@@ -211,17 +211,17 @@ def test_gate_and_best_checkpoint_need_validation_data(provider):
 # --- the serving checkpoint ------------------------------------------------------------
 
 
-def test_best_checkpoint_serves_the_lowest_eval_loss_and_answers(provider, data, monkeypatch):
-    real = vertex.read_metric_series
+def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord) -> MetricSeries:
+    """The metrics as the emulator wrote them, but with the first epoch's eval loss the lowest
+    (the emulator's falls every epoch)."""
+    series = vertex.read_metric_series(conn, job)
+    evals = series.points.get("/eval_total_loss", [])
+    return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
+                                                               enumerate(evals)]})
 
-    def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord, *args: Any) -> MetricSeries:
-        # The emulator's eval loss falls every epoch; here the first epoch's is the lowest.
-        series = real(conn, job, *args)
-        evals = series.points.get("/eval_total_loss", [])
-        return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
-                                                                   enumerate(evals)]})
 
-    monkeypatch.setattr(vertex, "read_metric_series", first_epoch_best)
+def test_best_checkpoint_serves_the_lowest_eval_loss_and_answers(emulator, data):
+    provider = make_provider(emulator.url, read_metric_series=first_epoch_best)
     outs = provider.create(checked(provider, validated(data, serve_checkpoint="best_eval_loss"))).outs
     first = outs["checkpoints"][0]
     assert outs["serving_checkpoint"] == first["checkpoint_id"] and first["eval_loss"] == 0.1
@@ -231,13 +231,13 @@ def test_best_checkpoint_serves_the_lowest_eval_loss_and_answers(provider, data,
     assert provider.read(outs["name"], outs).outs["tuned_model_endpoint"] == first["endpoint"]
 
 
-def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(provider, data, monkeypatch, capfd):
+def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(emulator, data, capfd):
     from tuning_provider.errors import PermissionDenied
 
     def denied(*_args: Any) -> MetricSeries:
         raise PermissionDenied("reading experiment: denied (HTTP 403)", status=403)
 
-    monkeypatch.setattr(vertex, "read_metric_series", denied)
+    provider = make_provider(emulator.url, read_metric_series=denied)
     outs = provider.create(checked(provider, validated(data))).outs
     assert outs["state"] == "SUCCEEDED" and outs["metrics"] is None
     assert "warning: the training metrics could not be read" in capfd.readouterr().err
@@ -245,17 +245,10 @@ def test_an_unreadable_metrics_store_fails_the_create_only_where_metrics_decide(
         provider.create(checked(provider, validated(data, max_eval_loss=5.0)))
 
 
-def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, data, monkeypatch):
+def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, emulator, data):
     outs = provider.create(checked(provider, validated(data))).outs
-    real = vertex.read_metric_series
-
-    def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord, *args: Any) -> MetricSeries:
-        series = real(conn, job, *args)
-        evals = series.points["/eval_total_loss"]
-        return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
-                                                                   enumerate(evals)]})
-
-    monkeypatch.setattr(vertex, "read_metric_series", first_epoch_best)
+    # The next up's provider process reads metrics in which the first epoch is best.
+    provider = make_provider(emulator.url, read_metric_series=first_epoch_best)
     news = checked(provider, validated(data, serve_checkpoint="best_eval_loss"))
     assert provider.diff(outs["name"], outs, news).replaces == []
     updated = provider.update(outs["name"], outs, news).outs

@@ -204,7 +204,7 @@ def deploy(
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        stacks.run(on=DAY)
+        stacks.run(today=DAY)
         root = pulumi.runtime.get_root_resource()
         return pulumi.Output.from_input(root.outputs).apply(exported.update)
 
@@ -280,7 +280,7 @@ def prod_cmek_config(prod_config: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_shipped_stack_files_pass_todays_checks(stack: str, tmp_path: Path) -> None:
-    config = load_config(with_datasets(stack_file_config(stack), tmp_path), on=date(2026, 11, 30))
+    config = load_config(with_datasets(stack_file_config(stack), tmp_path), today=date(2026, 11, 30))
     assert config.job["base_model"] == "gemini-3.5-flash" and config.job_cmek == "auto"
     assert catalog.MODELS["gemini-3.5-flash"].cmek is False and catalog.MODELS[CMEK_MODEL].cmek is True
 
@@ -663,7 +663,7 @@ def test_a_bad_setting_is_reported_by_its_key(
     dev_config: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]], key: str, words: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(change(dev_config), on=DAY)
+        load_config(change(dev_config), today=DAY)
     assert caught.value.keys == [key]
     assert words in str(caught.value)
 

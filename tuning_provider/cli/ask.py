@@ -30,11 +30,13 @@ from tuning_provider.cli.connection import (
     UsageError,
     add_connection_options,
     command,
+    not_found_in,
     read_stack_config,
     resolve_connection,
     split_resource_name,
 )
-from tuning_provider.errors import NotFound
+from tuning_provider.cli.numbers import number
+from tuning_provider.names import EndpointName, resource_id
 from tuning_provider.vertex import Connection, generate_content
 
 __all__ = ["ENDPOINT_OUTPUT", "JOBS_OUTPUT", "register", "resolve_endpoint", "stack_outputs"]
@@ -60,26 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--job", metavar="JOB",
                         help="in a stack of several jobs, the job whose model to ask (its jobs.JOB.tunedModelEndpoint)")
     parser.add_argument("--system", metavar="TEXT", help="a system instruction")
-    parser.add_argument("--temperature", type=_bounded(float, 0.0, 2.0), metavar="T", help="0 to 2")
-    parser.add_argument("--top-p", type=_bounded(float, 0.0, 1.0), metavar="P", help="0 to 1")
-    parser.add_argument("--top-k", type=_bounded(int, 1, None), metavar="K", help="1 or more")
-    parser.add_argument("--max-output-tokens", type=_bounded(int, 1, None), metavar="N", help="1 or more")
+    parser.add_argument("--temperature", type=number(float, at_least=0, at_most=2), metavar="T", help="0 to 2")
+    parser.add_argument("--top-p", type=number(float, at_least=0, at_most=1), metavar="P", help="0 to 1")
+    parser.add_argument("--top-k", type=number(int, at_least=1), metavar="K", help="1 or more")
+    parser.add_argument("--max-output-tokens", type=number(int, at_least=1), metavar="N", help="1 or more")
     add_connection_options(parser)
     parser.set_defaults(func=ask_command)
-
-
-def _bounded(kind: type[float] | type[int], low: float, high: float | None) -> Callable[[str], Any]:
-    def parse(value: str) -> float | int:
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a {'whole ' if kind is int else ''}number") from None
-        if number < low or (high is not None and number > high):
-            span = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
-            raise argparse.ArgumentTypeError(f"{value} is out of range: use {span}")
-        return number
-
-    return parse
 
 
 def stack_outputs(stack: str) -> Mapping[str, Any]:
@@ -140,27 +128,22 @@ def resolve_endpoint(
                 f"succeeded, or `pulumi up --stack {stack}` has not run"
             )
         target = str(endpoint)
-    resource = split_resource_name(target, "endpoints")
+    resource = split_resource_name(target, EndpointName)
     conn = resolve_connection(args, resource=resource, environ=environ, stacks_dir=stacks_dir)
-    full = target if resource else f"{conn.resource_prefix()}/endpoints/{target}"
+    full = target if resource else str(EndpointName(conn.project, conn.location, target))
     return conn, full
 
 
 @command
 def ask_command(args: argparse.Namespace) -> int:
     conn, endpoint = resolve_endpoint(args)
-    try:
+    with not_found_in(conn, f"endpoint {resource_id(endpoint)}",
+                      "check the id, or whether the tuned model was deleted"):
         answer = generate_content(
             conn, endpoint, args.prompt,
             system=args.system, temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
             max_output_tokens=args.max_output_tokens, retry=CLI_RETRY,
         )
-    except NotFound as exc:
-        raise NotFound(
-            f"endpoint {endpoint.rsplit('/', 1)[-1]} not found in {conn.resource_prefix()}: check the id, "
-            "or whether the tuned model was deleted",
-            status=exc.status, code=exc.code,
-        ) from exc
     if not answer:
         print(f"{endpoint} answered with no text", file=sys.stderr)
         return 0

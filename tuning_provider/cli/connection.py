@@ -20,17 +20,19 @@ Problems here are usage problems: `UsageError`, one sentence, exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from tuning_provider.errors import NotFound
+from tuning_provider.names import EndpointName, TuningJobName
 from tuning_provider.vertex import Connection, RetryPolicy
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "UsageError",
     "add_connection_options",
     "command",
+    "not_found_in",
     "read_stack_config",
     "resolve_connection",
     "split_resource_name",
@@ -52,9 +55,6 @@ DEFAULT_LOCATION = "us-central1"
 # A person is waiting at the terminal: give up on transient errors sooner than the provider.
 CLI_RETRY = RetryPolicy(attempts=4, max_elapsed=20.0)
 
-_RESOURCE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/(?P<kind>[A-Za-z]+)/(?P<id>[^/]+)$"
-)
 
 
 class UsageError(Exception):
@@ -75,23 +75,22 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--stack", metavar="NAME", help="take the settings from stacks/Pulumi.NAME.yaml")
 
 
-_NOUNS = {"tuningJobs": ("a", "tuning job"), "endpoints": ("an", "endpoint")}
+_NOUNS = {TuningJobName: ("a", "tuning job"), EndpointName: ("an", "endpoint")}
 
 
-def split_resource_name(name: str, kind: str) -> tuple[str, str] | None:
-    """(project, location) of a full resource name of this kind ("tuningJobs", "endpoints"),
-    None for a bare id. UsageError for anything else with slashes, or an empty id."""
-    article, noun = _NOUNS.get(kind, ("a", kind))
+def split_resource_name(name: str, kind: type[TuningJobName] | type[EndpointName]) -> tuple[str, str] | None:
+    """(project, location) of a full resource name of this kind, None for a bare id.
+    UsageError for anything else with slashes, or an empty id."""
+    article, noun = _NOUNS[kind]
     if "/" not in name:
         if not name.strip():
             raise UsageError(f"the {noun} id is empty")
         return None
-    match = _RESOURCE.match(name)
-    if not match or match["kind"] != kind:
-        raise UsageError(
-            f"{name!r} does not name {article} {noun}: give projects/PROJECT/locations/REGION/{kind}/ID or the bare ID"
-        )
-    return match["project"], match["location"]
+    parsed = kind.parse(name)
+    if parsed is None:
+        raise UsageError(f"{name!r} does not name {article} {noun}: give "
+                         f"projects/PROJECT/locations/REGION/{kind.collection}/ID or the bare ID")
+    return parsed.project, parsed.location
 
 
 def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, Any]:
@@ -158,6 +157,17 @@ def _text(value: Any, key: str, origin: str) -> str | None:
     if isinstance(value, dict) and "secure" in value:
         raise UsageError(f"{key} in {origin} is a secret; pass it with a flag instead")
     return str(value)
+
+
+@contextlib.contextmanager
+def not_found_in(conn: Connection, what: str, fix: str) -> Iterator[None]:
+    """A NotFound raised inside, said again for the command line: "WHAT not found in
+    projects/P/locations/L: FIX", so a person sees where the CLI looked."""
+    try:
+        yield
+    except NotFound as exc:
+        raise NotFound(f"{what} not found in {conn.resource_prefix()}: {fix}",
+                       status=exc.status, code=exc.code) from exc
 
 
 def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tuning_provider.cli.numbers import number
+
 __all__ = ["register"]
 
 
@@ -29,7 +31,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8765,
+    parser.add_argument("--port", type=number(int, at_least=0, at_most=65535), default=8765,
                         help="port to bind; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--state-dir", type=Path, default=Path(".state/emulator"),
                         help="where the SQLite state lives (default: %(default)s)")
@@ -37,11 +39,11 @@ def register(subparsers: Any) -> None:
                         help="folder of buckets served as gs:// (default: %(default)s)")
     parser.add_argument("--bigquery-dir", type=Path, default=Path(".state/bigquery"),
                         help="folder of BigQuery tables for multimodal datasets (default: %(default)s)")
-    parser.add_argument("--job-duration", type=_positive_float, default=2.0, metavar="SECONDS",
+    parser.add_argument("--job-duration", type=number(float, more_than=0), default=2.0, metavar="SECONDS",
                         help="how long a new tuning job takes to succeed (default: %(default)s)")
-    parser.add_argument("--fault-rate", type=_fraction, default=0.0, metavar="FRACTION",
+    parser.add_argument("--fault-rate", type=number(float, at_least=0, at_most=1), default=0.0, metavar="FRACTION",
                         help="fraction of Vertex requests answered 429 or 503 (default: %(default)s)")
-    parser.add_argument("--fault-seed", type=int, default=None, metavar="N",
+    parser.add_argument("--fault-seed", type=number(int), default=None, metavar="N",
                         help="seed that makes the injected faults reproducible")
     parser.set_defaults(func=run)
 
@@ -66,17 +68,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
-    return value

@@ -23,16 +23,20 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tuning_provider import catalog
+from tuning_provider import catalog, times
 from tuning_provider.cli.connection import (
     CLI_RETRY,
     add_connection_options,
     command,
+    not_found_in,
     resolve_connection,
     split_resource_name,
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
-from tuning_provider.errors import InvalidRequest, NotFound, WaitTimeout
+from tuning_provider.cli.numbers import number
+from tuning_provider.errors import InvalidRequest, WaitTimeout
+from tuning_provider.names import TuningJobName, resource_id
+from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
     LIVE_STATES,
     TERMINAL_STATES,
@@ -50,7 +54,6 @@ __all__ = [
     "format_duration",
     "format_time",
     "job_details",
-    "job_id",
     "job_json",
     "job_seconds",
     "jobs_table",
@@ -74,8 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help=f"only jobs in this state ({', '.join(STATES)})")
     listing.add_argument("--label", action="append", type=_label, default=[], metavar="KEY=VALUE",
                          help="only jobs with this label (repeat for more)")
-    listing.add_argument("--limit", type=_positive, metavar="N", help="at most N jobs")
-    listing.add_argument("--page-size", type=_positive, default=100, metavar="N",
+    listing.add_argument("--limit", type=number(int, at_least=1), metavar="N", help="at most N jobs")
+    listing.add_argument("--page-size", type=number(int, at_least=1), default=100, metavar="N",
                          help="jobs fetched per API call (default 100)")
     listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
     add_connection_options(listing)
@@ -92,9 +95,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                 description="Ask Vertex to cancel a job; with --wait, wait until it stops.")
     cancel.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
     cancel.add_argument("--wait", action="store_true", help="wait until the job has stopped, showing progress")
-    cancel.add_argument("--timeout", type=_seconds, default=1800.0, metavar="SECONDS",
+    cancel.add_argument("--timeout", type=number(float, more_than=0), default=1800.0, metavar="SECONDS",
                         help="give up waiting after this long (default 1800)")
-    cancel.add_argument("--poll-interval", type=_seconds, default=10.0, metavar="SECONDS",
+    cancel.add_argument("--poll-interval", type=number(float, more_than=0), default=10.0, metavar="SECONDS",
                         help=argparse.SUPPRESS)
     add_connection_options(cancel)
     cancel.set_defaults(func=cancel_command)
@@ -135,45 +138,19 @@ def _label(value: str) -> tuple[str, str]:
     return key, label_value
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
-    return number
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
 def _job_connection(args: argparse.Namespace) -> tuple[Connection, str]:
     """The connection and the job's full name; a full name brings its own project and region."""
-    resource = split_resource_name(args.job, "tuningJobs")
+    resource = split_resource_name(args.job, TuningJobName)
     conn = resolve_connection(args, resource=resource)
     return conn, conn.job_name(args.job)
 
 
 def _read_job(conn: Connection, name: str) -> JobRecord:
-    try:
+    with not_found_in(conn, f"tuning job {resource_id(name)}", "check the id, the project and the location"):
         return get_tuning_job(conn, name, CLI_RETRY)
-    except NotFound as exc:
-        raise NotFound(
-            f"tuning job {job_id(name)} not found in {conn.resource_prefix()}: check the id, "
-            "the project and the location",
-            status=exc.status, code=exc.code,
-        ) from exc
 
 
 @command
@@ -224,9 +201,9 @@ def cancel_command(args: argparse.Namespace) -> int:
             if not record.live:
                 return _nothing_to_cancel(record)
             raise
-        print(f"cancel requested for tuning job {job_id(name)} (was {record.state})")
+        print(f"cancel requested for tuning job {resource_id(name)} (was {record.state})")
     else:
-        print(f"tuning job {job_id(name)} is being cancelled already")
+        print(f"tuning job {resource_id(name)} is being cancelled already")
     if not args.wait:
         return 0
     progress = Progress(sys.stderr)
@@ -236,13 +213,13 @@ def cancel_command(args: argparse.Namespace) -> int:
             on_progress=progress.report, retry=CLI_RETRY, sleep=progress.sleep,
         )
     except WaitTimeout as exc:
-        print(f"error: {exc}; check again with `jobs get {job_id(name)}`", file=sys.stderr)
+        print(f"error: {exc}; check again with `jobs get {resource_id(name)}`", file=sys.stderr)
         return 1
     if final.state != "CANCELLED":
-        print(f"error: tuning job {job_id(name)} ended {final.state} before the cancel took effect",
+        print(f"error: tuning job {resource_id(name)} ended {final.state} before the cancel took effect",
               file=sys.stderr)
         return 1
-    print(f"tuning job {job_id(name)} is CANCELLED")
+    print(f"tuning job {resource_id(name)} is CANCELLED")
     return 0
 
 
@@ -263,19 +240,19 @@ def delete_model_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
     if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
-        print(f"tuning job {job_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
+        print(f"tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
         return 1
     problems = delete_tuned_model(conn, record, CLI_RETRY)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 3
-    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {job_id(name)} and its endpoints")
+    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} and its endpoints")
     return 0
 
 
 def _nothing_to_cancel(record: JobRecord) -> int:
-    print(f"error: tuning job {job_id(record.name)} already ended {record.state}; nothing to cancel",
+    print(f"error: tuning job {resource_id(record.name)} already ended {record.state}; nothing to cancel",
           file=sys.stderr)
     return 1
 
@@ -312,31 +289,19 @@ class Progress:
 # --- presentation --------------------------------------------------------------------------
 
 
-def job_id(name: str) -> str:
-    """The bare id at the end of a resource name."""
-    return name.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def format_time(value: str | None) -> str:
     """An RFC 3339 time as 'YYYY-MM-DD HH:MM:SS' in UTC; '-' when absent."""
-    parsed = _parse_time(value)
+    parsed = parse_rfc3339(value)
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
 
 
 def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
     """How long the job ran (from start, else creation, to end); for a live job, so far."""
     outputs = record.outputs
-    begin = _parse_time(outputs.start_time) or _parse_time(outputs.create_time)
+    begin = parse_rfc3339(outputs.start_time) or parse_rfc3339(outputs.create_time)
     if begin is None:
         return None
-    end = _parse_time(outputs.end_time)
+    end = parse_rfc3339(outputs.end_time)
     if end is None:
         if not record.live:
             return None
@@ -346,11 +311,7 @@ def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | No
 
 def format_duration(seconds: float | None) -> str:
     """12m03s, 1h02m03s; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+    return "-" if seconds is None else times.format_duration(seconds)
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -366,7 +327,7 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
     """Aligned columns: id, display name, base model, state, created (UTC), duration."""
     return _table(TABLE_HEADERS, (
         (
-            job_id(r.name),
+            resource_id(r.name),
             r.display_name or "-",
             catalog.model_id(r.base_model) if r.base_model else "-",
             r.state,
@@ -380,9 +341,8 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
 def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any]:
     """The job as plain JSON data: its outputs and the settings it was created with."""
     return {
-        "id": job_id(record.name),
+        "id": resource_id(record.name),
         **record.outputs.model_dump(mode="json"),
-        "update_time": record.update_time,
         "duration_seconds": job_seconds(record, now),
         "base_model": record.base_model,
         "display_name": record.display_name,
@@ -433,7 +393,7 @@ def job_details(record: JobRecord, now: dt.datetime | None = None) -> str:
         ("created", _utc(out.create_time)),
         ("started", _utc(out.start_time)),
         ("ended", _utc(out.end_time)),
-        ("updated", _utc(record.update_time)),
+        ("updated", _utc(out.update_time)),
         ("duration", format_duration(job_seconds(record, now)) + (" so far" if record.live else "")),
         ("hyperparameters", _hyper_parameters(record.hyper_parameters)),
         ("training data", record.training_dataset_uri or "-"),

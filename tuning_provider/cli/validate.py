@@ -17,6 +17,7 @@ import sys
 from typing import TextIO
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.cli.numbers import number
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -47,11 +48,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
-        "--max-errors", type=_non_negative, default=50, metavar="N",
+        "--max-errors", type=number(int, at_least=0), default=50, metavar="N",
         help="list at most N errors (all are counted; default 50)",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="N",
+        "--workers", type=number(int, at_least=1), default=1, metavar="N",
         help="processes to scan a large local file with (default 1)",
     )
     parser.add_argument(
@@ -116,17 +117,3 @@ def _bad_lines(report: DatasetReport) -> str:
     if not report.bad_lines:
         return ""
     return f", and {report.bad_lines:,} bad {'line' if report.bad_lines == 1 else 'lines'} not counted"
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value

@@ -43,10 +43,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tuning_provider import catalog
 from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, location_serves
 from tuning_provider.emulator.filters import Field, parse_filter
-from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
+from tuning_provider.emulator.formats import rfc3339
 from tuning_provider.emulator.operations import done_operation
+from tuning_provider.emulator.paging import paginate
+from tuning_provider.emulator.request import ListRequest
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.wire import camel_name
 from tuning_provider.errors import InvalidRequest, NotFound
@@ -55,8 +58,6 @@ __all__ = ["MULTIMODAL_SCHEMA", "DatasetRequests", "Datasets"]
 
 MULTIMODAL_SCHEMA = "gs://google-cloud-aiplatform/schema/dataset/metadata/multimodal_1.0.0.yaml"
 _SCHEMA_FOLDER = "gs://google-cloud-aiplatform/schema/dataset/metadata/"
-MAX_DISPLAY_NAME_CHARS = 128
-MAX_LABELS = 64
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -125,26 +126,20 @@ class Datasets:
         parent, dataset_id = split_name(name, "datasets")
         return self._json(self._row(parent, dataset_id))
 
-    def list_datasets(self, parent: str, *, filter_text: str = "", page_size: int | None = None,
-                      page_token: str = "", order_by: str = "") -> dict[str, Any]:
-        """GET {parent}/datasets: in creation order, paged; filters on display_name,
+    def list_datasets(self, request: ListRequest) -> dict[str, Any]:
+        """GET {parent}/datasets: in creation order; the filter on display_name,
         metadata_schema_uri and labels, joined by AND."""
-        if page_size is not None and page_size < 0:
-            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        if order_by.strip() not in ("", "create_time", "createTime"):
-            raise InvalidRequest(f"Unsupported order_by {order_by!r}: the emulator lists datasets by create_time.")
-        matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
+        if request.order_by.strip() not in ("", "create_time", "createTime"):
+            raise InvalidRequest(
+                f"Unsupported order_by {request.order_by!r}: the emulator lists datasets by create_time."
+            )
+        matches = parse_filter(request.filter, _FILTER_FIELDS, labels=True,
                                understands='display_name, metadata_schema_uri and labels.KEY compared with = '
                                            'or != to "VALUE"')
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        after = decode_page_number(page_token) if page_token else 0
-        rows = self._store.all("SELECT * FROM datasets WHERE parent = ? AND seq > ? ORDER BY seq", (parent, after))
-        listed = [(row["seq"], self._json(row)) for row in rows]
-        found = [(seq, dataset) for seq, dataset in listed if matches(dataset)]
-        answer: dict[str, Any] = {"datasets": [d for _, d in found[:size]]} if found else {}
-        if len(found) > size:
-            answer["nextPageToken"] = encode_page_token(str(found[size - 1][0]))
-        return answer
+        rows = self._store.all("SELECT * FROM datasets WHERE parent = ?", (request.parent,))
+        page = paginate((((row["seq"],), self._json(row)) for row in rows), request.page,
+                        default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE, keep=matches)
+        return page.answer("datasets")
 
     def delete_dataset(self, name: str) -> dict[str, Any]:
         parent, dataset_id = split_name(name, "datasets")
@@ -216,12 +211,13 @@ class Datasets:
         display_name = fields.get("displayName")
         if not display_name:
             raise InvalidRequest("dataset.display_name is required.")
-        if len(display_name) > MAX_DISPLAY_NAME_CHARS:
+        if len(display_name) > catalog.MAX_DISPLAY_NAME_CHARS:
             raise InvalidRequest(
-                f"dataset.display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters; got {len(display_name)}."
+                f"dataset.display_name must be at most {catalog.MAX_DISPLAY_NAME_CHARS} characters; "
+                f"got {len(display_name)}."
             )
-        if len(fields.get("labels") or {}) > MAX_LABELS:
-            raise InvalidRequest(f"A dataset can have at most {MAX_LABELS} user labels.")
+        if len(fields.get("labels") or {}) > catalog.MAX_LABELS:
+            raise InvalidRequest(f"A dataset can have at most {catalog.MAX_LABELS} user labels.")
         schema = fields.get("metadataSchemaUri") or ""
         if not schema.startswith(_SCHEMA_FOLDER) or not schema.endswith(".yaml"):
             raise InvalidRequest(

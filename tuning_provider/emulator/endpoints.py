@@ -7,7 +7,7 @@ A succeeded job gets one endpoint per kept checkpoint, each serving the job's mo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tuning_provider.emulator import responder
@@ -36,36 +36,32 @@ _VERSION_COLUMN = ("deployed_models", "model_version", "TEXT NOT NULL DEFAULT '1
 
 
 class Endpoints:
-    """The endpoints and deployed_models tables. `publish` writes the outputs of jobs that
-    have just succeeded; `examples_of(parent, model_id, version)` is what a deployed model
-    version recalls."""
+    """The endpoints and deployed_models tables. `examples_of(parent, model_id, version)` is
+    what a deployed model version recalls."""
 
     def __init__(
         self,
         store: Store,
         *,
-        publish: Callable[[], None],
         examples_of: Callable[[str, str, str], Sequence[responder.Example]],
     ) -> None:
         store.declare(_SCHEMA)
         store.add_column(*_VERSION_COLUMN)
         self._store = store
-        self._publish = publish
         self._examples_of = examples_of
 
     def get_endpoint(self, name: str) -> dict[str, Any]:
         parent, endpoint_id = split_name(name, "endpoints")
         with self._store.lock:
-            self._publish()
             return self._json(self._row(parent, endpoint_id))
 
-    def undeploy_model(self, name: str, deployed_model_id: str) -> dict[str, Any]:
+    def undeploy_model(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST endpoints/ID:undeployModel {deployedModelId}."""
         parent, endpoint_id = split_name(name, "endpoints")
+        deployed_model_id = body.get("deployedModelId", "")
         if not deployed_model_id:
             raise InvalidRequest("deployed_model_id is required.")
         with self._store.lock:
-            self._publish()
             self._row(parent, endpoint_id)
             deleted = self._store.execute(
                 "DELETE FROM deployed_models WHERE parent = ? AND endpoint_id = ? AND id = ?",
@@ -81,7 +77,6 @@ class Endpoints:
         """DELETE endpoints/ID: refused while a model is still deployed to it."""
         parent, endpoint_id = split_name(name, "endpoints")
         with self._store.lock:
-            self._publish()
             self._row(parent, endpoint_id)
             deployed = self._deployed_on(parent, endpoint_id)
             if deployed:
@@ -97,7 +92,6 @@ class Endpoints:
         """POST endpoints/ID:generateContent, answered by the responder (no neural network)."""
         parent, endpoint_id = split_name(name, "endpoints")
         with self._store.lock:
-            self._publish()
             self._row(parent, endpoint_id)
             deployed = self._deployed_on(parent, endpoint_id)
             if not deployed:

@@ -19,11 +19,13 @@ from typing import Any
 
 from tuning_provider.emulator import metrics
 from tuning_provider.emulator.filters import Field, parse_filter
-from tuning_provider.emulator.formats import decode_page_number, encode_page_token, rfc3339
+from tuning_provider.emulator.formats import rfc3339
+from tuning_provider.emulator.paging import Key, paginate
+from tuning_provider.emulator.request import ListRequest
 from tuning_provider.emulator.tensorboards import RUN_ID, Tensorboards
 from tuning_provider.emulator.timeline import CANCELLED, SUCCEEDED
 from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
-from tuning_provider.errors import InvalidRequest, NotFound
+from tuning_provider.errors import NotFound
 
 __all__ = ["METADATA_STORE", "Experiments"]
 
@@ -65,29 +67,20 @@ class Experiments:
             return self._run_json(record, now)
         return self._experiment_json(record)
 
-    def list_contexts(self, store_name: str, *, filter_text: str = "", page_size: int | None = None,
-                      page_token: str = "") -> dict[str, Any]:
+    def list_contexts(self, request: ListRequest) -> dict[str, Any]:
         """GET .../metadataStores/default/contexts: every experiment and run, oldest first;
         filters on schema_title, display_name (=) and parent_contexts (:), joined by AND."""
-        parent, _, store = store_name.partition("/metadataStores/")
+        parent, _, store = request.parent.partition("/metadataStores/")
         if store != METADATA_STORE:
-            raise NotFound(f"MetadataStore {store_name} does not exist.")
-        if page_size is not None and page_size < 0:
-            raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-        wanted = parse_filter(filter_text, _FILTER_FIELDS, labels=False,
+            raise NotFound(f"MetadataStore {request.parent} does not exist.")
+        wanted = parse_filter(request.filter, _FILTER_FIELDS, labels=False,
                               understands='schema_title="...", display_name="..." and parent_contexts:"..."')
         now = self._jobs.now()
-        contexts: list[dict[str, Any]] = []
+        contexts: list[tuple[Key, dict[str, Any]]] = []
         for record in self._jobs.started_records(parent):
-            contexts += [self._experiment_json(record), self._run_json(record, now)]
-        contexts = [c for c in contexts if wanted(c)]
-        start = decode_page_number(page_token) if page_token else 0
-        size = page_size or DEFAULT_PAGE_SIZE
-        page = contexts[start:start + size]
-        answer: dict[str, Any] = {"contexts": page} if page else {}
-        if start + size < len(contexts):
-            answer["nextPageToken"] = encode_page_token(str(start + size))
-        return answer
+            contexts.append(((record.seq, 0), self._experiment_json(record)))
+            contexts.append(((record.seq, 1), self._run_json(record, now)))
+        return paginate(contexts, request.page, default_size=DEFAULT_PAGE_SIZE, keep=wanted).answer("contexts")
 
     def _experiment_json(self, record: JobRecord) -> dict[str, Any]:
         context_id = experiment_id(record.id)

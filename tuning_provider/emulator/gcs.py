@@ -1,6 +1,6 @@
 """Cloud Storage for the emulator: buckets are folders of GCS_DIR, gs://BUCKET/OBJECT is the
-file GCS_DIR/BUCKET/OBJECT. The Vertex side reads datasets through it; the storage routes
-serve it to google-cloud-storage (metadata, ranged media downloads, listing, uploads)."""
+file GCS_DIR/BUCKET/OBJECT. The Vertex side reads datasets through it; `gcs_api` serves it to
+google-cloud-storage (metadata, ranged media downloads, listing, uploads)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuning_provider.emulator.formats import GCS_URI, decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.formats import GCS_URI, rfc3339
+from tuning_provider.emulator.paging import paginate
+from tuning_provider.emulator.request import PageRequest
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["GcsStore", "MediaFile"]
@@ -74,36 +76,29 @@ class GcsStore:
         stat = path.stat()
         return MediaFile(path=path, size=stat.st_size, metadata=self._metadata(bucket, name, path, stat))
 
-    def list_objects(
-        self, bucket: str, *, prefix: str = "", delimiter: str = "", page_token: str = "", max_results: int = 1000
-    ) -> dict[str, Any]:
+    def list_objects(self, bucket: str, *, prefix: str = "", delimiter: str = "", page: PageRequest) -> dict[str, Any]:
+        """Objects by name under `prefix`; with a `delimiter`, the names that go on past it are
+        folded into one `prefixes` entry each. Items and prefixes share one page."""
         folder = self._bucket_path(bucket)
         self.get_bucket(bucket)
-        names = sorted(
-            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
-        )
-        last = decode_page_token(page_token) if page_token else ""
-        items: list[dict[str, Any]] = []
-        prefixes: set[str] = set()
-        next_token = None
-        for name in names:
-            if not name.startswith(prefix) or name <= last:
+        entries: dict[str, str | None] = {}  # sort key -> object name (None: a folded prefix)
+        for path in folder.rglob("*"):
+            name = path.relative_to(folder).as_posix()
+            if not path.is_file() or not name.startswith(prefix):
                 continue
-            if len(items) + len(prefixes) >= max_results:
-                next_token = encode_page_token(last)
-                break
-            last = name
             rest = name[len(prefix):]
             if delimiter and delimiter in rest:
-                prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
-                continue
-            path = folder / name
-            items.append(self._metadata(bucket, name, path, path.stat()))
+                entries[prefix + rest.split(delimiter, 1)[0] + delimiter] = None
+            else:
+                entries[name] = name
+        found = paginate((((key,), (key, name)) for key, name in entries.items()), page, default_size=1000)
+        items = [self._metadata(bucket, name, folder / name, (folder / name).stat()) for _, name in found.items if name]
         answer: dict[str, Any] = {"kind": "storage#objects", "items": items}
+        prefixes = [key for key, name in found.items if name is None]
         if prefixes:
-            answer["prefixes"] = sorted(prefixes)
-        if next_token:
-            answer["nextPageToken"] = next_token
+            answer["prefixes"] = prefixes
+        if found.next_token:
+            answer["nextPageToken"] = found.next_token
         return answer
 
     def insert_object(self, bucket: str, name: str, data: bytes) -> dict[str, Any]:

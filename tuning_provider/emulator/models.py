@@ -20,13 +20,15 @@ job (google-genai reads the first as `tuned_model_info.base_model`)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning_provider.emulator.filters import Field, parse_filter
-from tuning_provider.emulator.formats import decode_page_token, encode_page_token, rfc3339
+from tuning_provider.emulator.filters import Field, Predicate, parse_filter
+from tuning_provider.emulator.formats import rfc3339
 from tuning_provider.emulator.operations import done_operation
+from tuning_provider.emulator.paging import Key, Page, paginate
+from tuning_provider.emulator.request import ListRequest
 from tuning_provider.emulator.store import Store, split_name
 from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
@@ -49,8 +51,8 @@ CREATE TABLE IF NOT EXISTS model_last_versions (
     parent TEXT NOT NULL, id TEXT NOT NULL, last_version INTEGER NOT NULL, PRIMARY KEY (parent, id)
 );
 """
-# What `Models.list` filters on, as aiplatform.Model.list(filter=...) writes it.
-# What a list filter takes: the display name and labels.
+# What a list filter takes, as aiplatform.Model.list(filter=...) writes it: the display name
+# and labels.
 _FILTER_FIELDS = {"display_name": Field("displayName")}
 
 BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
@@ -75,15 +77,14 @@ class ModelVersion:
 
 
 class Models:
-    """The model_versions table. `publish` writes the outputs of jobs that have just succeeded;
-    `deployments(parent, model_id, version)` says which endpoints serve a model version (every
-    version when None) and `checkpoints(parent, job_id)` which checkpoints its job kept."""
+    """The model_versions table. `deployments(parent, model_id, version)` says which endpoints
+    serve a model version (every version when None) and `checkpoints(parent, job_id)` which
+    checkpoints its job kept."""
 
     def __init__(
         self,
         store: Store,
         *,
-        publish: Callable[[], None],
         deployments: DeploymentLookup,
         checkpoints: Callable[[str, str], list[dict[str, Any]]],
         base_model_of: Callable[[str, str], str | None] = lambda _parent, _job_id: None,
@@ -98,7 +99,6 @@ class Models:
                 store.execute("INSERT OR IGNORE INTO model_last_versions SELECT parent, id, 1 FROM models")
                 store.execute("DROP TABLE models")
         self._store = store
-        self._publish = publish
         self._deployments = deployments
         self._checkpoints = checkpoints
         self._base_model_of = base_model_of
@@ -106,33 +106,30 @@ class Models:
     def get_model(self, name: str) -> dict[str, Any]:
         """GET models/ID[@VERSION or @ALIAS]: the default version when none is named."""
         with self._store.lock:
-            self._publish()
             return self._json(self._version_row(name))
 
-    def list_models(self, parent: str, *, filter_text: str = "", page_size: int | None = None,
-             page_token: str = "") -> dict[str, Any]:
-        """GET {parent}/models: one entry per model (its default version), oldest first, paged;
+    def list_models(self, request: ListRequest) -> dict[str, Any]:
+        """GET {parent}/models: one entry per model (its default version), oldest first;
         filters by display_name and labels."""
+        matches = _filter(request)
         with self._store.lock:
-            self._publish()
             rows = self._store.all(
-                "SELECT * FROM model_versions WHERE parent = ? AND is_default = 1 ORDER BY create_time, id", (parent,)
+                "SELECT * FROM model_versions WHERE parent = ? AND is_default = 1", (request.parent,)
             )
             found = [((row["create_time"], row["id"]), self._json(row)) for row in rows]
-        return _page(found, "models", filter_text, page_size, page_token)
+        return _page(found, request, matches).answer("models")
 
-    def list_model_versions(self, name: str, *, filter_text: str = "", page_size: int | None = None,
-                            page_token: str = "") -> dict[str, Any]:
-        """GET models/ID:listVersions: every version of the model, oldest first, paged."""
-        parent, model_id = split_name(name, "models")
+    def list_model_versions(self, request: ListRequest) -> dict[str, Any]:
+        """GET models/ID:listVersions: every version of the model, oldest first."""
+        parent, model_id = split_name(request.parent, "models")
         bare_id = model_id.partition("@")[0]
+        matches = _filter(request)
         with self._store.lock:
-            self._publish()
             rows = self._versions(parent, bare_id)
             if not rows:
                 raise NotFound(f"Model {parent}/models/{bare_id} does not exist.")
-            found = [((float(row["version"]), row["id"]), self._json(row)) for row in rows]
-        return _page(found, "models", filter_text, page_size, page_token)
+            found = [((row["version"], row["id"]), self._json(row)) for row in rows]
+        return _page(found, request, matches).answer("models")
 
     def delete_model(self, name: str) -> dict[str, Any]:
         """DELETE models/ID: every version goes; refused while any version is deployed."""
@@ -143,7 +140,6 @@ class Models:
                 "To delete one version, use DeleteModelVersion (models/ID@VERSION:deleteVersion)."
             )
         with self._store.lock:
-            self._publish()
             if not self._versions(parent, model_id):
                 raise NotFound(f"Model {name} does not exist.")
             serving = sorted({endpoint for endpoint, _ in self._deployments(parent, model_id, None)})
@@ -166,7 +162,6 @@ class Models:
                 f"(models/ID@VERSION); got {name}."
             )
         with self._store.lock:
-            self._publish()
             row = self._version_row(name)
             version = f"{parent}/models/{row['id']}@{row['version']}"
             serving = sorted({endpoint for endpoint, _ in self._deployments(parent, row["id"], str(row["version"]))})
@@ -193,9 +188,10 @@ class Models:
             )
         return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
 
-    def merge_version_aliases(self, name: str, aliases: list[str]) -> dict[str, Any]:
+    def merge_version_aliases(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST models/ID@VERSION:mergeVersionAliases: moving `default` to this version is what
         the emulator supports (the alias that decides what the bare model name serves)."""
+        aliases = body.get("versionAliases", [])
         if "@" not in name.rsplit("/", 1)[-1]:
             raise InvalidRequest(
                 f"The model version must include a version ID or alias (models/ID@VERSION); got {name}."
@@ -213,7 +209,6 @@ class Models:
                 f"The emulator keeps only the '{DEFAULT_ALIAS}' version alias; {unsupported[0]!r} is not supported."
             )
         with self._store.lock:
-            self._publish()
             row = self._version_row(name)
             # One statement: the alias is never on two versions, nor on none.
             self._store.execute(
@@ -248,7 +243,6 @@ class Models:
     def find_version(self, name: str) -> ModelVersion | None:
         """The version `name` (models/ID, @VERSION or @ALIAS) names, if it exists."""
         with self._store.lock:
-            self._publish()
             try:
                 row = self._version_row(name)
             except NotFound:
@@ -329,30 +323,12 @@ def _version_number(version: str) -> int:
     return int(version) if version.isdigit() else -1
 
 
-def _page_key(token: str) -> tuple[float, str]:
-    created, _, model_id = decode_page_token(token).partition("/")
-    try:
-        return float(created), model_id
-    except ValueError:
-        raise InvalidRequest(f"Invalid page token {token!r}.") from None
+def _filter(request: ListRequest) -> Predicate:
+    return parse_filter(request.filter, _FILTER_FIELDS, labels=True,
+                        understands='display_name="NAME" and labels.KEY="VALUE"')
 
 
 def _page(
-    found: list[tuple[tuple[float, str], dict[str, Any]]], field: str, filter_text: str, page_size: int | None,
-    page_token: str,
-) -> dict[str, Any]:
-    """One page of `found` ((sort key, resource) pairs in order) after the filter."""
-    if page_size is not None and page_size < 0:
-        raise InvalidRequest(f"page_size must not be negative; got {page_size}.")
-    matches = parse_filter(filter_text, _FILTER_FIELDS, labels=True,
-                           understands='display_name="NAME" and labels.KEY="VALUE"')
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    after = _page_key(page_token) if page_token else None
-    found = [(key, item) for key, item in found if (after is None or key > after) and matches(item)]
-    answer: dict[str, Any] = {field: [item for _, item in found[:size]]} if found else {}
-    if len(found) > size:
-        first, second = found[size - 1][0]
-        answer["nextPageToken"] = encode_page_token(f"{first!r}/{second}")
-    return answer
-
-
+    found: Iterable[tuple[Key, dict[str, Any]]], request: ListRequest, matches: Predicate
+) -> Page[dict[str, Any]]:
+    return paginate(found, request.page, default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE, keep=matches)

@@ -53,7 +53,7 @@ _POLL_SECONDS = 0.05
 
 class _Handler(BaseHTTPRequestHandler):
     """Reads one request, asks the app, writes the response. Every method is accepted here
-    and judged by the app (405 or 404), so an odd method never gets the stdlib's 501 page."""
+    and judged by the app (404 when no route serves it), so an odd method never gets the stdlib's 501 page."""
 
     server: EmulatorServer
     protocol_version = "HTTP/1.1"  # keep-alive, as google-genai's httpx client expects

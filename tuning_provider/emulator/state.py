@@ -16,9 +16,13 @@ Methods take request JSON already read by `wire` (canonical proto3 JSON), return
 resource JSON as Vertex writes it (v1 spelling), and raise the project's typed errors
 (`tuning_provider.errors`), which app.py turns into Google's error body.
 
-A succeeded job's model and endpoints are written lazily, by the first call that looks
-(`publish_outputs`), from the ids stored at create, so they are the same whoever looks
-first and persist from then on.
+Reads never write. Time passing is the only thing that moves a job, and the state is brought
+up to the clock in one place, `advance`, which the app calls before it serves each Vertex
+request: it writes the model and endpoints of every job that has SUCCEEDED since (from the ids
+stored at create, so they are the same whenever that happens), and they persist from then on.
+
+The emulator parses resource names with its own patterns, not the project's client-side ones,
+on purpose: it plays the server, and judges names as Vertex would.
 """
 
 from __future__ import annotations
@@ -61,12 +65,10 @@ class VertexState:
         self.tuning_jobs = TuningJobs(
             self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset,
             tuned_model=self._tuned_source, vertex_dataset=self.datasets.tuning_requests,
-            publish=self.publish_outputs,
         )
-        self.endpoints = Endpoints(self._store, publish=self.publish_outputs, examples_of=self._examples_of)
+        self.endpoints = Endpoints(self._store, examples_of=self._examples_of)
         self.models = Models(
             self._store,
-            publish=self.publish_outputs,
             deployments=self.endpoints.deployments_of,
             checkpoints=self._checkpoints_of,
             base_model_of=self._base_model_of,
@@ -74,9 +76,10 @@ class VertexState:
         self.tensorboards = Tensorboards(self.tuning_jobs)
         self.experiments = Experiments(self.tuning_jobs, self.tensorboards)
 
-    def publish_outputs(self) -> None:
-        """Write the model and endpoints of every job whose timeline has reached SUCCEEDED,
-        each job's all together or not at all, dated when the job ended."""
+    def advance(self) -> None:
+        """Bring the stored state up to the clock: write the model and endpoints of every job
+        whose timeline has reached SUCCEEDED, each job's all together or not at all, dated when
+        the job ended (a new model version's number is given then)."""
         with self._store.lock:
             for record in self.tuning_jobs.due_outputs():
                 ended = record.timeline.create_time + record.timeline.duration

@@ -20,6 +20,8 @@ from typing import Any
 
 from tuning_provider.emulator import metrics
 from tuning_provider.emulator.formats import rfc3339
+from tuning_provider.emulator.paging import paginate
+from tuning_provider.emulator.request import ListRequest
 from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
 from tuning_provider.errors import InvalidRequest, NotFound
 
@@ -27,6 +29,7 @@ __all__ = ["MAX_POINTS_PER_READ", "RUN_ID", "Tensorboards"]
 
 RUN_ID = "tuning-run"
 MAX_POINTS_PER_READ = 1000
+DEFAULT_PAGE_SIZE = 50
 _NAME = re.compile(
     r"(?P<parent>projects/[^/]+/locations/[^/]+)/tensorboards/(?P<tensorboard>[^/]+)"
     r"(?:/experiments/(?P<experiment>[^/]+)(?:/runs/(?P<run>[^/]+)(?:/timeSeries/(?P<series>[^/]+))?)?)?"
@@ -78,17 +81,17 @@ class Tensorboards:
         started = rfc3339(record.timeline.start_time)
         return {"name": name, "displayName": RUN_ID, "createTime": started, "updateTime": started}
 
-    def list_time_series(self, run_name: str, *, filter_text: str = "") -> dict[str, Any]:
+    def list_time_series(self, request: ListRequest) -> dict[str, Any]:
         """GET {run}/timeSeries: every series the job writes (filter: display_name="TAG")."""
-        record = self._resolve(run_name, "run")
-        wanted = _display_name_filter(filter_text)
+        record = self._resolve(request.parent, "run")
+        wanted = _display_name_filter(request.filter)
         now = self._jobs.now()
         series = [
-            self._series_json(run_name, record, tag, now)
-            for tag in metrics.series_names(record)
+            ((index,), self._series_json(request.parent, record, tag, now))
+            for index, tag in enumerate(metrics.series_names(record))
             if wanted is None or tag == wanted
         ]
-        return {"tensorboardTimeSeries": series} if series else {}
+        return paginate(series, request.page, default_size=DEFAULT_PAGE_SIZE).answer("tensorboardTimeSeries")
 
     def get_time_series(self, name: str) -> dict[str, Any]:
         record = self._resolve(name, "series")
