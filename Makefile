@@ -4,6 +4,8 @@
 PY := .venv/bin/python
 PULUMI := .venv/bin/pulumi
 STACK := local
+# The platform's guardrails (docs/policy.md), on every preview and up.
+POLICY := --policy-pack policy
 
 .PHONY: setup up down preview refresh outputs test lint bench bench-engine emulator
 
@@ -17,7 +19,7 @@ emulator: setup
 # and an interrupted earlier `pulumi up` recovered first (its job is adopted, not paid twice).
 up: emulator
 	@$(PY) -m stacks.engine prepare --stack $(STACK)
-	@$(PULUMI) up --yes --stack $(STACK)
+	@$(PULUMI) up --yes --stack $(STACK) $(POLICY)
 	@$(MAKE) --no-print-directory outputs
 
 outputs:
@@ -26,7 +28,7 @@ outputs:
 
 preview: emulator
 	@$(PY) -m stacks.engine prepare --stack $(STACK)
-	@$(PULUMI) preview --diff --stack $(STACK)
+	@$(PULUMI) preview --diff --stack $(STACK) $(POLICY)
 
 refresh: emulator
 	@$(PULUMI) refresh --yes --stack $(STACK)

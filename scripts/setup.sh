@@ -20,6 +20,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
     -r requirements-aiplatform.txt
   echo "$wanted" > "$stamp"
 fi
+# The policy pack's own virtualenv: pulumi-policy needs a protobuf the program's cannot share.
+policy_stamp=policy/.venv/.requirements-stamp
+policy_wanted="$(sha256sum policy/requirements.txt | cut -d' ' -f1)"
+if [ ! -x policy/.venv/bin/python ] || [ "$(cat "$policy_stamp" 2>/dev/null)" != "$policy_wanted" ]; then
+  echo "setup: installing the policy pack's dependencies into policy/.venv" >&2
+  [ -x policy/.venv/bin/python ] || "$python" -m venv policy/.venv
+  policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+  echo "$policy_wanted" > "$policy_stamp"
+fi
 bin="$(bash scripts/install-pulumi.sh)"
 bash scripts/install-actionlint.sh >/dev/null
 mkdir -p .state/pulumi-backend
@@ -41,6 +50,17 @@ if [ -z "\${PULUMI_CONFIG_PASSPHRASE+set}\${PULUMI_CONFIG_PASSPHRASE_FILE+set}" 
   PULUMI_CONFIG_PASSPHRASE=; export PULUMI_CONFIG_PASSPHRASE
 fi
 export PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+# The Python language host built here (v3.79.0) would run the stack program for a policy pack
+# folder: for a folder with an \`analyzer\` executable (policy/analyzer), hand the CLI that file,
+# which it runs directly (docs/policy.md).
+prev=
+for arg do
+  shift
+  case "\$prev" in --policy-pack) [ -x "\$arg/analyzer" ] && arg="\$arg/analyzer" ;; esac
+  case "\$arg" in --policy-pack=*) [ -x "\${arg#*=}/analyzer" ] && arg="\$arg/analyzer" ;; esac
+  set -- "\$@" "\$arg"
+  prev="\$arg"
+done
 exec "$bin/pulumi" "\$@"
 SH
 chmod 0755 .venv/bin/pulumi

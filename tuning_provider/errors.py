@@ -11,7 +11,8 @@
     │   ├── NotFound             404: the named job, model or endpoint does not exist
     │   ├── Conflict             409: ABORTED / ALREADY_EXISTS
     │   ├── Unreachable          a local endpoint (the emulator) refused the connection
-    │   └── Transient            429, 5xx and connection failures: worth retrying
+    │   ├── Transient            429, 5xx and connection failures: worth retrying
+    │   └── ApiOutage            Vertex stopped answering during a wait for longer than allowed
     ├── WaitTimeout              a job did not reach a terminal state in time (last state)
     ├── JobFailed                a job ended FAILED, CANCELLED or EXPIRED (Vertex's message)
     ├── JobNotServing            a create stops before its tuned model serves (why, what next)
@@ -30,6 +31,7 @@ from typing import Any
 
 __all__ = [
     "ApiError",
+    "ApiOutage",
     "ConfigError",
     "ConfigProblem",
     "Conflict",
@@ -143,6 +145,20 @@ class Unreachable(ApiError):
 
 class Transient(ApiError):
     """A failure that may succeed when retried: 429, 5xx, a reset connection."""
+
+
+class ApiOutage(ApiError):
+    """Vertex stopped answering (connection errors, timeouts, 5xx) while a job was waited for,
+    for longer than the wait tolerates; the job itself is not affected. `waited_seconds` is
+    how long it went unanswered, `tolerance_seconds` the bound."""
+
+    def __init__(
+        self, message: str, *, waited_seconds: float, tolerance_seconds: float,
+        status: int | None = None, code: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.waited_seconds = waited_seconds
+        self.tolerance_seconds = tolerance_seconds
 
 
 class WaitTimeout(TuningError):

@@ -28,6 +28,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from tuning_provider import cancellation, catalog, cost, engine_log, legacy_state, metrics, provider_server, vertex
 from tuning_provider.errors import (
     ApiError,
+    ApiOutage,
     DatasetError,
     InvalidRequest,
     JobFailed,
@@ -61,7 +62,7 @@ CANCEL_WAIT_SECONDS = 1800.0
 # Old job states that mean the job must run again: someone stopped it outside Pulumi.
 _RERUN_STATES = frozenset({"CANCELLED", "EXPIRED"})
 # Reads a job's training metrics: vertex.read_metric_series, or what a test hands in.
-MetricReader = Callable[[vertex.Connection, vertex.JobRecord], vertex.MetricSeries]
+MetricReader = Callable[[vertex.Connection, vertex.JobRecord, vertex.RetryPolicy], vertex.MetricSeries]
 
 
 class TuningJobProvider(ResourceProvider):
@@ -103,16 +104,19 @@ class TuningJobProvider(ResourceProvider):
     def _outs(spec: TuningJobSpec, job: vertex.JobRecord) -> dict[str, Any]:
         return {**spec.model_dump(), **job.outputs.model_dump()}
 
-    def _read_metric_series(self, conn: vertex.Connection, job: vertex.JobRecord) -> vertex.MetricSeries:
-        return (self.metric_reader or vertex.read_metric_series)(conn, job)
+    def _read_metric_series(
+        self, conn: vertex.Connection, job: vertex.JobRecord, retry: vertex.RetryPolicy = vertex.DEFAULT_RETRY
+    ) -> vertex.MetricSeries:
+        return (self.metric_reader or vertex.read_metric_series)(conn, job, retry)
 
     def _measured(
-        self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+        self, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord,
+        retry: vertex.RetryPolicy = vertex.DEFAULT_RETRY,
     ) -> tuple[vertex.JobRecord, vertex.MetricSeries]:
         """The job with what its metrics say in its outputs (the final figures, each
         checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
         endpoint, the cost estimate), and the series they came from."""
-        series = _metric_series(self._read_metric_series, conn, spec, job)
+        series = _metric_series(self._read_metric_series, conn, spec, job, retry)
         checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
         served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
         estimate = _estimate(spec)
@@ -359,36 +363,47 @@ class TuningJobProvider(ResourceProvider):
                 f"wait_for_completion is false, so this update stops here: {keep}. "
                 "Run `pulumi up` again once the job has ended: it adopts this job, no second one is paid for",
             )
-        if job.live:
-            try:
+        # Every call from here on rides out an API that stops answering for a while, and
+        # stops at once on Ctrl-C: the job is Vertex's, and a blip must not lose the wait.
+        retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
+                                       sleep=cancellation.sleep)
+        try:
+            if job.live:
                 reporter = ProgressReporter(
-                    _label(spec), lambda polled: self._read_metric_series(conn, polled),
+                    _label(spec), lambda polled: self._read_metric_series(conn, polled, retry),
                     lambda line: _progress(spec, line),
                 )
                 job = vertex.wait_for_tuning_job(
                     conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
-                    on_poll=reporter, sleep=cancellation.sleep,
+                    on_poll=reporter, retry=retry, sleep=cancellation.sleep,
                 )
-            except cancellation.Cancelled as exc:
-                raise JobNotServing(
-                    job.name, job.state,
-                    f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {keep}. The job is NOT "
-                    "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
-                    "again, no second job is paid for. To stop paying for it, run "
-                    f"`python -m tuning_provider jobs cancel {job.name}`",
-                ) from exc
-            except WaitTimeout as exc:
-                raise JobNotServing(
-                    job.name, exc.last_state,
-                    f"wait_timeout_seconds ({spec.wait_timeout_seconds:g}s) was reached, so this update "
-                    f"stops here: {keep}. The job keeps running in Vertex; the next `pulumi up` adopts it "
-                    "and waits again, no second job is paid for",
-                ) from exc
-        if job.state != "SUCCEEDED":
-            reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")
-            raise JobFailed(job.name, job.state, f"{reason}. {keep[0].upper()}{keep[1:]}")
-        job, series = self._measured(conn, spec, job)
-        problem = vertex.serving_problem(conn, job)
+            if job.state != "SUCCEEDED":
+                reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")
+                raise JobFailed(job.name, job.state, f"{reason}. {keep[0].upper()}{keep[1:]}")
+            job, series = self._measured(conn, spec, job, retry)
+            problem = vertex.serving_problem(conn, job, retry)
+        except cancellation.Cancelled as exc:
+            raise JobNotServing(
+                job.name, job.state,
+                f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {keep}. The job is NOT "
+                "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
+                "again, no second job is paid for. To stop paying for it, run "
+                f"`python -m tuning_provider jobs cancel {job.name}`",
+            ) from exc
+        except WaitTimeout as exc:
+            raise JobNotServing(
+                job.name, exc.last_state,
+                f"wait_timeout_seconds ({spec.wait_timeout_seconds:g}s) was reached, so this update "
+                f"stops here: {keep}. The job keeps running in Vertex; the next `pulumi up` adopts it "
+                "and waits again, no second job is paid for",
+            ) from exc
+        except ApiOutage as exc:
+            raise JobNotServing(
+                job.name, job.state,
+                f"Vertex AI did not answer for {exc.waited_seconds:.0f}s, past api_outage_tolerance_seconds "
+                f"({spec.api_outage_tolerance_seconds:g}s), so this update stops here: {keep}. The job keeps "
+                "running in Vertex; the next `pulumi up` adopts it and waits again, no second job is paid for",
+            ) from exc
         if problem is not None:
             raise JobNotServing(job.name, job.state, f"{problem}. {keep[0].upper()}{keep[1:]}")
         self._gate(spec, job, series)
@@ -438,15 +453,17 @@ class TuningJobProvider(ResourceProvider):
             return
         if job.live:
             _progress(spec, f"cancelling tuning job {job.name} ({job.state})")
+            # The job was found: a blip from here on is ridden out, as in create's wait.
+            retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
             if job.state != "CANCELLING":
                 try:
-                    vertex.cancel_tuning_job(conn, job.name)
+                    vertex.cancel_tuning_job(conn, job.name, retry)
                 except InvalidRequest:
                     pass  # it ended between our read and the cancel: the wait below sees how
             # A raise here keeps the resource in state, so the job is never forgotten running.
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=CANCEL_WAIT_SECONDS, poll_interval=spec.poll_interval_seconds,
-                on_progress=lambda line: _progress(spec, line),
+                on_progress=lambda line: _progress(spec, line), retry=retry,
             )
         if job.state == "SUCCEEDED":
             # A model version that cannot go alone raises ModelVersionKept: the resource stays in
@@ -518,13 +535,16 @@ def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
 
 
 def _metric_series(
-    read: MetricReader, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord
+    read: MetricReader, conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord,
+    retry: vertex.RetryPolicy,
 ) -> vertex.MetricSeries:
     """The job's metrics, as `read` reads them. A failed read is fatal only where the metrics
     decide something (the gate, the best checkpoint); otherwise the outputs go without them,
     with a warning: a job that serves must not fail its create over a TensorBoard read."""
     try:
-        return read(conn, job)
+        return read(conn, job, retry)
+    except ApiOutage:
+        raise  # Vertex is away, not the metrics: the serving check could not pass either
     except ApiError as exc:
         if spec.serve_checkpoint != "default" or any(getattr(spec, f) is not None for f in EVAL_FIELDS):
             raise

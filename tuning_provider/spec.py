@@ -197,6 +197,10 @@ class TuningJobSpec(BaseModel):
     wait_for_completion: Annotated[bool, Steering()] = True
     wait_timeout_seconds: Annotated[float, Number, Steering()] = Field(default=3 * 3600, gt=0)
     poll_interval_seconds: Annotated[float, Number, Steering()] = Field(default=10.0, gt=0, le=600)
+    api_outage_tolerance_seconds: Annotated[float, Number, Steering()] = Field(
+        default=600.0, ge=0, description="How long a wait for a submitted job rides out a Vertex API that stops "
+        "answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all.",
+    )
     validate_dataset: Annotated[bool, Steering()] = Field(
         default=True, description="Check the training and validation data at preview, before a job is "
         "paid for: every line of a gs:// file (each object version read once per machine, then cached) "

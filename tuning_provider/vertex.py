@@ -5,12 +5,14 @@ placeholder bearer token for a local emulator), so nothing here needs pickling. 
 errors are translated once, in `_translated`, into `tuning_provider.errors`. Idempotent calls
 are retried on transient failures with capped exponential backoff and full jitter; creating a
 job is not retried blindly: `submit_or_adopt` looks the job up by its fingerprint label before
-every attempt, so a retry never pays for a second job.
+every attempt, so a retry never pays for a second job. Once a job is submitted or adopted, its
+waits use `outage_tolerant` policies, which ride out an API that stops answering for a while.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import random
@@ -26,6 +28,7 @@ from urllib.parse import urlencode, urlparse
 from tuning_provider import catalog
 from tuning_provider.errors import (
     ApiError,
+    ApiOutage,
     Conflict,
     InvalidRequest,
     ModelVersionKept,
@@ -66,6 +69,7 @@ __all__ = [
     "Connection",
     "JobRecord",
     "MetricSeries",
+    "OutageWatch",
     "RetryPolicy",
     "cancel_tuning_job",
     "delete_tuned_model",
@@ -78,6 +82,7 @@ __all__ = [
     "generate_content",
     "get_tuning_job",
     "list_tuning_jobs",
+    "outage_tolerant",
     "read_metric_series",
     "submit_or_adopt",
     "wait_for_tuning_job",
@@ -165,9 +170,96 @@ def _is_local(url: str) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
+class OutageWatch:
+    """Rides out an API that stops answering while a submitted or adopted job is waited for.
+
+    A wait of hours must not be lost to a blip: a reset connection, a DNS hiccup, a load
+    balancer restarting, a streak of 502/503/504. Shared by every call of one wait (polls,
+    metric reads, endpoint probes), it measures one outage from the start of the first call
+    left unanswered to the next answer, whichever call gets it, and says so twice: when the
+    API stops answering and when it answers again. Past `tolerance` seconds the call raises
+    ApiOutage, which the caller treats as it treats its wait bound.
+    """
+
+    def __init__(
+        self,
+        tolerance: float,
+        report: Callable[[str], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tolerance = tolerance
+        self.clock = clock
+        self._report = report
+        self._since: float | None = None  # when the first unanswered call of this outage started
+        self._tries = 0
+
+    @staticmethod
+    def covers(error: ApiError) -> bool:
+        """Whether `error` means "not answering": refused or broken connections, timeouts, 5xx.
+        A 429 is an answer (quota), retried by the policy's own bounds."""
+        return isinstance(error, Unreachable) or (
+            isinstance(error, Transient) and (error.status is None or error.status >= 500)
+        )
+
+    def unanswered(self, action: str, error: ApiError, cause: BaseException, tried_at: float) -> float:
+        """Note a call the API left unanswered (`error`, translated from `cause`; the call
+        started at `tried_at`) and return the pause before the next try: capped exponential
+        backoff with full jitter, never past the window's end. Raises ApiOutage once the
+        outage has lasted `tolerance` seconds."""
+        now = self.clock()
+        if self._since is None:
+            self._since = tried_at
+            self._report(f"Vertex AI unreachable ({_cause(error, cause)}), still "
+                         f"retrying (up to {_span(self.tolerance)}); the job is not affected")
+        waited = now - self._since
+        if waited >= self.tolerance:
+            raise ApiOutage(
+                f"{action}: Vertex AI did not answer for {waited:.0f}s, longer than the "
+                f"{self.tolerance:g}s a wait rides out ({_cause(error, cause)})",
+                waited_seconds=waited, tolerance_seconds=self.tolerance, status=error.status, code=error.code,
+            )
+        self._tries += 1
+        return min(_backoff(_OUTAGE_FIRST_DELAY, _OUTAGE_MAX_DELAY, self._tries), self.tolerance - waited)
+
+    def answered(self) -> None:
+        """Note an answer: an outage in progress is over."""
+        if self._since is not None:
+            self._report(f"Vertex AI answers again after {self.clock() - self._since:.0f} s")
+            self._since = None
+            self._tries = 0
+
+
+# Retries during an outage: quick at first, then at most this far apart, so a wait notices
+# the API is back within seconds of it.
+_OUTAGE_FIRST_DELAY = 0.25
+_OUTAGE_MAX_DELAY = 10.0
+
+
+def _backoff(initial: float, cap: float, attempt: int) -> float:
+    """Capped exponential backoff with full jitter: no two clients retry in lockstep."""
+    return random.uniform(0, min(cap, initial * 2**attempt))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def _cause(error: ApiError, cause: BaseException) -> str:
+    """What went wrong, in a few words: "HTTP 503 UNAVAILABLE", "connection refused", "ReadTimeout: ..."."""
+    if error.status:
+        return f"HTTP {error.status} {error.code or ''}".strip()
+    if isinstance(error, Unreachable):
+        return "connection refused"
+    return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter, bounded in attempts and total time."""
+    """Capped exponential backoff with full jitter, bounded in attempts and total time.
+
+    With an `outage` watch (the policy of a wait, see `outage_tolerant`), calls that go
+    unanswered are retried for the watch's window instead, refused local connections included."""
 
     attempts: int = 8
     initial_delay: float = 0.5
@@ -176,12 +268,30 @@ class RetryPolicy:
     # Right after IAM bindings are made, Vertex may deny for a minute or two.
     permission_grace: float = 0.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    outage: OutageWatch | None = field(default=None, compare=False)
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_delay, self.initial_delay * 2**attempt))
+        return _backoff(self.initial_delay, self.max_delay, attempt)
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+def outage_tolerant(
+    tolerance: float,
+    on_progress: Callable[[str], None] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    base: RetryPolicy = DEFAULT_RETRY,
+    clock: Callable[[], float] = time.monotonic,
+) -> RetryPolicy:
+    """The retry policy of a wait for a job that has been submitted or adopted: `base`, riding
+    out an API that stops answering for up to `tolerance` seconds (0: not at all), with
+    progress lines to `on_progress` (stderr by default). `sleep` is every pause's, so a
+    cancellable sleep stops the wait during an outage too. Use one policy per wait: its
+    outage spans all the calls."""
+    watch = OutageWatch(tolerance, on_progress or _progress, clock=clock) if tolerance > 0 else None
+    return dataclasses.replace(base, sleep=sleep, outage=watch)
 
 
 @dataclass(frozen=True)
@@ -284,24 +394,34 @@ def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) 
     be safe to repeat: idempotent, or made so (submit_or_adopt looks up before submitting)."""
     started = time.monotonic()
     attempt = 0
+    outage = retry.outage
     while True:
+        tried_at = outage.clock() if outage is not None else 0.0
         try:
-            return fn()
+            answer = fn()
         except Exception as exc:
             if not isinstance(exc, _foreign_errors()):
                 raise
-            error = _translated(exc, action)
+            refused = _refused_locally(exc)
+            error = Unreachable(
+                f"{action}: nothing answers at {refused}; start the emulator "
+                "(`make emulator`) or fix the stack's tuning:apiEndpoint",
+                status=None, code="UNAVAILABLE",
+            ) if refused else _translated(exc, action)
+            if outage is not None and outage.covers(error):
+                try:
+                    pause = outage.unanswered(action, error, exc, tried_at)
+                except ApiOutage as past:
+                    raise past from exc
+                retry.sleep(pause)
+                continue
             elapsed = time.monotonic() - started
             retriable = isinstance(error, Transient) or (
                 isinstance(error, PermissionDenied) and elapsed < retry.permission_grace
             )
             attempt += 1
-            if _refused_locally(exc):
-                raise Unreachable(
-                    f"{action}: nothing answers at {_refused_locally(exc)}; start the emulator "
-                    "(`make emulator`) or fix the stack's tuning:apiEndpoint",
-                    status=None, code="UNAVAILABLE",
-                ) from exc
+            if isinstance(error, Unreachable):
+                raise error from exc
             if not retriable or attempt >= retry.attempts or elapsed >= retry.max_elapsed:
                 raise error from exc
             delay = retry.delay(attempt)
@@ -312,6 +432,10 @@ def _call(action: str, fn: Callable[[], T], retry: RetryPolicy = DEFAULT_RETRY) 
                 _progress(f"{action}: {error.code or 'transient error'}, retrying in {delay:.0f}s "
                           f"(attempt {attempt + 1} of {retry.attempts})")
             retry.sleep(delay)
+        else:
+            if outage is not None:
+                outage.answered()
+            return answer
 
 
 def _refused_locally(exc: BaseException) -> str | None:
@@ -650,7 +774,8 @@ def wait_for_tuning_job(
     average and 10 s at most, at one read per 10 s (a ramp of quick first reads would spend
     them on jobs that run for hours). Raises WaitTimeout with the last state seen when
     `timeout` seconds pass first. Every state change is reported with elapsed time, unless
-    `on_poll` is given: then it sees every poll and reports what it likes.
+    `on_poll` is given: then it sees every poll and reports what it likes. Polls go through
+    `retry`: with an `outage_tolerant` one, a Vertex that stops answering is waited out.
     """
     started = time.monotonic()
     last_state = None

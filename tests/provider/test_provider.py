@@ -328,6 +328,7 @@ CHANGES = {
     "wait_for_completion": (False, False),
     "wait_timeout_seconds": (7200, False),
     "poll_interval_seconds": (10, False),
+    "api_outage_tolerance_seconds": (60, False),
     "validate_dataset": (True, False),
     "price_per_million_training_tokens_usd": (5.0, False),
     "training_dataset_tokens": (9000, False),

@@ -211,10 +211,12 @@ def test_gate_and_best_checkpoint_need_validation_data(provider):
 # --- the serving checkpoint ------------------------------------------------------------
 
 
-def first_epoch_best(conn: vertex.Connection, job: vertex.JobRecord) -> MetricSeries:
+def first_epoch_best(
+    conn: vertex.Connection, job: vertex.JobRecord, retry: vertex.RetryPolicy = vertex.DEFAULT_RETRY
+) -> MetricSeries:
     """The metrics as the emulator wrote them, but with the first epoch's eval loss the lowest
     (the emulator's falls every epoch)."""
-    series = vertex.read_metric_series(conn, job)
+    series = vertex.read_metric_series(conn, job, retry)
     evals = series.points.get("/eval_total_loss", [])
     return MetricSeries({**series.points, "/eval_total_loss": [(s, 0.1 if i == 0 else 0.9) for i, (s, _) in
                                                                enumerate(evals)]})

@@ -34,7 +34,8 @@ def test_fingerprint_is_stable_across_releases():
 
 def test_fingerprint_ignores_spellings_and_steering_but_not_identity_or_settings():
     same = spec(base_model="publishers/google/models/gemini-3.5-flash", wait_timeout_seconds=60,
-                poll_interval_seconds=5, wait_for_completion=False, validate_dataset=True)
+                poll_interval_seconds=5, wait_for_completion=False, validate_dataset=True,
+                api_outage_tolerance_seconds=30)
     assert same.fingerprint() == spec().fingerprint()
     for other in (spec(epoch_count=4), spec(location="europe-west4"), spec(resource_key="tuning/prod/reviews"),
                   spec(labels={"team": "a"})):
@@ -71,7 +72,7 @@ def test_cross_field_rules_raise_spec_errors_naming_the_field():
 
 
 @pytest.mark.parametrize("field", ["epoch_count", "learning_rate_multiplier", "wait_timeout_seconds",
-                                   "poll_interval_seconds"])
+                                   "poll_interval_seconds", "api_outage_tolerance_seconds"])
 @pytest.mark.parametrize(("value", "words"), [(True, "not the boolean true"), ("3", "not the string '3'")])
 def test_a_boolean_or_a_string_is_not_a_number(field: str, value: Any, words: str) -> None:
     (problem,) = spec_problems({**BASE, field: value})

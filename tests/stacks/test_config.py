@@ -57,7 +57,8 @@ def test_a_typo_and_a_bad_region_are_both_reported_with_the_file_the_lines_and_t
     assert (f"{error.source}:{lines['tuning:region']}: tuning:region: 'us-central9' does not run Gemini tuning jobs"
             in text)
     assert f"{error.source}:{lines['tuning:job.epoch_cout']}: tuning:job.epoch_cout: 'epoch_cout' is not a " \
-           "TuningJob input; did you mean epoch_count? valid keys: adapter_size, base_model," in text
+           "TuningJob input; did you mean epoch_count? valid keys: adapter_size, api_outage_tolerance_seconds, " \
+           "base_model," in text
     assert text.count("us-central9") == 1  # reported once, as the region, not again as the job's location
 
 

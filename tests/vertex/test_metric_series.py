@@ -1,6 +1,6 @@
 """vertex.read_metric_series against the emulator: the same series, by the same REST
 resources, as google-cloud-aiplatform's generated MetadataService and TensorboardService
-clients read (the provider cannot depend on that library: README, "Metrics, cost and a quality gate")."""
+clients read (the provider cannot depend on that library: docs/tuning-job.md, "Metrics, cost and a quality gate")."""
 
 from __future__ import annotations
 

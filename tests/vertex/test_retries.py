@@ -10,7 +10,7 @@ import pytest
 from google.genai import errors as genai_errors
 
 from tuning_provider import vertex
-from tuning_provider.errors import InvalidRequest, NotFound, PermissionDenied, Transient, Unreachable
+from tuning_provider.errors import ApiOutage, InvalidRequest, NotFound, PermissionDenied, Transient, Unreachable
 
 
 def api_error(code: int, status: str, message: str = "boom") -> genai_errors.APIError:
@@ -105,3 +105,94 @@ def test_a_refused_local_endpoint_fails_at_once_naming_it_and_the_fix():
         vertex.get_tuning_job(conn, "123", vertex.RetryPolicy(sleep=slept.append))
     assert slept == []  # no retry: an emulator that is not running does not start meanwhile
     assert f"nothing answers at http://127.0.0.1:{port}" in str(info.value) and "make emulator" in str(info.value)
+
+
+# --- riding out an outage during a wait ----------------------------------------------------
+
+
+class SteppingClock:
+    """A monotonic clock that moves only when a retry pauses: each pause takes `step` seconds,
+    whatever the jitter chose, so the figures in the lines are exact."""
+
+    def __init__(self, step: float = 5.0) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pause(self, seconds: float) -> None:
+        assert 0 <= seconds <= 10.0  # capped backoff
+        self.now += self.step
+
+
+def riding_out(tolerance: float, lines: list[str], clock: SteppingClock, **base: float) -> vertex.RetryPolicy:
+    return vertex.outage_tolerant(tolerance, lines.append, sleep=clock.pause, clock=clock,
+                                  base=vertex.RetryPolicy(**base))
+
+
+def test_an_outage_is_ridden_out_past_the_attempt_bound_with_one_line_as_it_starts_and_one_as_it_ends():
+    clock, lines = SteppingClock(), []
+    call, calls = failing(*[api_error(503, "UNAVAILABLE")] * 3, ConnectionResetError("reset by peer"),
+                          *[api_error(502, "BAD_GATEWAY")] * 5)
+    assert vertex._call("reading job j", call, riding_out(60, lines, clock, attempts=3)) == "ok"
+    assert len(calls) == 10
+    assert lines == [
+        "Vertex AI unreachable (HTTP 503 UNAVAILABLE), still retrying (up to 1 min); the job is not affected",
+        "Vertex AI answers again after 45 s",
+    ]
+
+
+def test_past_the_window_the_call_fails_with_api_outage_saying_how_long():
+    clock, lines = SteppingClock(), []
+    call, calls = failing(*[ConnectionResetError("reset by peer")] * 100)
+    with pytest.raises(ApiOutage) as info:
+        vertex._call("reading job j", call, riding_out(12, lines, clock))
+    assert len(calls) == 4 and info.value.waited_seconds == 15 and info.value.tolerance_seconds == 12
+    assert "reading job j: Vertex AI did not answer for 15s, longer than the 12s" in str(info.value)
+    assert "ConnectionResetError: reset by peer" in str(info.value)
+    assert isinstance(info.value.__cause__, ConnectionResetError)
+    assert lines == ["Vertex AI unreachable (ConnectionResetError: reset by peer), still retrying (up to 12 s); "
+                     "the job is not affected"]
+
+
+def test_one_outage_spans_the_calls_of_a_wait():
+    clock, lines = SteppingClock(), []
+    retry = riding_out(12, lines, clock)
+    first, _ = failing(*[api_error(504, "DEADLINE_EXCEEDED")] * 100)
+    second, calls = failing(*[api_error(504, "DEADLINE_EXCEEDED")] * 100)
+    with pytest.raises(ApiOutage):
+        vertex._call("reading job j", first, retry)
+    with pytest.raises(ApiOutage):
+        vertex._call("reading metrics of j", second, retry)
+    assert len(calls) == 1 and len(lines) == 1  # still the same outage, already too long
+
+
+def test_a_quota_answer_is_no_outage_and_keeps_its_attempt_bound():
+    clock, lines = SteppingClock(), []
+    call, calls = failing(*[api_error(429, "RESOURCE_EXHAUSTED")] * 10)
+    with pytest.raises(Transient):
+        vertex._call("reading job j", call, riding_out(600, lines, clock, attempts=3))
+    assert len(calls) == 3 and not any("unreachable" in line for line in lines)
+
+
+def test_a_refused_local_endpoint_is_an_outage_once_a_job_is_waited_for():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    clock, lines = SteppingClock(), []
+    with pytest.raises(ApiOutage, match="did not answer for 10s") as info:
+        vertex.get_tuning_job(conn, "123", riding_out(10, lines, clock))
+    assert isinstance(info.value.__cause__, Exception)
+    assert lines == ["Vertex AI unreachable (connection refused), still retrying (up to 10 s); "
+                     "the job is not affected"]
+
+
+def test_a_window_of_zero_fails_at_the_first_refusal_as_a_first_contact_does():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    with pytest.raises(Unreachable, match=f"nothing answers at http://127.0.0.1:{port}"):
+        vertex.get_tuning_job(conn, "123", vertex.outage_tolerant(0, sleep=lambda _: None))

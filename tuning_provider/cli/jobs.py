@@ -2,7 +2,7 @@
 
     python -m tuning_provider jobs list [--state S] [--label k=v] [--limit N] [--json]
     python -m tuning_provider jobs get NAME_OR_ID [--json]
-    python -m tuning_provider jobs cancel NAME_OR_ID [--wait]
+    python -m tuning_provider jobs cancel NAME_OR_ID [--wait [--api-outage-tolerance SECONDS]]
     python -m tuning_provider jobs metrics NAME_OR_ID [--json] [--plot loss.png]
     python -m tuning_provider jobs delete-model NAME_OR_ID
 
@@ -46,6 +46,7 @@ from tuning_provider.vertex import (
     delete_tuned_model,
     get_tuning_job,
     list_tuning_jobs,
+    outage_tolerant,
     read_metric_series,
     wait_for_tuning_job,
 )
@@ -99,6 +100,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="give up waiting after this long (default 1800)")
     cancel.add_argument("--poll-interval", type=number(float, more_than=0), default=10.0, metavar="SECONDS",
                         help=argparse.SUPPRESS)
+    cancel.add_argument("--api-outage-tolerance", type=number(float, at_least=0), default=600.0, metavar="SECONDS",
+                        help="while waiting, ride out Vertex AI not answering for up to this long (default 600)")
     add_connection_options(cancel)
     cancel.set_defaults(func=cancel_command)
 
@@ -207,10 +210,12 @@ def cancel_command(args: argparse.Namespace) -> int:
     if not args.wait:
         return 0
     progress = Progress(sys.stderr)
+    # The job was found: a blip during the wait is ridden out rather than ending it.
+    retry = outage_tolerant(args.api_outage_tolerance, progress.report, base=CLI_RETRY)
     try:
         final = wait_for_tuning_job(
             conn, name, timeout=args.timeout, poll_interval=args.poll_interval,
-            on_progress=progress.report, retry=CLI_RETRY, sleep=progress.sleep,
+            on_progress=progress.report, retry=retry, sleep=progress.sleep,
         )
     except WaitTimeout as exc:
         print(f"error: {exc}; check again with `jobs get {resource_id(name)}`", file=sys.stderr)

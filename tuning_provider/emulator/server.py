@@ -205,6 +205,7 @@ class Emulator:
     the fraction of Vertex requests answered 429/503, reproducible with `fault_seed`.
     `clock` (seconds since the epoch) decides job states; tests pass a fake one.
     `validate_dataset` replaces `tuning_provider.dataset.validate_dataset`.
+    `go_offline()` and `come_back()` make it refuse connections for a while, as a network blip.
     """
 
     def __init__(
@@ -233,16 +234,44 @@ class Emulator:
         self.gcs: GcsStore | None = None
         self.state: VertexState | None = None
         self._server: EmulatorServer | None = None
+        # While offline (go_offline): the app that comes back, and the URL it comes back at.
+        self._app: App | None = None
+        self._offline_url: str | None = None
 
     @property
     def url(self) -> str:
-        """http://HOST:PORT of the running emulator."""
+        """http://HOST:PORT of the running emulator (also while it is offline)."""
+        if self._server is not None:
+            return self._server.url
+        if self._offline_url is not None:
+            return self._offline_url
+        raise RuntimeError("the emulator is not running: call start() or use it in a with block")
+
+    def go_offline(self) -> None:
+        """Stop answering, as a network blip or a restarting front end would: the port is closed
+        (connecting is refused, open connections are cut) until `come_back`, which serves the
+        same state on the same port again."""
         if self._server is None:
             raise RuntimeError("the emulator is not running: call start() or use it in a with block")
-        return self._server.url
+        server, self._server = self._server, None
+        self._offline_url = server.url
+        self.port = server.server_port  # a port chosen at start (port 0) is the one to come back on
+        self._app = server.app
+        server.stop()
+
+    def come_back(self) -> None:
+        """Answer again after `go_offline`, on the same port and with the same state."""
+        if self._app is None or self._server is not None:
+            raise RuntimeError("the emulator is not offline: call go_offline() first")
+        self._server = EmulatorServer(self._app, self.host, self.port)
+        self._server.start()
+        self._app = self._offline_url = None
 
     def start(self) -> Emulator:
         if self._server is not None:
+            return self
+        if self._app is not None:  # offline
+            self.come_back()
             return self
         self.gcs = GcsStore(self.gcs_dir)
         self.state = VertexState(
@@ -262,10 +291,11 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the database; safe to call twice."""
+        """Stop serving and close the database; safe to call twice, and while offline."""
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._app = self._offline_url = None
         if self.state is not None:
             self.state.close()
             self.state = None
