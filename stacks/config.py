@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -74,7 +74,9 @@ class StackConfig(BaseModel):
     training_data: Path = Field(alias="trainingData")
     validation_data: Path | None = Field(default=None, alias="validationData")
     name_prefix: str = Field(default="gemini-tuning", alias="namePrefix", pattern=r"^[a-z][a-z0-9-]{2,20}$")
-    cmek: bool = Field(default=True, alias="cmek")
+    # Whether the tuning job itself uses the stack's key (the key ring, the key and the bucket's
+    # encryption with it are always there): where the base model can take one, always, or never.
+    job_cmek: Literal["auto", "required", "off"] = Field(default="auto", alias="jobCmek")
     protect: bool = Field(default=False, alias="protect")
     key_rotation_days: int = Field(default=90, alias="keyRotationDays", ge=1, le=3650)
     # Where the local stack's emulator reads gs:// objects from (its --gcs-dir).
@@ -189,7 +191,8 @@ def check_stack_file(path: Path, namespace: str = NAMESPACE) -> StackConfig:
 def config_problems(raw: Mapping[str, Any], today: date | None = None) -> list[ConfigProblem]:
     """Every problem with the `tuning:*` settings `raw` (keys without the namespace)."""
     settings = {name: value for name, value in raw.items() if name in _SETTINGS}
-    problems = [_unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
+    problems = [_RENAMED[name] if name in _RENAMED else
+                _unknown(f"{NAMESPACE}:{name}", name, _SETTINGS, "a setting of this project")
                 for name in raw if name not in _SETTINGS]
     job = settings.get("job", {})
     if not isinstance(job, dict):
@@ -443,12 +446,25 @@ def _job_problems(
 
 def _cloud_problems(config: StackConfig, job: Mapping[str, Any]) -> list[ConfigProblem]:
     info = catalog.find_model(str(job.get("base_model", "")))
-    if config.cmek and info is not None and not info.cmek:
+    if config.job_cmek == "required" and info is not None and not info.cmek:
         return [ConfigProblem(
-            f"{NAMESPACE}:cmek",
-            f"{info.id} does not support customer-managed keys; set tuning:cmek to false or tune another base_model",
+            f"{NAMESPACE}:jobCmek",
+            f"is required, but {info.id} cannot take a customer-managed key for its tuning job "
+            "(tuning_provider/catalog.py); set tuning:jobCmek to auto (the job then runs without the "
+            "key; the bucket stays encrypted with it) or tune a base_model that supports CMEK",
         )]
     return []
+
+
+# Settings that were replaced, and what to write instead.
+_RENAMED = {
+    "cmek": ConfigProblem(
+        f"{NAMESPACE}:cmek",
+        "is no longer a setting: the key ring, the key and the bucket's encryption with it are always "
+        "created; tuning:jobCmek (auto, required or off) says whether the tuning job itself uses the key. "
+        "Remove tuning:cmek",
+    ),
+}
 
 
 def _unknown(key: str, name: str, valid: Iterable[str], what: str) -> ConfigProblem:

@@ -1,6 +1,7 @@
 """The plain `pulumi` CLI on this project, and getting a stack ready for it.
 
     python -m stacks.engine prepare --stack local     # `make up`/`preview` run it before `pulumi`
+    python -m stacks.engine in-flight --stack dev     # the workflow's scheduled run asks it
 
 `prepare` checks the stack file first (every config problem at once, and a YAML syntax error
 with its file and line, which pulumi's own parser does not name), then recovers the stack
@@ -12,6 +13,12 @@ A `pulumi up` killed half-way (Ctrl-C twice, a CI runner stopped) leaves a lock 
 creates" in the state, and the plain CLI does not clear either by itself; `recover` does, when
 that is safe, so that the next `pulumi up` adopts the job already submitted instead of paying
 for a second one.
+
+`in-flight` says whether a tuning job of the stack is still running in Vertex after the `up`
+that submitted it failed (it reached wait_timeout_seconds, or the CI job's own limit): a job
+the stack's preview plans to create or replace, whose fingerprint a live job carries. The next
+`pulumi up` adopts that job and waits for it; the workflow's scheduled run is that `up`. It
+prints the jobs and exits 0, or exits 3 when none is in flight (1 on an error).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 
 __all__ = [
     "ROOT",
+    "jobs_in_flight",
     "main",
     "pulumi_executable",
     "recover",
@@ -145,20 +153,62 @@ def recover(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) 
     recover_interrupted_creates(stack, cwd, env)
 
 
+# What a preview does to a resource that a `pulumi up` would create anew (pulumi's step ops).
+_CREATING_OPS = frozenset({"create", "replace", "create-replacement"})
+
+
+def jobs_in_flight(preview: Mapping[str, Any], api_endpoint: str | None) -> list[str]:
+    """The running tuning jobs a `pulumi up` of this preview (`pulumi preview --json`) would
+    adopt: for each TuningJob it creates or replaces, a live job with that spec's fingerprint.
+    A TuningJob whose inputs are not all known yet (new data to upload) runs a new job."""
+    from tuning_provider import vertex
+    from tuning_provider.errors import SpecError
+    from tuning_provider.provider import RESOURCE_TYPE
+    from tuning_provider.spec import FINGERPRINT_LABEL, TuningJobSpec
+
+    names: list[str] = []
+    for step in preview.get("steps") or []:
+        state = step.get("newState") or {}
+        if state.get("type") != RESOURCE_TYPE or step.get("op") not in _CREATING_OPS:
+            continue
+        inputs = {k: v for k, v in (state.get("inputs") or {}).items() if k in TuningJobSpec.model_fields}
+        try:
+            spec = TuningJobSpec.model_validate(inputs)
+        except (ValueError, SpecError):
+            continue
+        conn = vertex.Connection(spec.project, spec.location, api_endpoint)
+        jobs = vertex.list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: spec.fingerprint()})
+        names += [job.name for job in jobs if job.live and job.name not in names]
+    return names
+
+
+def _in_flight(stack: str) -> int:
+    preview = json.loads(_checked(run_pulumi("preview", "--json", "--stack", stack), f"previewing stack {stack}"))
+    endpoint = run_pulumi("config", "get", "tuning:apiEndpoint", "--stack", stack)
+    names = jobs_in_flight(preview, endpoint.stdout.strip() if endpoint.returncode == 0 else None)
+    for name in names:
+        print(f"in flight: {name}")
+    if not names:
+        print(f"no tuning job of stack {stack} is in flight")
+    return 0 if names else 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from stacks.config import check_stack_file
     from stacks.config_file import stack_file
-    from tuning_provider.errors import ConfigError
+    from tuning_provider.errors import ApiError, ConfigError
 
     parser = argparse.ArgumentParser(prog="python -m stacks.engine", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["prepare", "recover"])
+    parser.add_argument("command", choices=["prepare", "recover", "in-flight"])
     parser.add_argument("--stack", default="local")
     args = parser.parse_args(argv)
     try:
+        if args.command == "in-flight":
+            return _in_flight(args.stack)
         if args.command == "prepare" and stack_file(args.stack, ROOT).is_file():
             check_stack_file(stack_file(args.stack, ROOT))
         recover(args.stack)
-    except (RuntimeError, ConfigError) as exc:
+    except (RuntimeError, ConfigError, ApiError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

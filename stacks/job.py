@@ -84,10 +84,12 @@ def declare_tuning_jobs(
     config: StackConfig,
     dataset_uris: Mapping[str, Mapping[str, Any]],
     opts: pulumi.ResourceOptions | None = None,
+    per_job: Mapping[str, Mapping[str, Any]] | None = None,
     **placement: Any,
 ) -> dict[str, TuningJob]:
     """Every TuningJob of the stack (by resource name), with their outputs exported.
-    `dataset_uris` holds each job's dataset URIs by kind, keyed by the job's entry key."""
+    `dataset_uris` holds each job's dataset URIs by kind, keyed by the job's entry key;
+    `placement` inputs go to every job, `per_job` ones (by entry key) to that job only."""
     declared: dict[str, TuningJob] = {}
     outputs: dict[str, dict[str, Any]] = {}
     previous: dict[str, Any] | None = None
@@ -105,7 +107,11 @@ def declare_tuning_jobs(
             "validation_dataset_uri": uris.get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
             "training_dataset_tokens": training_tokens(entry.datasets["training"], root_model),
+            # The uploaded objects are those files, named by their content: nothing to read again
+            # at check (and no storage permission for the preview's identity to need).
+            "validate_dataset": False,
             **placement,
+            **(per_job or {}).get(entry.key, {}),
             **entry.inputs,
             **tuned_from,
         }

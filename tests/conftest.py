@@ -130,6 +130,8 @@ def offline_pulumi_env(folder: Path) -> dict[str, str]:
         "PULUMI_HOME": str(folder / "home"),
         "PULUMI_CONFIG_PASSPHRASE": "",
         "PYTHONPATH": str(REPOSITORY),
+        # The provider's machine cache (dataset verdicts, lines shown) of this test only.
+        "PULUMI_VERTEX_TUNING_CACHE": str(folder / "cache"),
     }
 
 
@@ -144,6 +146,16 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _machine_cache_of_this_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider's machine cache in the test's own folder, never the user's ~/.cache; and
+    each test a provider process of its own (check lines are shown once per process)."""
+    monkeypatch.setenv("PULUMI_VERTEX_TUNING_CACHE", str(tmp_path / "machine-cache"))
+    from tuning_provider import engine_log
+
+    engine_log.reset_shown()
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+# A check with the data check off (the stack programs' case: they check the files before the
+# upload); with it on, check reads the gs:// object through google-cloud-storage.
 _CHECK_AND_DIFF = """
 import sys
 from tuning_provider.provider import TuningJobProvider
 provider = TuningJobProvider()
 news = dict(project="lazy-project", location="us-central1", base_model="gemini-3.5-flash",
-            training_dataset_uri="gs://bucket/train.jsonl", epoch_count=2, adapter_size=4)
+            training_dataset_uri="gs://bucket/train.jsonl", epoch_count=2, adapter_size=4, validate_dataset=False)
 checked = provider.check({}, news)
 assert not checked.failures, checked.failures
 olds = {**checked.inputs, "name": "n", "state": "SUCCEEDED", "tuned_model_name": "m", "tuned_model_endpoint": "e"}

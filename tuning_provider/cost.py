@@ -1,20 +1,22 @@
 """What a tuning job will cost, estimated before it is paid for.
 
-Vertex bills supervised tuning per training token: the tokens of the training dataset times
-the number of epochs. `estimate_training_cost` takes the dataset's token count (the
-`estimated_tokens` of the dataset validator's report, itself an estimate at
-catalog.CHARS_PER_TOKEN characters per token), the epoch count and the base model, and
-prices it with the catalog's price per 1M training tokens:
+Vertex bills supervised tuning per training token: the billable tokens of the training
+dataset times the number of epochs (what a finished job reports as
+tuningDataStats.totalBillableTokenCount is the dataset's count). `estimate_training_cost` takes
+the dataset's token count (the `estimated_tokens` of the dataset validator's report, itself an
+estimate at catalog.CHARS_PER_TOKEN characters per token), the epoch count and the base model,
+and prices it with the team's own price per 1M training tokens (the TuningJob input
+`price_per_million_training_tokens_usd`) or else the catalog's:
 
-    estimate = estimate_training_cost(report.estimated_tokens, spec.epoch_count, spec.base_model)
+    estimate = estimate_training_cost(report.estimated_tokens, 2, "gemini-3.5-flash", price=5.0)
     print(estimate.line())
-    # ~26,300 training tokens (8,752 x 3 epochs), ~$0.13 at gemini-2.5-flash's $5.00 per 1M
-    # training tokens (prices of 2026-11-30)
+    # ~17,500 training tokens (8,752 x 2 epochs) x $5.00 per 1M = ~$0.09
+    # (price: price_per_million_training_tokens_usd)
 
 When the epoch count is not set, Vertex picks it from the dataset size and no stored page
-gives the number, so the estimate has no training-token count and says so. When the catalog
-has no price for the model, the estimate counts tokens only and names the pricing page.
-Validation data is not counted: no stored page says whether it is billed.
+gives the number, so the estimate has no training-token count and says so. Without a price
+the estimate counts tokens only and names the pricing page. Validation data is not counted:
+Vertex evaluates on it, and no stored page says whether those tokens are billed.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from tuning_provider import catalog
 from tuning_provider.names import is_tuned_model
 
-__all__ = ["TrainingCostEstimate", "estimate_training_cost"]
+__all__ = ["PRICE_INPUT", "TrainingCostEstimate", "estimate_training_cost"]
 
 _TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are per 1M training tokens
+# The TuningJob input that holds a team's own price (tuning_provider/spec.py).
+PRICE_INPUT = "price_per_million_training_tokens_usd"
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,18 @@ class TrainingCostEstimate:
     epochs: int | None
     """None: not set, so Vertex chooses it and nothing below can be computed."""
     training_tokens: int | None
-    price: catalog.TrainingPrice | None
-    """The catalog's price, or None when no price is on record for the model."""
+    usd_per_million: float | None
+    """The price per 1M training tokens, or None when none is given or on record."""
+    price_origin: str | None
+    """Where the price comes from: PRICE_INPUT, or the catalog's page and its date."""
     usd: float | None
     """training_tokens x price per token; None without epochs or without a price."""
     pricing_page: str
     """Where the price comes from, or where to look it up when none is on record."""
 
     def line(self) -> str:
-        """One line for a preview, e.g. "~26,300 training tokens (8,752 x 3 epochs), ~$0.13 at
-        gemini-2.5-flash's $5.00 per 1M training tokens (prices of 2026-11-30)"."""
+        """One line for a preview, e.g. "~17,500 training tokens (8,752 x 2 epochs) x $5.00 per
+        1M = ~$0.09 (price: price_per_million_training_tokens_usd)"."""
         if self.epochs is None or self.training_tokens is None:
             return (
                 f"~{_about(self.dataset_tokens)} dataset tokens; epoch_count is not set, so Vertex "
@@ -58,13 +64,11 @@ class TrainingCostEstimate:
             f"~{_about(self.training_tokens)} training tokens "
             f"({self.dataset_tokens:,} x {self.epochs} {'epoch' if self.epochs == 1 else 'epochs'})"
         )
-        if self.price is None or self.usd is None:
-            return f"{tokens}; no tuning price on record for {self.base_model} (see {self.pricing_page})"
-        source = self.price.source
-        prices_of = (source.page_updated or source.read_on).isoformat()
+        if self.usd_per_million is None or self.usd is None:
+            return (f"{tokens}; no tuning price on record for {self.base_model} (see {self.pricing_page}): "
+                    f"set {PRICE_INPUT} for a dollar estimate")
         return (
-            f"{tokens}, {_dollars(self.usd)} at {self.base_model}'s ${self.price.usd_per_million:,.2f} "
-            f"per 1M training tokens (prices of {prices_of})"
+            f"{tokens} x ${self.usd_per_million:,.2f} per 1M = {_dollars(self.usd)} (price: {self.price_origin})"
         )
 
 
@@ -73,13 +77,13 @@ def estimate_training_cost(
     epochs: int | None,
     base_model: str,
     *,
-    price: catalog.TrainingPrice | None = None,
+    price: float | catalog.TrainingPrice | None = None,
 ) -> TrainingCostEstimate:
     """Estimate the training tokens (dataset tokens x epochs) and their cost in USD.
 
-    `base_model` is any spelling the catalog accepts; `price` overrides the catalog's price
-    (for a negotiated rate). Raises ValueError for an unknown model, negative tokens or an
-    epoch count below 1."""
+    `base_model` is any spelling the catalog accepts; `price` overrides the catalog's price:
+    a number is the team's own (the input PRICE_INPUT, a list price or a negotiated rate).
+    Raises ValueError for an unknown model, negative tokens or an epoch count below 1."""
     model = catalog.find_model(base_model)
     if model is None and is_tuned_model(base_model):
         # Continuous tuning: which base model (and price) is under a tuned model is not known
@@ -92,11 +96,19 @@ def estimate_training_cost(
     if epochs is not None and epochs < 1:
         raise ValueError(f"epochs must be 1 or more, not {epochs}")
     epochs = epochs if epochs is not None else model.default_epochs
-    price = price or model.price
+    listed = price if isinstance(price, catalog.TrainingPrice) else None if price is not None else model.price
+    if isinstance(price, (int, float)):
+        usd_per_million: float | None = float(price)
+        origin: str | None = PRICE_INPUT
+    elif listed is not None:
+        usd_per_million = listed.usd_per_million
+        origin = f"{listed.source.url}, prices of {(listed.source.page_updated or listed.source.read_on).isoformat()}"
+    else:
+        usd_per_million = origin = None
     training_tokens = dataset_tokens * epochs if epochs is not None else None
     usd = (
-        training_tokens * price.usd_per_million / _TOKENS_PER_PRICE_UNIT
-        if training_tokens is not None and price is not None
+        training_tokens * usd_per_million / _TOKENS_PER_PRICE_UNIT
+        if training_tokens is not None and usd_per_million is not None
         else None
     )
     return TrainingCostEstimate(
@@ -104,9 +116,10 @@ def estimate_training_cost(
         dataset_tokens=dataset_tokens,
         epochs=epochs,
         training_tokens=training_tokens,
-        price=price,
+        usd_per_million=usd_per_million,
+        price_origin=origin,
         usd=usd,
-        pricing_page=(price.source if price else model.price_source).url,
+        pricing_page=(listed.source if listed else model.price_source).url,
     )
 
 

@@ -49,7 +49,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from multiprocessing import get_context
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -69,7 +69,7 @@ from tuning_provider.catalog import (
 from tuning_provider.errors import DatasetError
 from tuning_provider.names import gcs_object, is_tuned_model
 
-__all__ = ["DatasetKind", "DatasetReport", "LineError", "validate_dataset"]
+__all__ = ["DatasetKind", "DatasetReport", "GcsObjectVersion", "LineError", "gcs_object_version", "validate_dataset"]
 
 DatasetKind = Literal["training", "validation"]
 
@@ -165,6 +165,7 @@ def validate_dataset(
     workers: int = 1,
     storage_endpoint: str | None = None,
     today: date | None = None,
+    generation: int | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
 
@@ -173,7 +174,8 @@ def validate_dataset(
     `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
     processes; other sources are read by one. Raises DatasetError when the source cannot be
     read at all; problems in the data are in the report, never raised. `base_model` is judged
-    deprecated or retired on `today` (None: the real today).
+    deprecated or retired on `today` (None: the real today). `generation` reads that version of
+    a gs:// object (see `gcs_object_version`).
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -187,7 +189,7 @@ def validate_dataset(
         else:
             tally = _scan_file(uri, path, max_errors)
     elif isinstance(source, str):
-        tally = _scan_gcs(source, max_errors, storage_endpoint)
+        tally = _scan_gcs(source, max_errors, storage_endpoint, generation)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
     return _report(uri, kind, base_model, tally, max_errors, today)
@@ -788,8 +790,56 @@ def _scan_stream(uri: str, stream: IO[bytes], max_errors: int) -> _Tally:
         raise _open_error(uri, exc) from exc
 
 
-def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally:
-    """Stream a gs:// object in ranged chunks with google-cloud-storage."""
+@dataclass(frozen=True)
+class GcsObjectVersion:
+    """One version of a gs:// object: its generation and content checksum (crc32c, else md5)."""
+
+    uri: str
+    generation: int
+    checksum: str
+
+
+def gcs_object_version(uri: str, storage_endpoint: str | None = None) -> GcsObjectVersion:
+    """The current version of a gs:// object (its metadata only; the content is not read).
+    Raises DatasetError as `validate_dataset` does when it cannot be read."""
+
+    def version(blob: Any) -> GcsObjectVersion:
+        checksum = f"crc32c:{blob.crc32c}" if blob.crc32c else f"md5:{blob.md5_hash}"
+        return GcsObjectVersion(uri, int(blob.generation or 0), checksum)
+
+    return _with_blob(uri, storage_endpoint, None, version)
+
+
+def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None, generation: int | None = None) -> _Tally:
+    """Stream a gs:// object (at `generation`, if given) in ranged chunks with google-cloud-storage."""
+
+    def scan(blob: Any) -> _Tally:
+        size = blob.size or 0
+        position = 0
+        retry = _gcs_retry()
+
+        def read(want: int) -> bytes:
+            nonlocal position
+            if position >= size:
+                return b""
+            last = min(position + want, size) - 1  # download ranges are inclusive
+            data: bytes = blob.download_as_bytes(
+                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
+            )
+            position += len(data)
+            return data
+
+        return _scan(_readinto_of(read), max_errors)
+
+    return _with_blob(uri, storage_endpoint, generation, scan)
+
+
+_T = TypeVar("_T")
+
+
+def _with_blob(uri: str, storage_endpoint: str | None, generation: int | None, use: Callable[[Any], _T]) -> _T:
+    """`use` the object's google-cloud-storage Blob, its metadata read (at `generation`, if
+    given: its reads then get that version's bytes); Cloud Storage's errors as DatasetError."""
     if not uri.startswith("gs://"):
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
@@ -801,10 +851,6 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
     # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
     from google.api_core import exceptions as api_exceptions
     from google.auth import exceptions as auth_exceptions
-    from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]  # no type info
-
-    # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
-    retry = DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
 
     endpoint = _storage_endpoint(storage_endpoint)
 
@@ -838,26 +884,19 @@ def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None) -> _Tally
     try:
         # Closed once the object is read: its HTTP session is not reused.
         with contextlib.closing(_storage_client(endpoint)) as client:
-            blob = client.bucket(bucket_name).blob(object_name)
-            blob.reload(retry=retry, timeout=_GCS_TIMEOUT_SECONDS)
-            size = blob.size or 0
-            position = 0
-
-            def read(want: int) -> bytes:
-                nonlocal position
-                if position >= size:
-                    return b""
-                last = min(position + want, size) - 1  # download ranges are inclusive
-                data: bytes = blob.download_as_bytes(
-                    start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-                )
-                position += len(data)
-                return data
-
-            return _scan(_readinto_of(read), max_errors)
+            blob = client.bucket(bucket_name).blob(object_name, generation=generation)
+            blob.reload(retry=_gcs_retry(), timeout=_GCS_TIMEOUT_SECONDS)
+            return use(blob)
     # Translated at this one boundary; requests' connection errors are OSErrors.
     except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
         raise translate(exc) from exc
+
+
+def _gcs_retry() -> Any:
+    from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]  # no type info
+
+    # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
+    return DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
 
 
 def _storage_endpoint(given: str | None) -> str | None:

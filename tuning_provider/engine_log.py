@@ -6,17 +6,36 @@ it under that resource, live and in the update's diagnostics, as native provider
 Tried with CLI 3.259.0 and a Python dynamic provider on 2026-11-30: it works, for info and
 warning lines. Anywhere else (tests, the CLI, the program), or when the call fails, the line
 goes to stderr, which the engine shows under the stack.
+
+`log_once` shows a line once per `pulumi` command. The engine gives a provider no way to tell
+a preview from an update: CheckRequest and DiffRequest carry no preview flag, and the dynamic
+provider server never says it supports previews, so Create and Update (which have one) are
+never called during a preview. And `pulumi up` runs its preview and its update each with a
+provider process of its own (two `python -m pulumi.dynamic` processes, each configured anew:
+seen with CLI 3.259.0 on 2026-12-04). What both phases share is the `pulumi` CLI process
+that starts them (through the sh shim `pulumi-resource-pulumi-python`). So the lines shown are
+recorded per CLI process, in a file of the machine cache named by its process id and start
+time; a later `pulumi preview` is another process, and shows them again. Where that process
+cannot be found (not Linux, or not under the engine) lines are shown once per process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-__all__ = ["log"]
+__all__ = ["log", "log_once", "reset_shown"]
 
 _lock = threading.Lock()
+_once_lock = threading.Lock()
+# Lines this process has shown, and the record of the pulumi command it runs under (if any).
+_shown: set[str] = set()
+_record: Path | None = None
+_record_looked_up = False
 _engine: Any = None
 _looked_up = False
 _TIMEOUT_SECONDS = 5.0
@@ -37,6 +56,92 @@ def log(message: str, *, urn: str = "", warning: bool = False) -> None:
         except Exception:  # noqa: BLE001 - any failure of the RPC: the line must still be seen
             pass
     print(f"warning: {message}" if warning else message, file=sys.stderr, flush=True)
+
+
+def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) -> None:
+    """`log`, unless this `pulumi` command has shown `message` for `key` already (in this
+    provider process, or in the one its preview phase ran)."""
+    digest = hashlib.sha256(f"{key}\n{warning}\n{message}".encode()).hexdigest()
+    with _once_lock:
+        if digest in _shown:
+            return
+        _shown.add(digest)
+        record = _command_record()
+        if record is not None and not _first_in_record(record, digest):
+            return
+    log(message, urn=urn, warning=warning)
+
+
+def reset_shown() -> None:
+    """Forget the lines shown, as a new provider process starts (for tests)."""
+    global _record, _record_looked_up
+    with _once_lock:
+        _shown.clear()
+        _record, _record_looked_up = None, False
+
+
+def _command_record() -> Path | None:
+    """The file listing the lines the running `pulumi` command has shown, if this is its
+    provider process; older commands' files are removed."""
+    global _record, _record_looked_up
+    if not _record_looked_up:
+        _record_looked_up = True
+        cli = _pulumi_cli_process() if _engine_address() is not None else None
+        if cli is not None:
+            from tuning_provider import machine_cache
+
+            try:
+                folder = machine_cache.directory("shown-lines")
+                for old in folder.glob("*.txt"):
+                    if not _process_alive(old.stem):
+                        old.unlink(missing_ok=True)
+                _record = folder / f"{cli}.txt"
+            except OSError:
+                _record = None
+    return _record
+
+
+def _first_in_record(record: Path, digest: str) -> bool:
+    """Whether `digest` is new to the command's record (and add it)."""
+    try:
+        with record.open("a+", encoding="ascii") as file:
+            file.seek(0)
+            if digest in file.read().split():
+                return False
+            file.write(digest + "\n")
+    except OSError:
+        pass  # no record: show the line
+    return True
+
+
+def _stat(pid: int) -> tuple[str, int, str] | None:
+    """(command name, parent pid, start time) of a process, from Linux's /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+    return name, int(rest[1]), rest[19]
+
+
+def _pulumi_cli_process() -> str | None:
+    """"PID-STARTTIME" of the `pulumi` CLI process this process runs under, or None."""
+    pid = os.getppid()
+    while pid > 1:
+        found = _stat(pid)
+        if found is None:
+            return None
+        name, parent, started = found
+        if name == "pulumi":
+            return f"{pid}-{started}"
+        pid = parent
+    return None
+
+
+def _process_alive(identity: str) -> bool:
+    pid, _, started = identity.partition("-")
+    found = _stat(int(pid)) if pid.isdigit() else None
+    return found is not None and found[2] == started
 
 
 def _engine_stub() -> Any:

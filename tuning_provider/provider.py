@@ -153,7 +153,6 @@ class TuningJobProvider(ResourceProvider):
         # The data matters to a job about to run only: a trained job's dataset may be gone.
         if spec.validate_dataset and runs_a_job:
             failures, spec = self._dataset_failures(spec)
-        if runs_a_job:
             failures += self._vertex_dataset_failures(spec)
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
@@ -170,8 +169,12 @@ class TuningJobProvider(ResourceProvider):
         """The cost line of a job about to be created, and the ceilings it breaks."""
         estimate = _estimate(spec)
         if estimate is None:
-            line = ("no training-token estimate: the dataset's token count is not known (the stack "
-                    "programs pass it; or set validate_dataset)")
+            uri = getattr(spec, "training_dataset_uri", None)  # absent: still to be uploaded in this preview
+            why = ("the data is not uploaded yet" if not isinstance(uri, str)
+                   else "check does not read a Vertex dataset's rows" if is_vertex_dataset(uri)
+                   else "validate_dataset is off")
+            line = f"no training-token estimate: the training data's token count is not known ({why}): give " \
+                   "training_dataset_tokens"
         else:
             line = estimate.line()
         _show_once(spec, line)
@@ -179,8 +182,10 @@ class TuningJobProvider(ResourceProvider):
 
     def _dataset_failures(self, spec: TuningJobSpec) -> tuple[list[CheckFailure], TuningJobSpec]:
         """What is wrong with the gs:// data, and the spec with the training data's token
-        count filled in (for the cost estimate) when it was not given."""
-        from tuning_provider.dataset import DatasetKind, validate_dataset
+        count filled in (for the cost estimate) when it was not given. Each object version is
+        read once per machine (tuning_provider/dataset_cache.py); a line says when it is not."""
+        from tuning_provider.dataset import DatasetKind
+        from tuning_provider.dataset_cache import check_gcs_dataset
 
         failures = []
         kinds: tuple[tuple[str, DatasetKind], ...] = (
@@ -193,11 +198,13 @@ class TuningJobProvider(ResourceProvider):
             if is_vertex_dataset(uri):
                 continue  # its rows are in BigQuery: see _vertex_dataset_failures
             try:
-                report = validate_dataset(uri, kind=kind, base_model=spec.base_model,
-                                          storage_endpoint=self.api_endpoint, today=self.today)
+                checked = check_gcs_dataset(uri, kind, spec.base_model, self.api_endpoint, today=self.today)
             except DatasetError as exc:
                 failures.append(CheckFailure(field, exc.message))
                 continue
+            if checked.reused:
+                _show_once(spec, checked.reuse_line(field))
+            report = checked.report
             if not report.ok:
                 failures.append(CheckFailure(field, report.summary()))
             elif kind == "training" and spec.training_dataset_tokens is None:
@@ -510,11 +517,10 @@ def _progress(spec: TuningJobSpec, message: str, *, warning: bool = False) -> No
 
 
 def _show_once(spec: TuningJobSpec, line: str, *, warning: bool = False) -> None:
-    """A check's line, shown once per resource and provider process: the engine checks a
-    replacement twice (the update, then the new resource's create)."""
-    if (spec.resource_key, line) not in _cost_lines_shown:
-        _cost_lines_shown.add((spec.resource_key, line))
-        _progress(spec, line, warning=warning)
+    """A check's line, shown once per resource and `pulumi` command: the engine checks a
+    replacement twice (the update, then the new resource's create), and `pulumi up` checks
+    everything in its preview and again in its update (engine_log.log_once)."""
+    engine_log.log_once(spec.resource_key, line, urn=resource_urn(spec.resource_key), warning=warning)
 
 
 def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
@@ -552,18 +558,20 @@ def _estimate(spec: TuningJobSpec) -> cost.TrainingCostEstimate | None:
         return None
     # int(): a spec made without validation (a preview's partly known inputs) holds Pulumi's floats.
     epochs = int(spec.epoch_count) if spec.epoch_count is not None else None
-    return cost.estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model)
+    price = spec.price_per_million_training_tokens_usd
+    return cost.estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model,
+                                       price=float(price) if price is not None else None)
 
 
 def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate | None) -> list[tuple[str, str]]:
     """(field, sentence) per cost ceiling the estimate breaks, or cannot be checked against.
-    A dollar ceiling with no price on record is not enforced (the missing figure is the
-    catalog's, not the stack's): a warning says so, and max_training_tokens is the ceiling
-    that holds today."""
+    A dollar ceiling with no price (neither given as price_per_million_training_tokens_usd nor
+    on record in the catalog) is not enforced: a warning says so and how to give one."""
     problems: list[tuple[str, str]] = []
     tokens = estimate.training_tokens if estimate else None
     unknown = ("the training-token count is unknown: set epoch_count" if estimate and tokens is None
-               else "the dataset's token count is unknown: set validate_dataset (or training_dataset_tokens)")
+               else "the training data's token count is unknown: give training_dataset_tokens (or leave "
+               "validate_dataset on, for gs:// data)")
     if spec.max_training_tokens is not None:
         if tokens is None:
             problems.append(("max_training_tokens", f"cannot be checked: {unknown}"))
@@ -571,10 +579,11 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
             problems.append(("max_training_tokens", f"the job would train on ~{tokens:,} tokens, over "
                              f"max_training_tokens {int(spec.max_training_tokens):,}; {_lower_it}"))
     if spec.max_training_cost_usd is not None:
-        if estimate is not None and estimate.price is None:
+        if estimate is not None and estimate.usd_per_million is None:
             _show_once(spec, f"max_training_cost_usd (${spec.max_training_cost_usd:,.2f}) cannot be checked: no "
-                      f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); "
-                      "max_training_tokens is enforced instead", warning=True)
+                      f"tuning price is on record for {spec.base_model} (see {estimate.pricing_page}); set "
+                      f"{cost.PRICE_INPUT} to your price to enforce it (max_training_tokens holds meanwhile)",
+                      warning=True)
         elif estimate is None or estimate.usd is None:
             problems.append(("max_training_cost_usd", f"cannot be checked: {unknown}"))
         elif estimate.usd > spec.max_training_cost_usd:
@@ -584,9 +593,7 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
-# The check lines (cost, ceilings) this provider process has shown, by resource_key.
-_cost_lines_shown: set[tuple[str, str]] = set()
 # What the cost estimate and its ceilings are made of.
 _COST_FIELDS = frozenset({"training_dataset_tokens", "epoch_count", "base_model", "max_training_tokens",
-                          "max_training_cost_usd", "resource_key"})
+                          "max_training_cost_usd", "price_per_million_training_tokens_usd", "resource_key"})
 _lower_it = "lower epoch_count or the training data, or raise the ceiling"

@@ -182,13 +182,15 @@ class TuningJobArgs:
     """
 
     validate_dataset: pulumi.Input[bool] | None = None
-    """Read and check the gs:// training data at preview (and count its tokens). Default: False. A
-    change updates in place.
+    """Check the training and validation data at preview, before a job is paid for: every line of a
+    gs:// file (each object version read once per machine, then cached) and that a Vertex dataset
+    exists and is multimodal. false turns it off. Default: True. A change updates in place.
     """
 
     training_dataset_tokens: pulumi.Input[int | None] | None = None
-    """Estimated tokens of the training data, for the cost estimate and ceilings (the stacks set
-    it). Allowed: >= 0. Default: unset. A change updates in place.
+    """Estimated tokens of the training data, for the cost estimate and ceilings (the stacks set it;
+    validate_dataset counts them from the data). Allowed: >= 0. Default: unset. A change updates
+    in place.
     """
 
     max_training_tokens: pulumi.Input[int | None] | None = None
@@ -197,8 +199,16 @@ class TuningJobArgs:
     """
 
     max_training_cost_usd: pulumi.Input[float | None] | None = None
-    """A preview fails if the job's estimated cost is higher. Allowed: > 0. Default: unset. A change
-    updates in place.
+    """A preview fails if the job's estimated cost is higher (needs a price:
+    price_per_million_training_tokens_usd or the catalog's). Allowed: > 0. Default: unset. A
+    change updates in place.
+    """
+
+    price_per_million_training_tokens_usd: pulumi.Input[float | None] | None = None
+    """Your price of supervised tuning in USD per 1M training tokens (list price or contract): the
+    preview's cost estimate and max_training_cost_usd use it instead of the catalog's. Never sent
+    to Vertex; changing it never replaces the job. Allowed: > 0. Default: unset. A change updates
+    in place.
     """
 
     min_eval_token_accuracy: pulumi.Input[float | None] | None = None
@@ -263,6 +273,7 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         training_dataset_tokens: pulumi.Input[int | None] | None = None,
         max_training_tokens: pulumi.Input[int | None] | None = None,
         max_training_cost_usd: pulumi.Input[float | None] | None = None,
+        price_per_million_training_tokens_usd: pulumi.Input[float | None] | None = None,
         min_eval_token_accuracy: pulumi.Input[float | None] | None = None,
         max_eval_loss: pulumi.Input[float | None] | None = None,
         serve_checkpoint: pulumi.Input[Literal["default", "best_eval_loss"]] | None = None,
@@ -321,15 +332,22 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
             API that stops answering (connection errors, timeouts, 5xx) before the update fails as
             at its wait bound; 0: not at all. Allowed: >= 0. Default: 600.0. A change updates in
             place.
-        :param validate_dataset: Read and check the gs:// training data at preview (and count its
-            tokens). Default: False. A change updates in place.
+        :param validate_dataset: Check the training and validation data at preview, before a job is
+            paid for: every line of a gs:// file (each object version read once per machine, then
+            cached) and that a Vertex dataset exists and is multimodal. false turns it off. Default:
+            True. A change updates in place.
         :param training_dataset_tokens: Estimated tokens of the training data, for the cost estimate
-            and ceilings (the stacks set it). Allowed: >= 0. Default: unset. A change updates in
-            place.
+            and ceilings (the stacks set it; validate_dataset counts them from the data). Allowed:
+            >= 0. Default: unset. A change updates in place.
         :param max_training_tokens: A preview fails if the job would train on more tokens. Allowed:
             > 0. Default: unset. A change updates in place.
-        :param max_training_cost_usd: A preview fails if the job's estimated cost is higher.
-            Allowed: > 0. Default: unset. A change updates in place.
+        :param max_training_cost_usd: A preview fails if the job's estimated cost is higher (needs a
+            price: price_per_million_training_tokens_usd or the catalog's). Allowed: > 0. Default:
+            unset. A change updates in place.
+        :param price_per_million_training_tokens_usd: Your price of supervised tuning in USD per 1M
+            training tokens (list price or contract): the preview's cost estimate and
+            max_training_cost_usd use it instead of the catalog's. Never sent to Vertex; changing it
+            never replaces the job. Allowed: > 0. Default: unset. A change updates in place.
         :param min_eval_token_accuracy: Quality gate: the serving checkpoint's eval token accuracy
             must reach it, or the up fails and the old model serves on. Allowed: >= 0, <= 1.
             Default: unset. A change updates in place.
@@ -486,13 +504,16 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
 
     @property
     def validate_dataset(self) -> pulumi.Output[bool]:
-        """Read and check the gs:// training data at preview (and count its tokens)."""
+        """Check the training and validation data at preview, before a job is paid for: every line
+        of a gs:// file (each object version read once per machine, then cached) and that a
+        Vertex dataset exists and is multimodal. false turns it off.
+        """
         return _output(self, "validate_dataset")
 
     @property
     def training_dataset_tokens(self) -> pulumi.Output[int | None]:
         """Estimated tokens of the training data, for the cost estimate and ceilings (the stacks set
-        it).
+        it; validate_dataset counts them from the data).
         """
         return _output(self, "training_dataset_tokens")
 
@@ -503,8 +524,18 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
 
     @property
     def max_training_cost_usd(self) -> pulumi.Output[float | None]:
-        """A preview fails if the job's estimated cost is higher."""
+        """A preview fails if the job's estimated cost is higher (needs a price:
+        price_per_million_training_tokens_usd or the catalog's).
+        """
         return _output(self, "max_training_cost_usd")
+
+    @property
+    def price_per_million_training_tokens_usd(self) -> pulumi.Output[float | None]:
+        """Your price of supervised tuning in USD per 1M training tokens (list price or contract):
+        the preview's cost estimate and max_training_cost_usd use it instead of the catalog's.
+        Never sent to Vertex; changing it never replaces the job.
+        """
+        return _output(self, "price_per_million_training_tokens_usd")
 
     @property
     def min_eval_token_accuracy(self) -> pulumi.Output[float | None]:

@@ -248,19 +248,27 @@ class TuningJobSpec(BaseModel):
         "answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all.",
     )
     validate_dataset: Annotated[bool, Steering()] = Field(
-        default=False, description="Read and check the gs:// training data at preview (and count its tokens)."
+        default=True, description="Check the training and validation data at preview, before a job is "
+        "paid for: every line of a gs:// file (each object version read once per machine, then cached) "
+        "and that a Vertex dataset exists and is multimodal. false turns it off.",
     )
     # Cost: the training data's estimated token count (the stack sets it from its own dataset
     # check; `validate_dataset` fills it from the gs:// object), and ceilings a preview enforces.
     training_dataset_tokens: Annotated[int | None, Number, Steering()] = Field(
         default=None, ge=0, description="Estimated tokens of the training data, for the cost estimate "
-        "and ceilings (the stacks set it).",
+        "and ceilings (the stacks set it; validate_dataset counts them from the data).",
     )
     max_training_tokens: Annotated[int | None, Number, Steering()] = Field(
         default=None, gt=0, description="A preview fails if the job would train on more tokens."
     )
     max_training_cost_usd: Annotated[float | None, Number, Steering()] = Field(
-        default=None, gt=0, description="A preview fails if the job's estimated cost is higher."
+        default=None, gt=0, description="A preview fails if the job's estimated cost is higher (needs a price: "
+        "price_per_million_training_tokens_usd or the catalog's).",
+    )
+    price_per_million_training_tokens_usd: Annotated[float | None, Number, Steering()] = Field(
+        default=None, gt=0, description="Your price of supervised tuning in USD per 1M training tokens (list "
+        "price or contract): the preview's cost estimate and max_training_cost_usd use it instead of the "
+        "catalog's. Never sent to Vertex; changing it never replaces the job.",
     )
     # Quality gate: a finished job that misses these fails its create, so the old model serves on.
     min_eval_token_accuracy: Annotated[float | None, Number, Steering()] = Field(

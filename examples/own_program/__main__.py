@@ -4,6 +4,10 @@
     pulumi stack init local && pulumi preview --stack local
 
 It imports nothing but Pulumi and the installed library; its settings are its own config keys.
+The preview reads the gs:// training data (once per object version on this machine): a bad
+line fails it, naming the line, and the training-token estimate shows. With your price per 1M
+training tokens (price_per_million_training_tokens_usd) it shows dollars too, and
+max_training_cost_usd holds.
 """
 
 import pulumi

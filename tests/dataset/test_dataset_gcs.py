@@ -60,7 +60,7 @@ def test_permission_denied_names_the_role_to_grant(monkeypatch: pytest.MonkeyPat
 
     class DeniedClient:
         def bucket(self, name: str) -> Any:
-            return type("Bucket", (), {"blob": lambda self, object_name: DeniedBlob()})()
+            return type("Bucket", (), {"blob": lambda self, object_name, **_: DeniedBlob()})()
 
         def close(self) -> None:
             pass

@@ -57,6 +57,11 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     attributed = up.stdout.split("pulumi-python:dynamic/vertex:TuningJob (engine-job):", 1)[1]
     assert "~422 training tokens (211 x 2 epochs)" in attributed
     assert "engine-job: SUCCEEDED epoch 2/2, step 4/4, train loss" in attributed
+    # The cost line once per `up`: in its preview, not again in its update (another provider
+    # process, started by the same CLI process).
+    preview_phase, update_phase = up.stdout.split("Updating (", 1)
+    assert "~422 training tokens (211 x 2 epochs)" in preview_phase
+    assert "training tokens" not in update_phase
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
@@ -88,7 +93,11 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
     preview = project.pulumi("preview", "--diff")
     assert "+-pulumi-python:dynamic/vertex:TuningJob: (replace)" in preview.stdout
     assert "epoch_count" in preview.stdout and "2 => 3" in preview.stdout
-    project.pulumi("up", "--yes")
+    assert "~633 training tokens (211 x 3 epochs)" in preview.stderr  # where --diff shows the engine's log lines
+    # Every command shows the cost line again: the `up` after the preview, in its own preview.
+    up = project.pulumi("up", "--yes")
+    preview_phase, update_phase = up.stdout.split("Updating (", 1)
+    assert "~633 training tokens (211 x 3 epochs)" in preview_phase and "training tokens" not in update_phase
     second = project.outputs()
     assert second["tuningJobName"] != first["tuningJobName"]
     assert [c["epoch"] for c in second["checkpoints"]] == [1, 2, 3]

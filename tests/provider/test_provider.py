@@ -18,7 +18,8 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.rpc import UNKNOWN
 
-from tuning_provider import cancellation, vertex
+from tests.conftest import example_line
+from tuning_provider import cancellation, engine_log, vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import JobFailed, JobNotServing, NotFound
 from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
@@ -51,6 +52,9 @@ def inputs(train_uri: str, **overrides: Any) -> dict[str, Any]:
         "poll_interval_seconds": 0.2,
         "wait_timeout_seconds": 60,
         "resource_key": "tuning/test/reviews",
+        # Most tests name data that is not in the emulator's bucket: they turn the data check
+        # (on by default) off, and the tests of that check turn it on.
+        "validate_dataset": False,
     }
     base.update(overrides)
     return base
@@ -247,6 +251,55 @@ def test_check_validates_a_gcs_dataset_when_asked(provider, write_training_file)
     assert provider.check({}, inputs(good, validate_dataset=True)).failures == []
 
 
+def by_default(raw: dict[str, Any]) -> dict[str, Any]:
+    """Inputs as a user's own program writes them: no validate_dataset, so the check is on."""
+    return {k: v for k, v in raw.items() if k != "validate_dataset"}
+
+
+def test_check_validates_gcs_data_by_default_and_estimates_its_tokens(provider, write_training_file, capfd):
+    props = checked(provider, by_default(inputs(write_training_file())))
+    assert props["validate_dataset"] is True and props["training_dataset_tokens"] > 0
+    assert f"training tokens ({props['training_dataset_tokens']:,} x 2 epochs)" in capfd.readouterr().err
+
+
+def test_check_by_default_fails_on_a_bad_line_naming_it(provider, write_training_file, sample_examples):
+    good = [example_line(q, a) for q, a in sample_examples]
+    unanswered = '{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
+    train = write_training_file(name="train.jsonl", lines=[good[0], unanswered, *good[1:]])
+    val = write_training_file(name="val.jsonl", lines=["{not json"])
+    failures = provider.check({}, by_default(inputs(train, validation_dataset_uri=val))).failures
+    reasons = {f.property: f.reason for f in failures}
+    assert set(reasons) == {"training_dataset_uri", "validation_dataset_uri"}
+    assert "line 2: the last turn, contents[0], has role 'user'" in reasons["training_dataset_uri"]
+    assert "line 1" in reasons["validation_dataset_uri"]
+
+
+def test_each_object_version_is_read_once_per_machine_and_a_line_says_so(
+    provider, write_training_file, sample_examples, capfd
+):
+    uri = write_training_file()
+    first = checked(provider, by_default(inputs(uri)))
+    assert "was checked on this machine before" not in capfd.readouterr().err
+    engine_log.reset_shown()  # the next preview: another provider process
+    again = checked(provider, by_default(inputs(uri)))
+    line = capfd.readouterr().err
+    assert again["training_dataset_tokens"] == first["training_dataset_tokens"]
+    assert f"training_dataset_uri: {uri} (generation " in line
+    assert "was checked on this machine before; reusing that result (12 examples" in line
+    # A new version of the object is a new generation and checksum: read again, judged anew.
+    write_training_file(lines=[example_line(*sample_examples[0]), "{not json"])
+    engine_log.reset_shown()
+    (failure,) = provider.check({}, by_default(inputs(uri))).failures
+    assert failure.property == "training_dataset_uri" and "line 2" in failure.reason
+    assert "was checked on this machine before" not in capfd.readouterr().err
+
+
+def test_validate_dataset_false_reads_nothing_and_says_why_there_is_no_estimate(provider, capfd):
+    assert provider.check({}, inputs("gs://tuning-data/none.jsonl", validate_dataset=False)).failures == []
+    assert ("no training-token estimate: the training data's token count is not known (validate_dataset is "
+            "off): give training_dataset_tokens") in capfd.readouterr().err
+
+
 # --- diff ------------------------------------------------------------------------------
 
 # field -> (a new value, whether a change replaces the job). Written out here, not derived
@@ -277,6 +330,7 @@ CHANGES = {
     "poll_interval_seconds": (10, False),
     "api_outage_tolerance_seconds": (60, False),
     "validate_dataset": (True, False),
+    "price_per_million_training_tokens_usd": (5.0, False),
     "training_dataset_tokens": (9000, False),
     "max_training_tokens": (1_000_000, False),
     "max_training_cost_usd": (25.0, False),

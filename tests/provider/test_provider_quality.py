@@ -8,27 +8,19 @@ adopts after a threshold change, gate needs validation data, best checkpoint.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
 from typing import Any
 
 import pytest
 
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
-from tuning_provider import catalog, vertex
-from tuning_provider import provider as provider_module
+from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
+from tuning_provider.spec import TuningJobSpec
 from tuning_provider.vertex import MetricSeries
 
 VALIDATION = "val.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Each test is a provider process of its own: check lines shown once per process.
-    monkeypatch.setattr(provider_module, "_cost_lines_shown", set())
 
 
 @pytest.fixture
@@ -138,25 +130,44 @@ def test_dollar_ceiling_without_a_price_is_reported_unchecked_not_failed(provide
     assert provider.check({}, raw).failures == []
     err = capfd.readouterr().err
     assert "warning: max_training_cost_usd ($0.01) cannot be checked: no tuning price is on record" in err
-    assert "max_training_tokens is enforced instead" in err
+    assert "set price_per_million_training_tokens_usd to your price to enforce it" in err
 
 
-def test_dollar_ceiling_with_a_price_fails_check_naming_both_figures(provider, monkeypatch):
-    model = catalog.find_model("gemini-3.5-flash")
-    assert model is not None
-    price = catalog.TrainingPrice(5.0, catalog.Source("a test price", date(2026, 11, 30)))
-    monkeypatch.setattr(catalog, "find_model", lambda _name: dataclasses.replace(model, price=price))
-    raw = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=3, max_training_cost_usd=0.1)
+def test_cost_line_in_dollars_with_the_teams_own_price(provider, capfd):
+    checked(provider, inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=2,
+                             price_per_million_training_tokens_usd=5))
+    assert ("~17,500 training tokens (8,752 x 2 epochs) x $5.00 per 1M = ~$0.09 "
+            "(price: price_per_million_training_tokens_usd)") in capfd.readouterr().err
+
+
+def test_dollar_ceiling_with_a_price_fails_check_naming_both_figures_and_the_property(provider):
+    raw = inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752, epoch_count=3, max_training_cost_usd=0.1,
+                 price_per_million_training_tokens_usd=5)
     (failure,) = provider.check({}, raw).failures
     assert failure.property == "max_training_cost_usd"
-    assert failure.reason.startswith("the job would cost ~$0.13, over max_training_cost_usd $0.10 (~26,300 training "
-                                     "tokens (8,752 x 3 epochs), ~$0.13 at gemini-3.5-flash's $5.00 per 1M")
+    assert failure.reason == (
+        "the job would cost ~$0.13, over max_training_cost_usd $0.10 (~26,300 training tokens (8,752 x 3 epochs) "
+        "x $5.00 per 1M = ~$0.13 (price: price_per_million_training_tokens_usd)); lower epoch_count or the "
+        "training data, or raise the ceiling"
+    )
+    assert provider.check({}, {**raw, "max_training_cost_usd": 0.2}).failures == []
+
+
+def test_changing_the_price_updates_in_place_and_is_never_sent_to_vertex(provider):
+    olds = checked(provider, inputs("gs://tuning-data/t.jsonl", training_dataset_tokens=8752))
+    news = checked(provider, {**olds, "price_per_million_training_tokens_usd": 5})
+    diff = provider.diff("id", olds, news)
+    assert diff.changes and diff.replaces == []
+    assert "price_per_million_training_tokens_usd" not in str(TuningJobSpec.model_validate(news).vertex_settings())
 
 
 def test_cost_outputs_after_create(provider, write_training_file):
     outs = provider.create(checked(provider, inputs(write_training_file(), training_dataset_tokens=211))).outs
     assert outs["estimated_training_tokens"] == 422 and outs["estimated_cost_usd"] is None  # no price on record
     assert outs["tuning_data_stats"]["tokens"] > 0  # what Vertex counted as billable
+    priced = checked(provider, inputs(write_training_file(), training_dataset_tokens=211,
+                                      price_per_million_training_tokens_usd=5))
+    assert provider.create(priced).outs["estimated_cost_usd"] == pytest.approx(422 * 5 / 1_000_000)
 
 
 # --- quality gate ----------------------------------------------------------------------

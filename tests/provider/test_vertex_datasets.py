@@ -6,19 +6,27 @@ and serves as on a file; a bad row fails it, named."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from tests.conftest import SAMPLE_EXAMPLES
 from tests.multimodal_datasets import create_dataset, request_rows, write_table
-from tests.provider.test_provider import LOCATION, PROJECT, checked, inputs, make_provider, normalised
+from tests.provider.test_provider import LOCATION, PROJECT, checked, make_provider, normalised
+from tests.provider.test_provider import inputs as file_inputs
 from tuning_provider import vertex
 from tuning_provider.errors import JobFailed
 from tuning_provider.spec import TuningJobSpec
 
 MISSING = f"projects/{PROJECT}/locations/{LOCATION}/datasets/5"
 QUESTION, ANSWER = SAMPLE_EXAMPLES[0]
+
+
+def inputs(train: str, **overrides: Any) -> dict[str, Any]:
+    """Inputs with the data check on, as by default: it is what looks the dataset up."""
+    return file_inputs(train, **{"validate_dataset": True, **overrides})
 
 
 @pytest.fixture

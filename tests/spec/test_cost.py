@@ -24,8 +24,17 @@ def test_training_tokens_are_dataset_tokens_times_epochs_and_cost_is_per_million
 def test_the_line_rounds_tokens_to_three_figures_and_dollars_to_cents() -> None:
     estimate = estimate_training_cost(8_752, 3, "publishers/google/models/gemini-3.5-flash", price=FIVE_DOLLARS)
     assert estimate.line() == (
-        "~26,300 training tokens (8,752 x 3 epochs), ~$0.13 at gemini-3.5-flash's $5.00 per 1M "
-        "training tokens (prices of 2026-11-30)"
+        "~26,300 training tokens (8,752 x 3 epochs) x $5.00 per 1M = ~$0.13 "
+        "(price: https://example.test/pricing, prices of 2026-11-30)"
+    )
+
+
+def test_a_teams_own_price_is_named_by_its_input() -> None:
+    estimate = estimate_training_cost(8_752, 2, "gemini-3.5-flash", price=5)
+    assert estimate.usd == pytest.approx(17_504 * 5 / 1_000_000)
+    assert estimate.line() == (
+        "~17,500 training tokens (8,752 x 2 epochs) x $5.00 per 1M = ~$0.09 "
+        "(price: price_per_million_training_tokens_usd)"
     )
 
 
@@ -35,8 +44,8 @@ def test_the_prices_date_is_the_pages_own_date_when_known() -> None:
     )
     line = estimate_training_cost(2_000_000, 1, "gemini-3.5-flash", price=price).line()
     assert line == (
-        "~2,000,000 training tokens (2,000,000 x 1 epoch), ~$50.00 at gemini-3.5-flash's $25.00 per 1M "
-        "training tokens (prices of 2026-11-02)"
+        "~2,000,000 training tokens (2,000,000 x 1 epoch) x $25.00 per 1M = ~$50.00 "
+        "(price: https://example.test/pricing, prices of 2026-11-02)"
     )
 
 
@@ -51,7 +60,7 @@ def test_rounding_is_half_up_to_three_significant_figures(tokens: int, shown: st
 
 
 def test_a_cost_under_a_cent_does_not_read_as_free() -> None:
-    assert "<$0.01 at" in estimate_training_cost(100, 1, "gemini-3.5-flash", price=FIVE_DOLLARS).line()
+    assert "= <$0.01 (price" in estimate_training_cost(100, 1, "gemini-3.5-flash", price=FIVE_DOLLARS).line()
 
 
 def test_without_a_price_on_record_the_line_counts_tokens_and_names_the_pricing_page() -> None:
@@ -61,7 +70,7 @@ def test_without_a_price_on_record_the_line_counts_tokens_and_names_the_pricing_
     assert estimate.usd is None
     assert estimate.line() == (
         "~26,300 training tokens (8,752 x 3 epochs); no tuning price on record for gemini-3.5-flash "
-        f"(see {model.price_source.url})"
+        f"(see {model.price_source.url}): set price_per_million_training_tokens_usd for a dollar estimate"
     )
 
 
@@ -87,4 +96,4 @@ def test_a_tuned_base_model_is_counted_in_tokens_without_a_price():
     from tuning_provider.cost import estimate_training_cost
 
     estimate = estimate_training_cost(1000, 2, "projects/p/locations/us-central1/models/1@1")
-    assert (estimate.training_tokens, estimate.usd, estimate.price) == (2000, None, None)
+    assert (estimate.training_tokens, estimate.usd, estimate.usd_per_million) == (2000, None, None)

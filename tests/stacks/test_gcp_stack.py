@@ -4,12 +4,18 @@ Each build runs the real program (`stacks.run`, as __main__.py does) against a m
 records every registered resource: its type, inputs, the dependencies and options (protect,
 retainOnDelete) the program sent with it. The tests assert on that record, as a reviewer would
 read a preview. Datasets are copied to temporary files so that a test can change their content.
+
+Each stack is built twice: as shipped (gemini-3.5-flash, which cannot take a customer-managed key
+for tuning: the key and the encrypted bucket exist, the job runs without the key), and with the
+last model that could (gemini-2.5-flash), on a day it could still be tuned, handed to the program
+as its clock: the job then uses the key, and the Vertex AI agent is granted it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -27,6 +33,7 @@ from stacks.config import load_config
 from stacks.config_file import read_stack_file
 from stacks.datasets import dataset_object_name
 from stacks.gcp import _tuning_agent_member
+from tuning_provider import catalog
 from tuning_provider.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,22 +187,24 @@ def _config_value(value: Any) -> str:
     return str(value)
 
 
-def deploy(config: dict[str, Any], stack: str, registered: list[str] | None = None) -> Deployment:
+def deploy(
+    config: dict[str, Any], stack: str, registered: list[str] | None = None, *, preview: bool = False
+) -> Deployment:
     """Run the stack program under the mocks with this `tuning:*` config (keys without namespace),
-    on CMEK_DAY. `registered`, if given, receives the type of every registration, also when the
-    program fails."""
+    on the day DAY. `registered`, if given, receives the type of every registration, also when the
+    program fails; `preview`: as `pulumi preview` runs it."""
     mocks = CloudMocks()
     monitor = RecordingMonitor(mocks)
     if registered is not None:
         monitor.types = registered
     pulumi.runtime.reset_options(project="tuning", stack=stack)
     pulumi.runtime.set_all_config({f"tuning:{k}": _config_value(v) for k, v in config.items()})
-    pulumi.runtime.set_mocks(mocks, project="tuning", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project="tuning", stack=stack, preview=preview, monitor=monitor)
     exported: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        stacks.run(today=CMEK_DAY)
+        stacks.run(today=DAY)
         root = pulumi.runtime.get_root_resource()
         return pulumi.Output.from_input(root.outputs).apply(exported.update)
 
@@ -240,30 +249,40 @@ def with_datasets(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     return out
 
 
-# No base model tunable today supports customer-managed keys, so the shipped dev/prod files
-# set tuning:cmek to false. The CMEK path is exercised with the last model that had them, on a
-# day it could still be tuned: what a team gets when Google offers CMEK for tuning again.
-CMEK_MODEL, CMEK_DAY = "gemini-2.5-flash", date(2026, 9, 1)
+# The last model that could take a customer-managed key for its tuning job, and the day every
+# deployment here is built on (handed to the program): it could still be tuned then.
+CMEK_MODEL, DAY = "gemini-2.5-flash", date(2026, 9, 1)
 
 
-def with_cmek(config: dict[str, Any]) -> dict[str, Any]:
-    return {**config, "cmek": "true", "job": {**config["job"], "base_model": CMEK_MODEL}}
+def with_cmek_model(config: dict[str, Any]) -> dict[str, Any]:
+    return {**config, "job": {**config["job"], "base_model": CMEK_MODEL}}
 
 
 @pytest.fixture(scope="module")
 def dev_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return with_cmek(with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev")))
+    return with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev"))
 
 
 @pytest.fixture(scope="module")
 def prod_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return with_cmek(with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod")))
+    return with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod"))
+
+
+@pytest.fixture(scope="module")
+def dev_cmek_config(dev_config: dict[str, Any]) -> dict[str, Any]:
+    return with_cmek_model(dev_config)
+
+
+@pytest.fixture(scope="module")
+def prod_cmek_config(prod_config: dict[str, Any]) -> dict[str, Any]:
+    return with_cmek_model(prod_config)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_shipped_stack_files_pass_todays_checks(stack: str, tmp_path: Path) -> None:
     config = load_config(with_datasets(stack_file_config(stack), tmp_path), today=date(2026, 11, 30))
-    assert config.job["base_model"] == "gemini-3.5-flash" and config.cmek is False
+    assert config.job["base_model"] == "gemini-3.5-flash" and config.job_cmek == "auto"
+    assert catalog.MODELS["gemini-3.5-flash"].cmek is False and catalog.MODELS[CMEK_MODEL].cmek is True
 
 
 @pytest.fixture(scope="module")
@@ -276,29 +295,65 @@ def prod(prod_config: dict[str, Any]) -> Deployment:
     return deploy(prod_config, "prod")
 
 
-@pytest.fixture(params=["dev", "prod"])
+@pytest.fixture(scope="module")
+def dev_cmek(dev_cmek_config: dict[str, Any]) -> Deployment:
+    return deploy(dev_cmek_config, "dev")
+
+
+@pytest.fixture(scope="module")
+def prod_cmek(prod_cmek_config: dict[str, Any]) -> Deployment:
+    return deploy(prod_cmek_config, "prod")
+
+
+@pytest.fixture(params=["dev", "prod", "dev_cmek", "prod_cmek"])
 def cloud(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack, as shipped and with a base model that takes the key."""
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
+@pytest.fixture(params=["dev_cmek", "prod_cmek"])
+def keyed(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack with a base model that can take a customer-managed key: the job uses it."""
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def keyless(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack as shipped: its base model cannot take a key, so the job runs without one."""
     return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
 
 
 # --- what each stack creates ----------------------------------------------------------------------
 
-def test_the_stacks_create_exactly_these_resources(dev: Deployment, prod: Deployment) -> None:
-    expected = {
-        "aiplatform-api": SERVICE, "storage-api": SERVICE, "iam-api": SERVICE, "cloudkms-api": SERVICE,
-        "vertex-ai-agent": SERVICE_IDENTITY,
-        "key-ring": KEY_RING, "dataset-key": CRYPTO_KEY,
-        "vertex-ai-agent-uses-key": KEY_MEMBER, "storage-agent-uses-key": KEY_MEMBER,
-        "dataset-bucket": BUCKET, "training-data": OBJECT, "validation-data": OBJECT,
-        "job-service-account": ACCOUNT,
-        "job-sa-tuning-agent-role": PROJECT_MEMBER,
-        "job-sa-reads-datasets": BUCKET_MEMBER,
-        "tuning-agent-mints-job-sa-tokens": ACCOUNT_MEMBER,
-        "deployer-acts-as-job-sa": ACCOUNT_MEMBER,
-        "gemini-tuning-job": TUNING_JOB,
+EVERY_STACK_CREATES = {
+    "aiplatform-api": SERVICE, "storage-api": SERVICE, "iam-api": SERVICE, "cloudkms-api": SERVICE,
+    "vertex-ai-agent": SERVICE_IDENTITY,
+    "key-ring": KEY_RING, "dataset-key": CRYPTO_KEY,
+    "storage-agent-uses-key": KEY_MEMBER,
+    "dataset-bucket": BUCKET, "training-data": OBJECT, "validation-data": OBJECT,
+    "job-service-account": ACCOUNT,
+    "job-sa-tuning-agent-role": PROJECT_MEMBER,
+    "job-sa-reads-datasets": BUCKET_MEMBER,
+    "tuning-agent-mints-job-sa-tokens": ACCOUNT_MEMBER,
+    "deployer-acts-as-job-sa": ACCOUNT_MEMBER,
+    "gemini-tuning-job": TUNING_JOB,
+}
+
+
+def test_the_shipped_stacks_create_the_key_and_grant_it_to_the_storage_agent_only(
+    keyless: tuple[Deployment, dict[str, Any]],
+) -> None:
+    deployment, _ = keyless
+    assert {name: r.type for name, r in deployment.resources.items()} == EVERY_STACK_CREATES
+
+
+def test_with_a_model_that_takes_the_key_the_vertex_agent_is_granted_it_too(
+    keyed: tuple[Deployment, dict[str, Any]],
+) -> None:
+    deployment, _ = keyed
+    assert {name: r.type for name, r in deployment.resources.items()} == {
+        **EVERY_STACK_CREATES, "vertex-ai-agent-uses-key": KEY_MEMBER,
     }
-    for deployment in (dev, prod):
-        assert {name: r.type for name, r in deployment.resources.items()} == expected
 
 
 def test_the_apis_the_job_needs_are_enabled_and_never_disabled(cloud: tuple[Deployment, dict[str, Any]]) -> None:
@@ -341,11 +396,16 @@ def test_the_bucket_is_private_versioned_and_encrypted_with_the_key(
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["versioning"] == {"enabled": True}
-    assert bucket["encryption"] == {"defaultKmsKeyName": deployment.outputs["kmsKeyName"]}
+    key = deployment.one(CRYPTO_KEY).inputs
+    assert bucket["encryption"] == {"defaultKmsKeyName": f"{key['keyRing']}/cryptoKeys/{key['name']}"}
+    assert deployment.outputs["kmsKeyName"] == bucket["encryption"]["defaultKmsKeyName"]
     # Only an unprotected (dev) bucket may be emptied by `pulumi destroy`.
     assert bucket["forceDestroy"] is (config["protect"] == "false")
     # A bucket whose default key the storage agent cannot use yet would fail to create.
     assert "storage-agent-uses-key" in deployment.resources["dataset-bucket"].dependencies
+    grant = deployment.resources["storage-agent-uses-key"].inputs
+    assert grant["cryptoKeyId"] == deployment.outputs["kmsKeyName"]
+    assert grant["member"] == f"serviceAccount:{STORAGE_AGENT}"
 
 
 def test_every_regional_resource_is_in_the_configured_region(cloud: tuple[Deployment, dict[str, Any]]) -> None:
@@ -354,18 +414,20 @@ def test_every_regional_resource_is_in_the_configured_region(cloud: tuple[Deploy
     assert deployment.one(KEY_RING).inputs["location"] == region
     assert deployment.one(BUCKET).inputs["location"].lower() == region
     assert deployment.job.inputs["location"] == region
-    assert f"/locations/{region}/" in deployment.job.inputs["kms_key_name"]
+    assert f"/locations/{region}/" in deployment.outputs["kmsKeyName"]
 
 
-def test_prod_protects_key_and_bucket_and_retains_the_tuned_model(prod: Deployment) -> None:
-    protected = {name for name, r in prod.resources.items() if r.protect}
-    assert protected == {"key-ring", "dataset-key", "dataset-bucket"}
-    assert prod.job.retain_on_delete is True
-    assert prod.job.protect is False  # a changed setting must still be able to retrain
+def test_prod_protects_key_and_bucket_and_retains_the_tuned_model(prod: Deployment, prod_cmek: Deployment) -> None:
+    for deployment in (prod, prod_cmek):
+        protected = {name for name, r in deployment.resources.items() if r.protect}
+        assert protected == {"key-ring", "dataset-key", "dataset-bucket"}
+        assert deployment.job.retain_on_delete is True
+        assert deployment.job.protect is False  # a changed setting must still be able to retrain
 
 
-def test_dev_protects_nothing(dev: Deployment) -> None:
-    assert not any(r.protect or r.retain_on_delete for r in dev.resources.values())
+def test_dev_protects_nothing(dev: Deployment, dev_cmek: Deployment) -> None:
+    for deployment in (dev, dev_cmek):
+        assert not any(r.protect or r.retain_on_delete for r in deployment.resources.values())
 
 
 # --- datasets -----------------------------------------------------------------------------------
@@ -411,6 +473,7 @@ def _grants(deployment: Deployment) -> set[tuple[str, str, str, str]]:
 
 def test_the_exact_iam_grants(cloud: tuple[Deployment, dict[str, Any]]) -> None:
     deployment, config = cloud
+    job_uses_the_key = config["job"]["base_model"] == CMEK_MODEL
     project = config["project"]
     job_sa = f"gemini-tuning-job@{project}.iam.gserviceaccount.com"
     key = deployment.outputs["kmsKeyName"]
@@ -422,9 +485,9 @@ def test_the_exact_iam_grants(cloud: tuple[Deployment, dict[str, Any]]) -> None:
          f"serviceAccount:{TUNING_AGENT}"),
         (ACCOUNT_MEMBER, "roles/iam.serviceAccountUser", f"projects/{project}/serviceAccounts/{job_sa}",
          config["deployer"]),
-        (KEY_MEMBER, "roles/cloudkms.cryptoKeyEncrypterDecrypter", key, f"serviceAccount:{VERTEX_AGENT}"),
         (KEY_MEMBER, "roles/cloudkms.cryptoKeyEncrypterDecrypter", key, f"serviceAccount:{STORAGE_AGENT}"),
-    }
+    } | ({(KEY_MEMBER, "roles/cloudkms.cryptoKeyEncrypterDecrypter", key, f"serviceAccount:{VERTEX_AGENT}")}
+         if job_uses_the_key else set())
 
 
 def test_no_primitive_or_project_wide_storage_role_is_granted(cloud: tuple[Deployment, dict[str, Any]]) -> None:
@@ -461,7 +524,22 @@ def test_the_job_waits_for_every_binding_and_dataset(cloud: tuple[Deployment, di
     assert {"training-data", "validation-data", "aiplatform-api", "vertex-ai-agent"} <= waits_for
 
 
-def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
+def test_the_job_uses_the_key_and_waits_for_the_vertex_agents_grant(keyed: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, _ = keyed
+    assert deployment.job.inputs["kms_key_name"] == deployment.outputs["kmsKeyName"]
+    assert "vertex-ai-agent-uses-key" in deployment.job.dependencies
+    grant = deployment.resources["vertex-ai-agent-uses-key"].inputs
+    assert grant["cryptoKeyId"] == deployment.outputs["kmsKeyName"]
+    assert grant["member"] == f"serviceAccount:{VERTEX_AGENT}"
+
+
+def test_a_job_whose_model_cannot_take_the_key_runs_without_it(keyless: tuple[Deployment, dict[str, Any]]) -> None:
+    deployment, _ = keyless
+    assert "kms_key_name" not in deployment.job.inputs
+    assert "vertex-ai-agent-uses-key" not in deployment.resources
+
+
+def test_the_job_gets_the_uploaded_uris_and_the_service_account(
     cloud: tuple[Deployment, dict[str, Any]],
 ) -> None:
     deployment, config = cloud
@@ -470,8 +548,6 @@ def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
     assert job["training_dataset_uri"] == deployment.outputs["trainingDatasetUri"]
     assert job["validation_dataset_uri"] == deployment.outputs["validationDatasetUri"]
     assert job["training_dataset_uri"].startswith(f"gs://{deployment.outputs['bucket']}/datasets/train-")
-    key = deployment.one(CRYPTO_KEY).inputs
-    assert job["kms_key_name"] == f"{key['keyRing']}/cryptoKeys/{key['name']}" == deployment.outputs["kmsKeyName"]
     assert job["service_account"] == f"gemini-tuning-job@{config['project']}.iam.gserviceaccount.com"
     # The job settings come from tuning:job unchanged.
     for name, value in config["job"].items():
@@ -480,6 +556,7 @@ def test_the_job_gets_the_uploaded_uris_the_key_and_the_service_account(
     from tuning_provider.dataset import validate_dataset
 
     assert job["training_dataset_tokens"] == validate_dataset(ROOT / config["trainingData"]).estimated_tokens
+    assert job["validate_dataset"] is False  # the program checked those files before uploading them
     assert job["max_training_tokens"] > job["training_dataset_tokens"] * job["epoch_count"]
 
 
@@ -504,19 +581,49 @@ def test_the_outputs_serving_apps_read(cloud: tuple[Deployment, dict[str, Any]])
     assert outputs["serviceAccount"] == f"gemini-tuning-job@{config['project']}.iam.gserviceaccount.com"
 
 
-# --- CMEK off -------------------------------------------------------------------------------------
+# --- the job's key: tuning:jobCmek -------------------------------------------------------------
 
-def test_without_cmek_there_is_no_key_and_nothing_uses_one(dev_config: dict[str, Any], tmp_path: Path) -> None:
-    deployment = deploy({**with_datasets(dev_config, tmp_path), "cmek": False}, "dev")
-    assert not deployment.of_type(KEY_RING) and not deployment.of_type(CRYPTO_KEY)
-    assert not deployment.of_type(KEY_MEMBER)
-    assert "cloudkms-api" not in deployment.resources
-    bucket = deployment.one(BUCKET).inputs
-    assert "encryption" not in bucket
-    assert bucket["uniformBucketLevelAccess"] is True and bucket["publicAccessPrevention"] == "enforced"
+def test_job_cmek_off_keeps_the_key_and_bucket_encryption_but_the_job_runs_without_it(
+    dev_cmek_config: dict[str, Any], tmp_path: Path
+) -> None:
+    deployment = deploy({**with_datasets(dev_cmek_config, tmp_path), "jobCmek": "off"}, "dev")
+    assert {name: r.type for name, r in deployment.resources.items()} == EVERY_STACK_CREATES
+    assert deployment.one(BUCKET).inputs["encryption"] == {"defaultKmsKeyName": deployment.outputs["kmsKeyName"]}
     assert "kms_key_name" not in deployment.job.inputs
-    assert deployment.outputs["kmsKeyName"] is None
     assert {b.name for b in deployment.bindings} <= deployment.job.dependencies
+
+
+def test_job_cmek_required_sets_the_key_for_a_model_that_takes_it(
+    prod_cmek_config: dict[str, Any], prod_cmek: Deployment
+) -> None:
+    deployment = deploy({**prod_cmek_config, "jobCmek": "required"}, "prod")
+    assert deployment.job.inputs["kms_key_name"] == deployment.outputs["kmsKeyName"]
+    assert set(deployment.resources) == set(prod_cmek.resources)
+
+
+def test_job_cmek_required_fails_for_a_model_that_cannot_take_a_key_naming_it(dev_config: dict[str, Any]) -> None:
+    registered: list[str] = []
+    with pytest.raises(pulumi.RunError) as raised:
+        deploy({**dev_config, "jobCmek": "required"}, "dev", registered)
+    assert registered == ["pulumi:pulumi:Stack"]
+    assert ("tuning:jobCmek: is required, but gemini-3.5-flash cannot take a customer-managed key for its "
+            "tuning job") in str(raised.value)
+
+
+def test_the_preview_says_in_one_line_why_the_job_runs_without_the_key(
+    dev_config: dict[str, Any], dev_cmek_config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The mock engine hands the program's log lines to Python's logging.
+    caplog.set_level(logging.INFO)
+    deploy(dev_config, "dev", preview=True)
+    lines = [r.getMessage() for r in caplog.records if "without the stack's key" in r.getMessage()]
+    assert lines == ["gemini-tuning-job: the tuning job runs without the stack's key: gemini-3.5-flash cannot take "
+                     "a customer-managed key for tuning (tuning_provider/catalog.py). The training data in the "
+                     "bucket is encrypted with the key all the same"]
+    caplog.clear()
+    deploy(dev_cmek_config, "dev", preview=True)
+    deploy(dev_config, "dev")  # the update itself: said at preview already
+    assert not [r for r in caplog.records if "without the stack's key" in r.getMessage()]
 
 
 # --- bad config -------------------------------------------------------------------------------------
@@ -535,7 +642,8 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (_without("project"), "tuning:project", "is required"),
         (_without("trainingData"), "tuning:trainingData", "is required"),
         (_set("trainingData", "examples/data/missing.jsonl"), "tuning:trainingData", "is not a file"),
-        (_set("cmek", "sometimes"), "tuning:cmek", "boolean"),
+        (_set("jobCmek", "sometimes"), "tuning:jobCmek", "'auto', 'required' or 'off'"),
+        (_set("cmek", "true"), "tuning:cmek", "tuning:jobCmek (auto, required or off)"),
         (_set("keyRotationDays", "0"), "tuning:keyRotationDays", "greater than or equal to 1"),
         (_set("region", "global"), "tuning:region", "does not run Gemini tuning jobs"),
         (_set("project", "My Project"), "tuning:project", "is not a project id"),
@@ -543,8 +651,8 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (_set("keyRingName", "ring/1"), "tuning:keyRingName", "is not a Cloud KMS name"),
         (_set("deployer", "ci@example.com"), "tuning:deployer", "is not an IAM principal"),
         (_set("bukcetName", "x"), "tuning:bukcetName", "did you mean bucketName?"),
-        (lambda c: {**c, "job": {**c["job"], "base_model": "gemini-3.5-flash"}}, "tuning:cmek",
-         "does not support customer-managed keys"),
+        (lambda c: {**c, "jobCmek": "required", "job": {**c["job"], "base_model": "gemini-3.5-flash"}},
+         "tuning:jobCmek", "gemini-3.5-flash cannot take a customer-managed key"),
         (lambda c: {**c, "job": {**c["job"], "epoch_count": 0}}, "tuning:job.epoch_count",
          "greater than or equal to 1"),
         (lambda c: {**c, "job": {**c["job"], "kms_key_name": "x"}}, "tuning:job.kms_key_name",
@@ -555,7 +663,7 @@ def test_a_bad_setting_is_reported_by_its_key(
     dev_config: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]], key: str, words: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(change(dev_config), today=CMEK_DAY)
+        load_config(change(dev_config), today=DAY)
     assert caught.value.keys == [key]
     assert words in str(caught.value)
 

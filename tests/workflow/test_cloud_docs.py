@@ -21,7 +21,7 @@ def test_no_primitive_role_is_granted() -> None:
 
 def test_the_preview_identity_gets_predefined_read_only_roles() -> None:
     preview = re.findall(r"--role=(\S+) \\\n\s+--member=serviceAccount:pulumi-preview@", DOC)
-    assert preview == ["roles/iam.serviceAccountViewer", "roles/cloudkms.cryptoKeyDecrypter"]
+    assert preview == ["roles/iam.serviceAccountViewer", "roles/aiplatform.viewer", "roles/cloudkms.cryptoKeyDecrypter"]
 
 
 def test_stack_secrets_default_to_cloud_kms_and_ci_keeps_no_passphrase() -> None:

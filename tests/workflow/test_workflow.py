@@ -67,3 +67,31 @@ def test_the_workflow_grants_only_reading_and_each_job_only_what_it_uses(jobs: d
 
 def test_no_long_lived_secret_is_used() -> None:
     assert "secrets." not in WORKFLOW.read_text()
+
+
+def test_a_scheduled_run_completes_jobs_still_in_flight_and_only_those(jobs: dict[str, Any]) -> None:
+    triggers = yaml.safe_load(WORKFLOW.read_text())[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] == [{"cron": "*/30 * * * *"}]
+    check = jobs["in-flight"]
+    assert check["if"] == "github.event_name == 'schedule'"
+    assert "environment" not in check  # read-only: a reviewer is asked only when there is a job to complete
+    assert {leg["stack"] for leg in check["strategy"]["matrix"]["include"]} == {"dev", "prod"}
+    script = next(step["run"] for step in check["steps"] if step.get("id") == "check")
+    assert 'python -m stacks.engine in-flight --stack "$STACK"' in script
+    for stack in ("dev", "prod"):
+        complete, deploy = jobs[f"complete-{stack}"], jobs[f"up-{stack}"]
+        assert complete["needs"] == "in-flight"
+        assert complete["if"] == f"needs.in-flight.outputs.{stack} == 'true'"
+        assert check["outputs"][stack] == f"${{{{ steps.check.outputs.{stack} }}}}"
+        # The deploys' own group, never cancelled: a scheduled up and a deploy never overlap.
+        assert complete["concurrency"] == {"group": deploy["concurrency"]["group"], "cancel-in-progress": False}
+        assert complete["environment"] == deploy["environment"] == stack
+        up = next(step["with"] for step in complete["steps"] if "pulumi/actions" in step.get("uses", ""))
+        assert (up["command"], up["stack-name"]) == ("up", stack)
+
+
+def test_the_workflow_says_what_the_provider_does_on_a_timeout() -> None:
+    text = WORKFLOW.read_text()
+    assert "records the job as still running" not in text
+    assert "fails that up: the provider records nothing" in text
+    assert "adopts it and waits for it (never a second paid" in text

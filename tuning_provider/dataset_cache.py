@@ -1,0 +1,97 @@
+"""A TuningJob's gs:// data, checked at most once per object version on this machine.
+
+Check validates a job's gs:// training and validation data by default, so that bad data fails
+the preview before anything is paid for. An object version never changes: its generation names
+it and its checksum (crc32c, else md5) confirms the content. So the verdict of one read (the
+DatasetReport) is kept in the machine cache (tuning_provider/machine_cache.py) under a key made
+of the URI, generation, checksum, the dataset's kind, the base model and the validator's own
+code, and every later preview on this machine reuses it: new data is a new generation, and a
+changed validator or catalog a new key. Only the object's metadata is read for that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tuning_provider import catalog, dataset, machine_cache
+from tuning_provider.dataset import DatasetKind, DatasetReport, GcsObjectVersion, LineError
+
+__all__ = ["CheckedDataset", "check_gcs_dataset"]
+
+
+@dataclass(frozen=True)
+class CheckedDataset:
+    """The report on one version of a gs:// object, and whether it came from the cache."""
+
+    report: DatasetReport
+    version: GcsObjectVersion
+    reused: bool
+
+    def reuse_line(self, field: str) -> str:
+        """The one line a preview shows when the report is the cached one."""
+        return (f"{field}: {self.version.uri} (generation {self.version.generation}) was checked on this machine "
+                f"before; reusing that result ({self.report.examples:,} examples, ~{self.report.estimated_tokens:,} "
+                f"tokens, {self.report.error_count:,} errors; cached in {machine_cache.directory('datasets')})")
+
+
+def check_gcs_dataset(
+    uri: str, kind: DatasetKind, base_model: str | None, storage_endpoint: str | None, *, today: date | None = None
+) -> CheckedDataset:
+    """The report on the current version of the gs:// object `uri`, read only if this machine
+    has not checked that version before. Raises DatasetError when it cannot be read. `today`
+    is the day the base model is judged on (it changes only the report's warnings, which the
+    key leaves out)."""
+    version = dataset.gcs_object_version(uri, storage_endpoint)
+    path = machine_cache.directory("datasets") / f"{_key(version, kind, base_model)}.json"
+    cached = _load(path)
+    if cached is not None:
+        return CheckedDataset(cached, version, reused=True)
+    report = dataset.validate_dataset(uri, kind=kind, base_model=base_model, storage_endpoint=storage_endpoint,
+                                      today=today, generation=version.generation)
+    _store(path, report)
+    return CheckedDataset(report, version, reused=False)
+
+
+def _key(version: GcsObjectVersion, kind: str, base_model: str | None) -> str:
+    payload = [version.uri, version.generation, version.checksum, kind, base_model, _validator_digest()]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+@functools.cache
+def _validator_digest() -> str:
+    """The validator's rules and the catalog's limits, as code: a change makes new keys."""
+    digest = hashlib.sha256()
+    for module in (dataset, catalog):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _load(path: Path) -> DatasetReport | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        names = {f.name for f in dataclasses.fields(DatasetReport)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["errors"] = [LineError(**e) for e in values.get("errors", [])]
+        return DatasetReport(**values)
+    except (OSError, ValueError, TypeError):
+        return None  # none yet, or unreadable: read the object again
+
+
+def _store(path: Path, report: DatasetReport) -> None:
+    """Write the report whole or not at all (a preview running at the same time reads either)."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(report.to_dict(), file)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs a read next time
