@@ -154,6 +154,10 @@ class TuningJobProvider(ResourceProvider):
         if spec.validate_dataset and runs_a_job:
             failures, spec = self._dataset_failures(spec)
             failures += self._vertex_dataset_failures(spec)
+        elif spec.training_dataset_tokens is None and olds.get("training_dataset_tokens") is not None:
+            # The count the data check filled in when this job ran: the job and its data are the
+            # same, so keep it rather than show it vanishing as a change on every later up.
+            spec = spec.model_copy(update={"training_dataset_tokens": olds["training_dataset_tokens"]})
         if spec.existing_job_name:
             failures += self._adoption_failures(spec)
         if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):

@@ -262,6 +262,16 @@ def test_check_validates_gcs_data_by_default_and_estimates_its_tokens(provider, 
     assert f"training tokens ({props['training_dataset_tokens']:,} x 2 epochs)" in capfd.readouterr().err
 
 
+def test_the_token_count_check_filled_in_stays_while_the_job_is_the_same(provider, write_training_file):
+    # The next up of an unchanged job does not read the data again (no job is about to run):
+    # the count recorded at create must stay, or every later up would show an update.
+    first = checked(provider, by_default(inputs(write_training_file())))
+    outs = provider.create(first).outs
+    result = provider.check(first, by_default(inputs(first["training_dataset_uri"])))  # olds: the recorded inputs
+    assert result.failures == [] and result.inputs["training_dataset_tokens"] == first["training_dataset_tokens"] > 0
+    assert not provider.diff(outs["name"], outs, result.inputs).changes
+
+
 def test_check_by_default_fails_on_a_bad_line_naming_it(provider, write_training_file, sample_examples):
     good = [example_line(q, a) for q, a in sample_examples]
     unanswered = '{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
