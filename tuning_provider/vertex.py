@@ -18,8 +18,10 @@ import json
 import random
 import re
 import sys
+import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -133,14 +135,29 @@ class Connection:
         return name_or_id if "/" in name_or_id else str(TuningJobName(self.project, self.location, name_or_id))
 
 
-def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
-    """Run one call on a fresh client, held until the call returns.
+# One google-genai Client per connection, per process. Building one costs about 50 ms of CPU
+# (an HTTP client and an async one, each with its TLS context), more than most calls: a wait
+# that polls for hours, or a provider serving many resources, would spend most of its time
+# building clients. A few are kept (a process talks to one or two regions; a test process to
+# many emulators); one that drops out is closed by google-genai when nothing holds it any more.
+_MAX_CLIENTS = 8
+_clients: OrderedDict[Connection, Client] = OrderedDict()
+_clients_lock = threading.Lock()
 
-    google-genai closes a Client's HTTP connection when the Client is garbage collected, so
-    `conn.client().tunings.get(...)` fails with "the client has been closed": the temporary
-    Client is gone before the request is sent."""
-    with conn.client() as client:
-        return use(client)
+
+def _client_for(conn: Connection) -> Client:
+    with _clients_lock:
+        client = _clients.pop(conn, None) or conn.client()
+        _clients[conn] = client
+        while len(_clients) > _MAX_CLIENTS:
+            _clients.popitem(last=False)
+        return client
+
+
+def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
+    """Run one call on the process's client for `conn` (held by the caller until it returns:
+    google-genai closes a Client's connections when it is garbage collected)."""
+    return use(_client_for(conn))
 
 
 def _genai_private_request(client: Client, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -616,22 +633,20 @@ def list_tuning_jobs(
     filter_ = " AND ".join(clauses) or None
     action = f"listing tuning jobs in {conn.resource_prefix()}"
     page_token: str | None = None
-    # One client for every page, closed when the last page is read or the caller stops early
-    # (a generator's close runs the `with`'s exit).
-    with conn.client() as client:
-        while True:
-            config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-            pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
-            for job in pager.page:
-                record = _record(job)
-                # Filter here too: how far Vertex's list filter supports labels is not documented.
-                if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
-                    wanted_state is None or record.state == wanted_state
-                ):
-                    yield record
-            page_token = pager.config.get("page_token")
-            if not page_token:
-                return
+    client = _client_for(conn)  # held for every page
+    while True:
+        config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
+        pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
+        for job in pager.page:
+            record = _record(job)
+            # Filter here too: how far Vertex's list filter supports labels is not documented.
+            if all(record.labels.get(k) == v for k, v in (labels or {}).items()) and (
+                wanted_state is None or record.state == wanted_state
+            ):
+                yield record
+        page_token = pager.config.get("page_token")
+        if not page_token:
+            return
 
 
 def find_tuning_job_by_fingerprint(
