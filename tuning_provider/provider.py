@@ -29,7 +29,7 @@ from tuning_provider.changes import input_changes, spec_of
 from tuning_provider.checks import check_inputs
 from tuning_provider.engine_log import RESOURCE_TYPE, resource_urn
 from tuning_provider.errors import JobNotServing
-from tuning_provider.spec import TuningJobSpec
+from tuning_provider.spec import TuningJobSpec, serving_outputs
 
 __all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
 
@@ -92,10 +92,11 @@ class TuningJobProvider(ResourceProvider):
             changes.remove("existing_job_name")
             replaces.remove("existing_job_name")
         old_state = olds.get("state")
-        if old_state == "SUCCEEDED" and not (olds.get("tuned_model_name") and olds.get("tuned_model_endpoint")):
+        gone = [field for field in serving_outputs() if not olds.get(field)]
+        if old_state == "SUCCEEDED" and gone:
             # Refresh found the tuned model or endpoint deleted outside Pulumi: run it again.
-            changes.append("tuned_model_endpoint")
-            replaces.append("tuned_model_endpoint")
+            changes += gone
+            replaces += gone
         elif old_state in _RERUN_STATES:
             # Stopped outside Pulumi (seen by refresh): the job must run again.
             changes.append("state")
@@ -150,7 +151,7 @@ class TuningJobProvider(ResourceProvider):
         problem = vertex.serving_problem(conn, job) if job.state == "SUCCEEDED" else None
         if problem is not None:
             # Shown by `pulumi refresh` as drift; diff then replaces the job on the next `up`.
-            outs.update(tuned_model_name=None, tuned_model_endpoint=None,
+            outs.update(dict.fromkeys(serving_outputs()),
                         error=f"{problem} outside Pulumi; the next `pulumi up` runs the job again")
         return ReadResult(id_, outs)
 

@@ -55,6 +55,7 @@ __all__ = [
     "Vertex",
     "base_model_problems",
     "replaces_on_change",
+    "serving_outputs",
     "spec_problems",
 ]
 
@@ -626,6 +627,12 @@ class EvaluationRun(BaseModel):
     output_directory: str | None = None
     operation_name: str | None = None
     error: str | None = None
+
+
+def serving_outputs() -> tuple[str, ...]:
+    """The outputs that name what serves (their `Serving` marker): every successful up sets them."""
+    return tuple(name for name, info in TuningJobOutputs.model_fields.items()
+                 if any(isinstance(m, Serving) for m in info.metadata))
 
 
 class TuningJobOutputs(BaseModel):
