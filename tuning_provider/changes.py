@@ -77,6 +77,6 @@ def _differs(old: TuningJobSpec, field: str, value: Any) -> bool:
     """Whether a known new value differs from the old one once both are normalised."""
     try:
         new = TuningJobSpec.model_validate({**old.model_dump(), field: value})
-    except (ValueError, SpecError):
+    except SpecError:
         return True
     return bool(getattr(new, field) != getattr(old, field))

@@ -83,7 +83,7 @@ def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
         return True
     try:
         return bool(input_changes(olds, spec.model_dump()).replacing)
-    except (ValueError, SpecError):
+    except SpecError:
         return True  # old inputs this version no longer accepts: judge the new ones in full
 
 

@@ -57,8 +57,8 @@ def start(conn: vertex.Connection, spec: TuningJobSpec) -> vertex.JobRecord:
         try:
             job = vertex.get_tuning_job(conn, spec.existing_job_name)
         except NotFound as exc:
-            raise SpecError("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
-                            "check the name, project and location") from exc
+            raise SpecError.at("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
+                               "check the name, project and location", spec.existing_job_name) from exc
         _progress(spec, f"adopted existing tuning job {job.name} ({job.state})")
         return job
     retry = vertex.RetryPolicy(
