@@ -88,6 +88,11 @@ def _runs_a_job(olds: Mapping[str, Any], spec: TuningJobSpec) -> bool:
 
 
 def _show_once(spec: TuningJobSpec, line: str, *, warning: bool = False) -> None:
+    """A check line, shown once per resource and `pulumi` command. Every line check shows is
+    informational (the cost line, a dollar ceiling it cannot enforce, a cached dataset verdict,
+    a Vertex dataset's rows left unread), and every one is repeated by the engine's repeated
+    checks alike, so all are de-duplicated, not only the cost line; a problem is a
+    CheckFailure instead, which Pulumi itself shows once."""
     engine_log.progress(spec.resource_key, line, warning=warning, once=True)
 
 
