@@ -59,6 +59,9 @@ _KMS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _MEMBER = re.compile(r"^(serviceAccount|user|group|principal|principalSet):\S+$")
 # Job inputs the stack fills from its own settings: their problems are those settings' fault.
 _STACK_KEYS = {"project": "project", "location": "region"}
+# How a fix in the spec's problems names the inputs the stack sets from its own settings.
+_STACK_NAMES = {**{field: f"{NAMESPACE}:{key}" for field, key in _STACK_KEYS.items()},
+                "validation_dataset_uri": f"{NAMESPACE}:validationData"}
 # A stack reference's name, fully qualified: the backend decides what a short one means.
 _STACK_NAME = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 
@@ -413,15 +416,11 @@ def _spec_problems_at(
            if name in TuningJobSpec.model_fields and name not in STACK_SET_JOB_FIELDS},
     }
     problems = []
-    for problem in spec_problems(trial, today=today):
+    for problem in spec_problems(trial, today=today, names=_STACK_NAMES):
         setting = _STACK_KEYS.get(problem.field)
         key = f"{NAMESPACE}:{setting}" if setting else origin.get(problem.field, f"{NAMESPACE}:job.{problem.field}")
-        message = _with_value(problem.message, trial.get(problem.field))
-        if setting:
-            message = message.replace(f"change {problem.field}", f"change {NAMESPACE}:{setting}")
-        message = message.replace("set validation_dataset_uri", f"set {NAMESPACE}:validationData")
         if key not in known_keys:  # a stack setting pydantic already reported
-            problems.append(ConfigProblem(key, message))
+            problems.append(ConfigProblem(key, _with_value(problem.message, problem.value)))
     return problems
 
 

@@ -174,7 +174,7 @@ def jobs_in_flight(preview: Mapping[str, Any], api_endpoint: str | None) -> list
         inputs = {k: v for k, v in (state.get("inputs") or {}).items() if k in TuningJobSpec.model_fields}
         try:
             spec = TuningJobSpec.model_validate(inputs)
-        except (ValueError, SpecError):
+        except SpecError:
             continue
         conn = vertex.Connection(spec.project, spec.location, api_endpoint)
         jobs = vertex.list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: spec.fingerprint()})

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from tuning_provider import catalog
 from tuning_provider.names import is_tuned_model
 
-__all__ = ["PRICE_INPUT", "TrainingCostEstimate", "estimate_training_cost"]
+if TYPE_CHECKING:
+    from tuning_provider.spec import TuningJobSpec
+
+__all__ = ["PRICE_INPUT", "TrainingCostEstimate", "estimate_training_cost", "job_estimate"]
 
 _TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are per 1M training tokens
 # The TuningJob input that holds a team's own price (tuning_provider/spec.py).
@@ -121,6 +125,17 @@ def estimate_training_cost(
         usd=usd,
         pricing_page=(listed.source if listed else model.price_source).url,
     )
+
+
+def job_estimate(spec: TuningJobSpec) -> TrainingCostEstimate | None:
+    """The estimate for a job's inputs; None while the training data's token count is unknown."""
+    if spec.training_dataset_tokens is None:
+        return None
+    # int(): a spec made without validation (a preview's partly known inputs) holds Pulumi's floats.
+    epochs = int(spec.epoch_count) if spec.epoch_count is not None else None
+    price = spec.price_per_million_training_tokens_usd
+    return estimate_training_cost(int(spec.training_dataset_tokens), epochs, spec.base_model,
+                                  price=float(price) if price is not None else None)
 
 
 def _about(count: int) -> str:

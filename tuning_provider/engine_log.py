@@ -28,7 +28,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["log", "log_once", "reset_shown"]
+__all__ = ["RESOURCE_TYPE", "log", "log_once", "progress", "reset_shown", "resource_urn"]
+
+# The type the TuningJob resource registers (module "vertex", name "TuningJob").
+RESOURCE_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
 
 _lock = threading.Lock()
 _once_lock = threading.Lock()
@@ -70,6 +73,25 @@ def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) ->
         if record is not None and not _first_in_record(record, digest):
             return
     log(message, urn=urn, warning=warning)
+
+
+def progress(resource_key: str, message: str, *, warning: bool = False, once: bool = False) -> None:
+    """A line about the TuningJob whose resource_key is "project/stack/name", shown under it
+    (`log`); `once`: only the first time this `pulumi` command shows it (`log_once`)."""
+    if once:
+        log_once(resource_key, message, urn=resource_urn(resource_key), warning=warning)
+    else:
+        log(message, urn=resource_urn(resource_key), warning=warning)
+
+
+def resource_urn(resource_key: str) -> str:
+    """The URN of the top-level TuningJob whose resource_key is "project/stack/name" (empty
+    when the key is not of that form, as in tests)."""
+    parts = resource_key.split("/", 2)
+    if len(parts) != 3 or not all(parts):
+        return ""
+    project, stack, name = parts
+    return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
 
 
 def reset_shown() -> None:

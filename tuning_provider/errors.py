@@ -1,7 +1,7 @@
 """The project's errors: one hierarchy, each error carrying its context.
 
     TuningError                  base of everything this package raises on purpose
-    ├── SpecError                a job input is wrong (field, sentence with the fix)
+    ├── SpecError                job inputs are wrong (each SpecProblem: field path, value, fix)
     ├── ConfigError              stack settings are missing or wrong (every ConfigProblem, file)
     ├── DatasetError             a dataset is unreadable or invalid (uri, report)
     ├── ApiError                 Vertex answered with an error (status, code, message)
@@ -44,6 +44,7 @@ __all__ = [
     "PermissionDenied",
     "QualityGateFailed",
     "SpecError",
+    "SpecProblem",
     "Transient",
     "TuningError",
     "Unauthenticated",
@@ -56,13 +57,45 @@ class TuningError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
-class SpecError(TuningError):
-    """A tuning job input is invalid. `field` is the Python input name at fault."""
+@dataclass(frozen=True)
+class SpecProblem:
+    """One wrong tuning job input: its path (the input's Python name, then keys within it),
+    the value given (None when missing), and a sentence saying what is wrong and the fix."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    path: tuple[str | int, ...]
+    value: Any
+    message: str
+
+    @property
+    def field(self) -> str:
+        """The input at fault."""
+        return str(self.path[0]) if self.path else ""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class SpecError(TuningError):
+    """Tuning job inputs are invalid: every problem found, each a SpecProblem. The spec's
+    validation raises nothing else (pydantic's own errors are translated in spec.py);
+    `field` and `message` are the first problem's."""
+
+    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(map(str, self.problems)))
+
+    @classmethod
+    def at(cls, field: str, message: str, value: Any = None) -> SpecError:
+        """The error of one problem with the input `field`."""
+        return cls([SpecProblem((field,), value, message)])
+
+    @property
+    def field(self) -> str:
+        return self.problems[0].field if self.problems else ""
+
+    @property
+    def message(self) -> str:
+        return self.problems[0].message if self.problems else ""
 
 
 @dataclass(frozen=True)

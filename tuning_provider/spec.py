@@ -8,7 +8,9 @@ Each input field carries one marker in its `Annotated` metadata saying what a ch
 - `Steering()`: steers the provider only (waiting, polling, dataset checks); a change
   updates the resource in place with no API call.
 Diff, create and the fingerprint all read these markers; nothing else lists the fields.
-Values are normalised on validation ("4" -> "ADAPTER_SIZE_FOUR",
+Validation raises one error type, SpecError (tuning_provider/errors.py), listing every
+problem with its field path, the value given and the fix: pydantic's own errors never leave
+this module. Values are normalised on validation ("4" -> "ADAPTER_SIZE_FOUR",
 "publishers/google/models/gemini-2.5-flash" -> "gemini-2.5-flash") so that equal settings in
 other spellings compare equal and never retrain a model by accident.
 """
@@ -21,13 +23,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -35,7 +38,7 @@ from pydantic import (
 )
 
 from tuning_provider import catalog
-from tuning_provider.errors import SpecError
+from tuning_provider.errors import SpecError, SpecProblem
 from tuning_provider.names import DatasetName, KmsKeyName, ModelName, TuningJobName, is_tuned_model, is_vertex_dataset
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "Vertex",
     "base_model_problems",
     "replaces_on_change",
+    "serving_outputs",
     "spec_problems",
 ]
 
@@ -123,8 +127,10 @@ def _gcs_jsonl(value: str) -> str:
     return value
 
 
-def _base_model(value: str, validation: ValidationInfo) -> str:
-    value = value.strip()
+def _base_model(given: Any, validation: ValidationInfo) -> str:
+    if not isinstance(given, str):  # a BeforeValidator sees the value before its type is checked
+        raise ValueError(f"must be a model name such as gemini-3.5-flash, not {given!r}")
+    value = given.strip()
     if is_tuned_model(value):
         # Kept as written: the version or alias (@1, @default) picks what to tune further.
         return value
@@ -155,6 +161,8 @@ def _number(value: Any) -> Any:
     return value
 
 
+# Validation context key: False leaves the cross-field rules to the caller (spec_problems).
+_CROSS_FIELD_RULES = "cross_field_rules"
 # Which checkpoint serves (`serve_checkpoint`).
 ServeCheckpoint = Literal["default", "best_eval_loss"]
 # Inputs that need eval metrics, hence validation data.
@@ -169,6 +177,16 @@ class TuningJobSpec(BaseModel):
     """Every input of a TuningJob resource, validated and normalised."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_error_type(cls, data: Any, validate: ModelWrapValidatorHandler[Self]) -> Self:
+        # However the spec is made (TuningJobSpec(...), model_validate), a problem surfaces as
+        # SpecError: pydantic passes an exception that is not a ValueError through unchanged.
+        try:
+            return validate(data)
+        except ValidationError as exc:
+            raise SpecError(_problems_of(exc)) from exc
 
     project: Annotated[str, Identity()] = Field(description="Google Cloud project id that runs the job.")
     location: Annotated[str, Identity()] = Field(
@@ -390,11 +408,13 @@ class TuningJobSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _check_combination(self) -> TuningJobSpec:
-        problems = list(cross_field_problems(self.model_dump()))
-        if problems:
-            field, message = problems[0]
-            raise SpecError(field, message)
+    def _check_combination(self, validation: ValidationInfo) -> TuningJobSpec:
+        # spec_problems runs these rules itself, knowing which values a preview lacks.
+        if (validation.context or {}).get(_CROSS_FIELD_RULES, True):
+            values = self.model_dump()
+            problems = [SpecProblem((f,), values.get(f), m) for f, m in cross_field_problems(values)]
+            if problems:
+                raise SpecError(problems)
         return self
 
     # --- derived views -------------------------------------------------------------------
@@ -430,10 +450,15 @@ def replaces_on_change(field: str) -> bool:
 
 
 def cross_field_problems(
-    values: Mapping[str, Any], unknown: frozenset[str] = frozenset()
+    values: Mapping[str, Any], unknown: frozenset[str] = frozenset(), names: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """Rules between fields, on normalised values. A rule whose fields are absent or in
-    `unknown` (unknown in a preview) is skipped, so check can run it on a partly known spec."""
+    `unknown` (unknown in a preview) is skipped, so check can run it on a partly known spec.
+    A fix names an input as its user sets it: `names` maps the input to that (a stack setting
+    such as tuning:region), the input's own name otherwise."""
+    def n(field: str) -> str:
+        return (names or {}).get(field, field)
+
     base_model = values.get("base_model")
     info = catalog.find_model(base_model) if base_model else None
     location = values.get("location")
@@ -442,17 +467,17 @@ def cross_field_problems(
     if tuned_in and location and tuned_in != location:
         yield "base_model", (
             f"the tuned model is in {tuned_in} but the job runs in {location}; continuous tuning "
-            "runs in the tuned model's region: change location"
+            f"runs in the tuned model's region: change {n('location')}"
         )
     if values.get("pre_tuned_model_checkpoint_id") and base_model and not tuned_in:
         yield "pre_tuned_model_checkpoint_id", (
             "applies only when base_model names a tuned model (continuous tuning); remove it or "
-            "set base_model to projects/PROJECT/locations/REGION/models/ID"
+            f"set {n('base_model')} to projects/PROJECT/locations/REGION/models/ID"
         )
     if info and location and location not in info.regions:
         yield "location", (
             f"{info.id} is tuned only in {', '.join(sorted(info.regions))}; "
-            f"change location or base_model"
+            f"change {n('location')} or {n('base_model')}"
         )
     size = values.get("adapter_size")
     if info and size:
@@ -465,7 +490,7 @@ def cross_field_problems(
     if key:
         key_name = KmsKeyName.parse(key)
         if info and not info.cmek:
-            yield "kms_key_name", f"{info.id} does not support customer-managed keys; remove kms_key_name"
+            yield "kms_key_name", f"{info.id} does not support customer-managed keys; remove {n('kms_key_name')}"
         elif key_name and location and key_name.location != location:
             yield "kms_key_name", (
                 f"the key is in {key_name.location} but the job runs in {location}; "
@@ -481,7 +506,7 @@ def cross_field_problems(
     if values.get("evaluation_config") and location and location not in EVALUATION_REGIONS:
         yield "evaluation_config", (
             f"evaluation during tuning runs only in {', '.join(sorted(EVALUATION_REGIONS))}, not {location}; "
-            "remove evaluation_config or change location"
+            f"remove {n('evaluation_config')} or change {n('location')}"
         )
     train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
     if train and val and train == val:
@@ -491,16 +516,16 @@ def cross_field_problems(
         for field in EVAL_FIELDS:
             if values.get(field) is not None:
                 yield field, ("needs eval metrics, which Vertex computes only with validation data: "
-                              "set validation_dataset_uri")
+                              f"set {n('validation_dataset_uri')}")
         if values.get("serve_checkpoint") == "best_eval_loss":
             yield "serve_checkpoint", (
                 "best_eval_loss compares the checkpoints' eval loss, which needs validation data: "
-                "set validation_dataset_uri"
+                f"set {n('validation_dataset_uri')}"
             )
     if values.get("serve_checkpoint") == "best_eval_loss" and values.get("export_last_checkpoint_only"):
         yield "serve_checkpoint", (
             "best_eval_loss chooses among intermediate checkpoints, but export_last_checkpoint_only "
-            "keeps only the last: set export_last_checkpoint_only to false"
+            f"keeps only the last: set {n('export_last_checkpoint_only')} to false"
         )
 
 
@@ -512,42 +537,51 @@ def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[t
 
 
 def spec_problems(
-    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), *, today: date | None = None
-) -> list[SpecError]:
-    """Every problem with raw inputs, one SpecError per field at fault.
+    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), *, today: date | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[SpecProblem]:
+    """Every problem with raw inputs, at most one per field at fault.
 
     Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
     the cross-field rules that need them. A base model is judged retired or not on `today`
-    (None: the real today)."""
+    (None: the real today). `names`: how the caller's user names inputs in a fix (see
+    cross_field_problems)."""
     known = {k: v for k, v in raw.items() if k not in unknown}
-    errors: list[SpecError] = []
+    problems: list[SpecProblem] = []
     try:
-        TuningJobSpec.model_validate(known, context={"today": today})
-        return _retirement_problems(known, today)
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else ""
-            if field in unknown:
-                continue
-            if error["type"] == "missing":
-                message = "is required"
-            elif error["type"] == "extra_forbidden":
-                message = f"is not an input of TuningJob; the inputs are {', '.join(TuningJobSpec.model_fields)}"
-            else:
-                message = _sentence(error)
-            errors.append(SpecError(field, message))
-    except SpecError:
-        pass  # a cross-field rule failed: all of them are reported below
-    seen = {e.field for e in errors}
-    errors += [SpecError(f, m) for f, m in cross_field_problems(_normalised_known(known), unknown) if f not in seen]
-    return errors + [e for e in _retirement_problems(known, today) if e.field not in seen]
+        spec = TuningJobSpec.model_validate(known, context={"today": today, _CROSS_FIELD_RULES: False})
+    except SpecError as exc:
+        problems = [p for p in exc.problems if p.field not in unknown]
+    else:
+        if next(cross_field_problems(spec.model_dump()), None) is None:
+            return _retirement_problems(known, today)
+    # The rules between fields on each valid known value alone (no defaults for unknown ones).
+    seen = {p.field for p in problems}
+    problems += [SpecProblem((f,), known.get(f), m)
+                 for f, m in cross_field_problems(_normalised_known(known), unknown, names) if f not in seen]
+    return problems + [p for p in _retirement_problems(known, today) if p.field not in seen]
 
 
-def _retirement_problems(known: Mapping[str, Any], today: date | None) -> list[SpecError]:
+def _retirement_problems(known: Mapping[str, Any], today: date | None) -> list[SpecProblem]:
     """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
     base_model = known.get("base_model")
     retired = catalog.retirement_error(base_model, today) if isinstance(base_model, str) else None
-    return [SpecError("base_model", retired)] if retired else []
+    return [SpecProblem(("base_model",), base_model, retired)] if retired else []
+
+
+def _problems_of(exc: ValidationError) -> list[SpecProblem]:
+    """pydantic's errors as SpecProblems, each a sentence with the fix."""
+    problems = []
+    for error in exc.errors():
+        if error["type"] == "missing":
+            value, message = None, "is required"
+        elif error["type"] == "extra_forbidden":
+            value = error["input"]
+            message = f"is not an input of TuningJob; the inputs are {', '.join(TuningJobSpec.model_fields)}"
+        else:
+            value, message = error["input"], _sentence(error)
+        problems.append(SpecProblem(tuple(error["loc"]), value, message))
+    return problems
 
 
 def _normalised_known(known: Mapping[str, Any]) -> dict[str, Any]:
@@ -558,7 +592,7 @@ def _normalised_known(known: Mapping[str, Any]) -> dict[str, Any]:
             continue
         try:
             out[name] = _field_adapter(name)(value)
-        except (ValidationError, ValueError):
+        except ValidationError:
             continue
     return out
 
@@ -626,6 +660,12 @@ class EvaluationRun(BaseModel):
     output_directory: str | None = None
     operation_name: str | None = None
     error: str | None = None
+
+
+def serving_outputs() -> tuple[str, ...]:
+    """The outputs that name what serves (their `Serving` marker): every successful up sets them."""
+    return tuple(name for name, info in TuningJobOutputs.model_fields.items()
+                 if any(isinstance(m, Serving) for m in info.metadata))
 
 
 class TuningJobOutputs(BaseModel):

@@ -546,7 +546,8 @@ def _evaluation_config(value: dict[str, Any]) -> types.EvaluationConfig:
         return types.EvaluationConfig.model_validate(value)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         first = str(exc).splitlines()[1:3]
-        raise SpecError("evaluation_config", f"google-genai cannot read it: {' '.join(first).strip()}") from exc
+        raise SpecError.at("evaluation_config", f"google-genai cannot read it: {' '.join(first).strip()}",
+                           value) from exc
 
 
 def evaluation_config_problem(value: dict[str, Any]) -> str | None:

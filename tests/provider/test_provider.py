@@ -424,7 +424,7 @@ def test_diff_replaces_a_succeeded_job_whose_model_refresh_found_deleted(provide
     olds = {**succeeded_outs(provider), "tuned_model_name": None, "tuned_model_endpoint": None}
     news = checked(provider, inputs("gs://tuning-data/data/train.jsonl"))
     result = provider.diff(olds["name"], olds, news)
-    assert result.replaces == ["tuned_model_endpoint"] and result.delete_before_replace is False
+    assert result.replaces == ["tuned_model_name", "tuned_model_endpoint"] and result.delete_before_replace is False
 
 
 def test_diff_naming_the_held_job_as_existing_job_name_changes_nothing(provider):
@@ -606,7 +606,7 @@ def test_read_reports_a_model_deleted_outside_pulumi_as_drift(provider, train_ur
     assert "deleted outside Pulumi" in refreshed["error"]
     # ... which the next diff turns into a replacement.
     assert provider.diff(outs["name"], refreshed, checked(provider, inputs(train_uri))).replaces == [
-        "tuned_model_endpoint"
+        "tuned_model_name", "tuned_model_endpoint"
     ]
 
 

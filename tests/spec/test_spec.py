@@ -71,6 +71,27 @@ def test_cross_field_rules_raise_spec_errors_naming_the_field():
     assert info.value.field == "adapter_size"
 
 
+def test_every_problem_is_one_spec_error_with_path_value_and_fix():
+    # A field's own rule, a missing input and an unknown one: pydantic's errors never escape.
+    with pytest.raises(SpecError) as info:
+        TuningJobSpec.model_validate({**BASE, "epoch_count": 0, "epochs": 3, "base_model": None} | {"project": None})
+    found = {p.path: p for p in info.value.problems}
+    assert set(found) >= {("epoch_count",), ("epochs",), ("project",)}
+    assert found[("epoch_count",)].value == 0 and "(got 0)" in found[("epoch_count",)].message
+    assert found[("epochs",)].value == 3 and "is not an input of TuningJob" in found[("epochs",)].message
+    with pytest.raises(SpecError) as info:
+        TuningJobSpec(**{**BASE, "adapter_size": 32})
+    assert [(p.path, p.value) for p in info.value.problems] == [(("adapter_size",), "ADAPTER_SIZE_THIRTY_TWO")]
+
+
+def test_a_fix_names_inputs_as_the_caller_names_them():
+    raw = {**BASE, "min_eval_token_accuracy": 0.5}
+    (problem,) = spec_problems(raw, names={"validation_dataset_uri": "tuning:validationData"})
+    assert problem.message.endswith("set tuning:validationData") and problem.value == 0.5
+    (problem,) = spec_problems(raw)
+    assert problem.message.endswith("set validation_dataset_uri")
+
+
 @pytest.mark.parametrize("field", ["epoch_count", "learning_rate_multiplier", "wait_timeout_seconds",
                                    "poll_interval_seconds", "api_outage_tolerance_seconds"])
 @pytest.mark.parametrize(("value", "words"), [(True, "not the boolean true"), ("3", "not the string '3'")])
