@@ -157,7 +157,8 @@ def _number(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not the boolean {str(value).lower()}")
     if isinstance(value, str):
-        raise ValueError(f"must be a number, not the string {value!r} (write it without quotes)")
+        raise ValueError(f"must be a number, not the string {value!r} (write it without quotes; "
+                         "with `pulumi config set`, add --type float or --type int)")
     return value
 
 

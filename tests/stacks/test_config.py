@@ -79,7 +79,8 @@ def test_a_misspelt_top_level_key_suggests_the_one_meant(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("value", "words"),
     [(True, "must be a number, not the boolean true"),
-     ("3", "must be a number, not the string '3' (write it without quotes)")],
+     ("3", "must be a number, not the string '3' (write it without quotes; "
+            "with `pulumi config set`, add --type float or --type int)")],
 )
 def test_booleans_and_strings_do_not_pass_as_numbers(tmp_path: Path, value: Any, words: str) -> None:
     job = {**yaml.safe_load(stack_text("local"))["config"]["tuning:job"], "epoch_count": value}
