@@ -152,7 +152,9 @@ GcsJsonlUri = Annotated[str, BeforeValidator(lambda v: _gcs_jsonl(str(v).strip()
 class TuningJobSpec(BaseModel):
     """Every input of a TuningJob resource, validated and normalised."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built on first use, so the stack program (which reads only
+    # model_fields) never pays for them (~25 ms of every preview and up).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     project: Annotated[str, Identity()] = Field(description="Google Cloud project id that runs the job.")
     location: Annotated[str, Identity()] = Field(
@@ -515,6 +517,8 @@ def _sentence(error: Any) -> str:
 class Checkpoint(BaseModel):
     """One kept checkpoint of the tuned model, served on its own endpoint."""
 
+    model_config = ConfigDict(defer_build=True)
+
     checkpoint_id: str
     epoch: int | None = None
     step: int | None = None
@@ -526,6 +530,8 @@ class Checkpoint(BaseModel):
 class Metrics(BaseModel):
     """The training metrics a job wrote, at its last step (the eval ones need validation data)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     train_loss: float | None = None
     train_token_accuracy: float | None = None
     eval_loss: float | None = None
@@ -536,6 +542,8 @@ class Metrics(BaseModel):
 
 class DataStats(BaseModel):
     """What Vertex counted in the training data."""
+
+    model_config = ConfigDict(defer_build=True)
 
     examples: int | None = None
     characters: int | None = None
@@ -550,6 +558,8 @@ class DataStats(BaseModel):
 class EvaluationRun(BaseModel):
     """One evaluation Vertex ran after tuning (evaluation_config), on one checkpoint."""
 
+    model_config = ConfigDict(defer_build=True)
+
     checkpoint_id: str | None = None
     output_directory: str | None = None
     operation_name: str | None = None
@@ -558,6 +568,8 @@ class EvaluationRun(BaseModel):
 
 class TuningJobOutputs(BaseModel):
     """What a TuningJob resource reports back after create or refresh."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str
     state: str
