@@ -117,7 +117,7 @@ def widen_long_calls(workers: int | None = None) -> int:
         tables = _generic_handler_tables()  # one lookup for the three methods
         for method in LONG_CALLS:
             for table in tables:
-                original = table.get(method)
+                original: Any = table.get(method)
                 if _unary(original):
                     table[method] = original._replace(unary_unary=_on_pool(original.unary_unary, pool))
                     hooked = True

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from google.auth import exceptions as auth_errors
     from google.genai import Client, types
     from google.genai import errors as genai_errors
+    from google.genai.pagers import Pager
 else:
     # Imported on first use: google-genai costs ~0.4 s, and a preview's check and diff, or the
     # CLI's validate, never reach Vertex.
@@ -635,7 +636,8 @@ def list_tuning_jobs(
     page_token: str | None = None
     while True:
         config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, lambda: _with_client(conn, lambda c: c.tunings.list(config=config)), retry)
+        list_page = functools.partial(_list_page, config=config)
+        pager = _call(action, functools.partial(_with_client, conn, list_page), retry)
         for job in pager.page:
             record = _record(job)
             # Filter here too: how far Vertex's list filter supports labels is not documented.
@@ -646,6 +648,10 @@ def list_tuning_jobs(
         page_token = pager.config.get("page_token")
         if not page_token:
             return
+
+
+def _list_page(client: Client, *, config: types.ListTuningJobsConfig) -> Pager[types.TuningJob]:
+    return client.tunings.list(config=config)
 
 
 def find_tuning_job_by_fingerprint(
