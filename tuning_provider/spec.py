@@ -177,7 +177,9 @@ GcsJsonlUri = Annotated[str, BeforeValidator(lambda v: _gcs_jsonl(str(v).strip()
 class TuningJobSpec(BaseModel):
     """Every input of a TuningJob resource, validated and normalised."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built on first use, so the stack program (which reads only
+    # model_fields) never pays for them (~25 ms of every preview and up).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -622,6 +624,8 @@ def _sentence(error: Any) -> str:
 class Checkpoint(BaseModel):
     """One kept checkpoint of the tuned model, served on its own endpoint."""
 
+    model_config = ConfigDict(defer_build=True)
+
     checkpoint_id: str
     epoch: int | None = None
     step: int | None = None
@@ -633,6 +637,8 @@ class Checkpoint(BaseModel):
 class Metrics(BaseModel):
     """The training metrics a job wrote, at its last step (the eval ones need validation data)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     train_loss: float | None = None
     train_token_accuracy: float | None = None
     eval_loss: float | None = None
@@ -643,6 +649,8 @@ class Metrics(BaseModel):
 
 class DataStats(BaseModel):
     """What Vertex counted in the training data."""
+
+    model_config = ConfigDict(defer_build=True)
 
     examples: int | None = None
     characters: int | None = None
@@ -656,6 +664,8 @@ class DataStats(BaseModel):
 
 class EvaluationRun(BaseModel):
     """One evaluation Vertex ran after tuning (evaluation_config), on one checkpoint."""
+
+    model_config = ConfigDict(defer_build=True)
 
     checkpoint_id: str | None = None
     output_directory: str | None = None
@@ -671,6 +681,8 @@ def serving_outputs() -> tuple[str, ...]:
 
 class TuningJobOutputs(BaseModel):
     """What a TuningJob resource reports back after create or refresh."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str = Field(description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id.")
     state: str = Field(description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a "

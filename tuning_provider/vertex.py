@@ -1,7 +1,8 @@
 """The only module that talks to Vertex AI, through google-genai.
 
-Clients are built per call from plain `Connection` data (Application Default Credentials, or a
-placeholder bearer token for a local emulator), so nothing here needs pickling. google-genai's
+Clients are built from plain `Connection` data (Application Default Credentials, or a
+placeholder bearer token for a local emulator), so nothing here needs pickling; each thread
+keeps the few it built for reuse (`_with_client`). google-genai's
 errors are translated once, in `_translated`, into `tuning_provider.errors`. Idempotent calls
 are retried on transient failures with capped exponential backoff and full jitter; creating a
 job is not retried blindly: `submit_or_adopt` looks the job up by its fingerprint label before
@@ -21,7 +22,6 @@ import sys
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from google.auth import exceptions as auth_errors
     from google.genai import Client, types
     from google.genai import errors as genai_errors
+    from google.genai.pagers import Pager
 else:
     # Imported on first use: google-genai costs ~0.4 s, and a preview's check and diff, or the
     # CLI's validate, never reach Vertex.
@@ -135,29 +136,29 @@ class Connection:
         return name_or_id if "/" in name_or_id else str(TuningJobName(self.project, self.location, name_or_id))
 
 
-# One google-genai Client per connection, per process. Building one costs about 50 ms of CPU
-# (an HTTP client and an async one, each with its TLS context), more than most calls: a wait
-# that polls for hours, or a provider serving many resources, would spend most of its time
-# building clients. A few are kept (a process talks to one or two regions; a test process to
-# many emulators); one that drops out is closed by google-genai when nothing holds it any more.
-_MAX_CLIENTS = 8
-_clients: OrderedDict[Connection, Client] = OrderedDict()
-_clients_lock = threading.Lock()
-
-
-def _client_for(conn: Connection) -> Client:
-    with _clients_lock:
-        client = _clients.pop(conn, None) or conn.client()
-        _clients[conn] = client
-        while len(_clients) > _MAX_CLIENTS:
-            _clients.popitem(last=False)
-        return client
+# Clients a thread keeps for reuse, per Connection. Building one costs ~55 ms of CPU (two TLS
+# contexts loading the CA bundle, and Application Default Credentials), and a waiting create
+# makes about five calls per poll: with fresh clients, eight jobs' polls kept a core busy.
+_MAX_CLIENTS_PER_THREAD = 4
+_clients = threading.local()
 
 
 def _with_client(conn: Connection, use: Callable[[Client], T]) -> T:
-    """Run one call on the process's client for `conn` (held by the caller until it returns:
-    google-genai closes a Client's connections when it is garbage collected)."""
-    return use(_client_for(conn))
+    """Run one call on this thread's client for `conn`, built on first use and kept.
+
+    One thread, one client at a time: google-genai's sync client is not documented as safe to
+    share between threads. A thread keeps its last few clients (a process that talks to many
+    emulators closes the oldest), and a client is closed with its thread. A client must be
+    held while it is used: google-genai closes a Client's HTTP connection when the Client is
+    garbage collected (`conn.client().tunings.get(...)` fails with "the client has been closed")."""
+    kept: dict[Connection, Client] = _clients.__dict__.setdefault("by_connection", {})
+    client = kept.pop(conn, None)
+    if client is None:
+        client = conn.client()
+        if len(kept) >= _MAX_CLIENTS_PER_THREAD:
+            kept.pop(next(iter(kept))).close()
+    kept[conn] = client  # the most recently used last
+    return use(client)
 
 
 def _genai_private_request(client: Client, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -634,10 +635,10 @@ def list_tuning_jobs(
     filter_ = " AND ".join(clauses) or None
     action = f"listing tuning jobs in {conn.resource_prefix()}"
     page_token: str | None = None
-    client = _client_for(conn)  # held for every page
     while True:
         config = types.ListTuningJobsConfig(page_size=page_size, filter=filter_, page_token=page_token)
-        pager = _call(action, functools.partial(client.tunings.list, config=config), retry)
+        list_page = functools.partial(_list_page, config=config)
+        pager = _call(action, functools.partial(_with_client, conn, list_page), retry)
         for job in pager.page:
             record = _record(job)
             # Filter here too: how far Vertex's list filter supports labels is not documented.
@@ -648,6 +649,10 @@ def list_tuning_jobs(
         page_token = pager.config.get("page_token")
         if not page_token:
             return
+
+
+def _list_page(client: Client, *, config: types.ListTuningJobsConfig) -> Pager[types.TuningJob]:
+    return client.tunings.list(config=config)
 
 
 def find_tuning_job_by_fingerprint(

@@ -54,6 +54,7 @@ from tuning_provider.errors import (
 )
 
 __all__ = [
+    "AnswerObserver",
     "App",
     "FaultInjector",
     "FileSlice",
@@ -135,6 +136,8 @@ def error_response(exc: ApiError) -> Response:
 # A handler answers a Response, or for Vertex a resource (JSON in v1 spelling) that `handle`
 # writes for the version of the path.
 Handler = Callable[[Request, Mapping[str, str]], "Response | dict[str, Any]"]
+# Shown every request with its response once it is answered (benchmarks, diagnostics).
+AnswerObserver = Callable[[Request, Response], None]
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,13 @@ def _vertex_pattern(template: str) -> re.Pattern[str]:
 class App:
     """Routes requests to the state's operations and turns their answers into responses."""
 
-    def __init__(self, vertex: VertexState, gcs: GcsStore, faults: FaultInjector | None = None) -> None:
+    def __init__(
+        self, vertex: VertexState, gcs: GcsStore, faults: FaultInjector | None = None,
+        on_answer: AnswerObserver | None = None,
+    ) -> None:
         self._vertex = vertex
         self._faults = faults or FaultInjector()
+        self._on_answer = on_answer
         self._routes = self._route_table(vertex, StorageApi(gcs))
 
     @staticmethod
@@ -209,6 +216,15 @@ class App:
 
     def handle(self, request: Request) -> Response:
         """The response to any request; never raises."""
+        response = self._answer(request)
+        if self._on_answer is not None:
+            try:
+                self._on_answer(request, response)
+            except Exception:  # an observer's bug must not change what the client gets
+                _log.exception("on_answer failed on %s %s", request.method, request.path)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         try:
             route, params = self._match(request.path)
             # HEAD is GET without the body, which the server leaves out.

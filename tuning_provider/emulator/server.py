@@ -25,6 +25,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from tuning_provider.emulator.app import (
+    AnswerObserver,
     App,
     FaultInjector,
     FileSlice,
@@ -36,7 +37,7 @@ from tuning_provider.emulator.app import (
 )
 from tuning_provider.emulator.bigquery import BigQueryStore
 from tuning_provider.emulator.gcs import GcsStore
-from tuning_provider.emulator.state import Clock, DatasetValidator, VertexState
+from tuning_provider.emulator.state import Clock, DatasetValidator, JobDuration, VertexState
 from tuning_provider.errors import InvalidRequest
 
 __all__ = ["Emulator", "EmulatorServer", "serve_until_signalled"]
@@ -201,10 +202,12 @@ class Emulator:
     """The Vertex tuning emulator: SQLite state under `state_dir`, buckets under `gcs_dir`,
     BigQuery tables (of multimodal datasets) under `bigquery_dir`, by default STATE_DIR/bigquery.
 
-    `job_duration` is how long new jobs take (seconds, create to SUCCEEDED); `fault_rate`
-    the fraction of Vertex requests answered 429/503, reproducible with `fault_seed`.
+    `job_duration` is how long new jobs take (seconds, create to SUCCEEDED), or a function
+    asked once per new job for its duration; `fault_rate` the fraction of Vertex requests
+    answered 429/503, reproducible with `fault_seed`.
     `clock` (seconds since the epoch) decides job states; tests pass a fake one.
     `validate_dataset` replaces `tuning_provider.dataset.validate_dataset`.
+    `on_answer(request, response)` sees every request once answered (benchmarks watch with it).
     `go_offline()` and `come_back()` make it refuse connections for a while, as a network blip.
     """
 
@@ -212,7 +215,7 @@ class Emulator:
         self,
         state_dir: str | Path,
         gcs_dir: str | Path,
-        job_duration: float = 2.0,
+        job_duration: JobDuration = 2.0,
         fault_rate: float = 0.0,
         fault_seed: int | None = None,
         host: str = "127.0.0.1",
@@ -221,6 +224,7 @@ class Emulator:
         clock: Clock = time.time,
         validate_dataset: DatasetValidator | None = None,
         bigquery_dir: str | Path | None = None,
+        on_answer: AnswerObserver | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.gcs_dir = Path(gcs_dir)
@@ -231,6 +235,7 @@ class Emulator:
         self._faults = FaultInjector(fault_rate, fault_seed)  # checks the rate before anything starts
         self._clock = clock
         self._validate_dataset = validate_dataset
+        self._on_answer = on_answer
         self.gcs: GcsStore | None = None
         self.state: VertexState | None = None
         self._server: EmulatorServer | None = None
@@ -283,7 +288,8 @@ class Emulator:
             bigquery=BigQueryStore(self.bigquery_dir),
         )
         try:
-            self._server = EmulatorServer(App(self.state, self.gcs, self._faults), self.host, self.port)
+            app = App(self.state, self.gcs, self._faults, self._on_answer)
+            self._server = EmulatorServer(app, self.host, self.port)
         except OSError:
             self.state.close()
             raise

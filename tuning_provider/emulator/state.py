@@ -41,10 +41,10 @@ from tuning_provider.emulator.gcs import GcsStore
 from tuning_provider.emulator.models import Models
 from tuning_provider.emulator.store import Clock, Store
 from tuning_provider.emulator.tensorboards import Tensorboards
-from tuning_provider.emulator.tuning_jobs import DatasetValidator, TunedSource, TuningJobs
+from tuning_provider.emulator.tuning_jobs import DatasetValidator, JobDuration, TunedSource, TuningJobs
 from tuning_provider.errors import NotFound
 
-__all__ = ["Clock", "DatasetValidator", "VertexState"]
+__all__ = ["Clock", "DatasetValidator", "JobDuration", "VertexState"]
 
 
 class VertexState:
@@ -55,7 +55,7 @@ class VertexState:
         db_path: Path,
         gcs: GcsStore,
         *,
-        job_duration: float,
+        job_duration: JobDuration,
         clock: Clock = time.time,
         validate_dataset: DatasetValidator | None = None,
         bigquery: BigQueryStore | None = None,

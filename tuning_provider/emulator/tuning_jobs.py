@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,16 @@ CREATE TABLE IF NOT EXISTS tuning_jobs (
     UNIQUE (parent, id)
 );
 """
+
+
+# How long a new job runs (create to SUCCEEDED), in seconds: one figure for every job, or a
+# function asked once per job (a benchmark spreads jobs' ends over a poll interval).
+JobDuration = float | Callable[[], float]
+
+
+def _check_duration(seconds: float) -> None:
+    if not seconds > 0:
+        raise ValueError(f"job_duration must be more than 0 seconds, not {seconds}")
 
 
 def failed_precondition(message: str) -> InvalidRequest:
@@ -149,13 +159,13 @@ class TuningJobs:
         store: Store,
         gcs: GcsStore,
         *,
-        job_duration: float,
+        job_duration: JobDuration,
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
         vertex_dataset: VertexDatasetReader | None = None,
     ) -> None:
-        if job_duration <= 0:
-            raise ValueError(f"job_duration must be more than 0 seconds, not {job_duration}")
+        if not callable(job_duration):
+            _check_duration(job_duration)
         store.declare(_SCHEMA)
         self._store = store
         self._job_duration = job_duration
@@ -172,11 +182,13 @@ class TuningJobs:
         now = self._store.clock()
         job_id = self._store.new_id()
         plan = {} if failure else self._creation.plan_outputs(request, stats, validation)
+        duration = self._job_duration() if callable(self._job_duration) else self._job_duration
+        _check_duration(duration)
         with self._store.lock:
             self._store.execute(
                 "INSERT INTO tuning_jobs (parent, id, create_time, duration, request, failure, stats,"
                 " plan, examples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (parent, job_id, now, self._job_duration, json.dumps(request.echo), failure,
+                (parent, job_id, now, duration, json.dumps(request.echo), failure,
                  json.dumps(stats) if stats else None, json.dumps(plan),
                  json.dumps([[e.prompt, e.answer] for e in examples])),
             )
