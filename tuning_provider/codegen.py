@@ -305,10 +305,16 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from tuning_provider.provider import TuningJobProvider
-from tuning_provider.spec import TuningJobOutputs, TuningJobSpec
 
 __all__ = [
 {all}]
+
+# Every input and output name, written out by the generator so that a program importing this
+# module does not import the spec (and pydantic): the provider validates, the program declares.
+_INPUT_NAMES = (
+{input_names})
+_OUTPUT_NAMES = (
+{output_names})
 '''
 
 _ARGS_HEAD = '''
@@ -363,8 +369,8 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         props["resource_key"] = f"{{pulumi.get_project()}}/{{pulumi.get_stack()}}/{{resource_name}}"
         # Outputs, and inputs not given, are declared as None: Pulumi sends no None value to the
         # provider, but makes every declared name an attribute, which the properties below read.
-        props.update(dict.fromkeys(TuningJobOutputs.model_fields))
-        for name in TuningJobSpec.model_fields:
+        props.update(dict.fromkeys(_OUTPUT_NAMES))
+        for name in _INPUT_NAMES:
             props.setdefault(name, None)
         super().__init__(TuningJobProvider(), resource_name, props, opts)
 '''
@@ -417,6 +423,8 @@ def render_resource(outputs_model: type[BaseModel] = TuningJobOutputs) -> str:
         collections=f"from collections.abc import {', '.join(collections)}\n" if collections else "",
         typing=", ".join(sorted(types_.imports - {"Mapping", "Sequence"}, key=lambda n: (n[0].islower(), n))),
         all="".join(f"    {json.dumps(n)},\n" for n in names),
+        input_names="".join(f"    {json.dumps(n)},\n" for n in TuningJobSpec.model_fields),
+        output_names="".join(f"    {json.dumps(n)},\n" for n in outputs_model.model_fields),
     )
     return head + typed_dicts + _ARGS_HEAD + args + _RESOURCE_CLASS.format(keywords=keywords, params=params) \
         + properties + _TAIL

@@ -11,7 +11,7 @@ client and no credential in Pulumi's state.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -24,12 +24,25 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tuning_provider import cancellation, engine_log, legacy_state, provider_server, serving, vertex
-from tuning_provider.changes import input_changes, spec_of
-from tuning_provider.checks import check_inputs
+from tuning_provider import cancellation, engine_log, provider_server
 from tuning_provider.engine_log import RESOURCE_TYPE, resource_urn
 from tuning_provider.errors import JobNotServing
-from tuning_provider.spec import TuningJobSpec, serving_outputs
+from tuning_provider.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from tuning_provider import changes as _changes
+    from tuning_provider import checks as _checks
+    from tuning_provider import legacy_state, serving, vertex
+    from tuning_provider import spec as _spec
+    from tuning_provider.spec import TuningJobSpec
+else:
+    # The program that declares a TuningJob imports this module to pickle the provider by
+    # reference; only the provider process runs the verbs. Importing what they need on first
+    # use keeps the spec, pydantic and google-genai out of every program's start-up.
+    _changes, _checks, legacy_state, serving, _spec, vertex = (
+        lazy_module(f"tuning_provider.{name}")
+        for name in ("changes", "checks", "legacy_state", "serving", "spec", "vertex")
+    )
 
 __all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
 
@@ -78,13 +91,13 @@ class TuningJobProvider(ResourceProvider):
     # --- check ---------------------------------------------------------------------------
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        checked = check_inputs(olds, news, api_endpoint=self.api_endpoint, today=self.today)
+        checked = _checks.check_inputs(olds, news, api_endpoint=self.api_endpoint, today=self.today)
         return CheckResult(checked.inputs, [CheckFailure(field, reason) for field, reason in checked.problems])
 
     # --- diff ----------------------------------------------------------------------------
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        change = input_changes(olds, news)
+        change = _changes.input_changes(olds, news)
         changes, replaces = list(change.changed), list(change.replacing)
         if "existing_job_name" in changes and news.get("existing_job_name") == olds.get("name"):
             # Naming the job this resource already holds adopts nothing new; a replace would
@@ -92,7 +105,7 @@ class TuningJobProvider(ResourceProvider):
             changes.remove("existing_job_name")
             replaces.remove("existing_job_name")
         old_state = olds.get("state")
-        gone = [field for field in serving_outputs() if not olds.get(field)]
+        gone = [field for field in _spec.serving_outputs() if not olds.get(field)]
         if old_state == "SUCCEEDED" and gone:
             # Refresh found the tuned model or endpoint deleted outside Pulumi: run it again.
             changes += gone
@@ -115,7 +128,7 @@ class TuningJobProvider(ResourceProvider):
     # --- create / update -----------------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        spec = spec_of(props)
+        spec = _changes.spec_of(props)
         conn = self._connection(spec)
         job = serving.until_serving(conn, spec, serving.start(conn, spec), self._read_metrics())
         return CreateResult(job.name, self._outs(spec, job))
@@ -123,7 +136,7 @@ class TuningJobProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only steering settings change in place: no API write. A job recorded while still
         # running (legacy_state: written by a version before 2026-11-30) is waited for here.
-        spec = spec_of(news)
+        spec = _changes.spec_of(news)
         conn = self._connection(spec)
         job = vertex.get_tuning_job(conn, id_)
         if job.live or legacy_state.recorded_live(olds):
@@ -141,7 +154,7 @@ class TuningJobProvider(ResourceProvider):
     # --- read ----------------------------------------------------------------------------
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        spec = spec_of(props)
+        spec = _changes.spec_of(props)
         conn = self._connection(spec)
         job = vertex.find_tuning_job(conn, id_)
         if job is None:
@@ -151,14 +164,14 @@ class TuningJobProvider(ResourceProvider):
         problem = vertex.serving_problem(conn, job) if job.state == "SUCCEEDED" else None
         if problem is not None:
             # Shown by `pulumi refresh` as drift; diff then replaces the job on the next `up`.
-            outs.update(dict.fromkeys(serving_outputs()),
+            outs.update(dict.fromkeys(_spec.serving_outputs()),
                         error=f"{problem} outside Pulumi; the next `pulumi up` runs the job again")
         return ReadResult(id_, outs)
 
     # --- delete --------------------------------------------------------------------------
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        spec = spec_of(props)
+        spec = _changes.spec_of(props)
         conn = self._connection(spec)
         job = vertex.find_tuning_job(conn, id_)
         if job is not None:

@@ -18,7 +18,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from tuning_provider.provider import TuningJobProvider
-from tuning_provider.spec import TuningJobOutputs, TuningJobSpec
 
 __all__ = [
     "CheckpointDict",
@@ -28,6 +27,63 @@ __all__ = [
     "TuningJob",
     "TuningJobArgs",
 ]
+
+# Every input and output name, written out by the generator so that a program importing this
+# module does not import the spec (and pydantic): the provider validates, the program declares.
+_INPUT_NAMES = (
+    "project",
+    "location",
+    "base_model",
+    "training_dataset_uri",
+    "validation_dataset_uri",
+    "epoch_count",
+    "adapter_size",
+    "learning_rate_multiplier",
+    "export_last_checkpoint_only",
+    "tuned_model_display_name",
+    "description",
+    "labels",
+    "kms_key_name",
+    "service_account",
+    "evaluation_config",
+    "pre_tuned_model_checkpoint_id",
+    "existing_job_name",
+    "wait_for_completion",
+    "wait_timeout_seconds",
+    "poll_interval_seconds",
+    "api_outage_tolerance_seconds",
+    "validate_dataset",
+    "training_dataset_tokens",
+    "max_training_tokens",
+    "max_training_cost_usd",
+    "price_per_million_training_tokens_usd",
+    "min_eval_token_accuracy",
+    "max_eval_loss",
+    "serve_checkpoint",
+    "resource_key",
+)
+_OUTPUT_NAMES = (
+    "name",
+    "state",
+    "tuned_model_name",
+    "tuned_model_endpoint",
+    "checkpoints",
+    "experiment",
+    "error",
+    "tuning_data_stats",
+    "tuning_state_detail",
+    "completed_epoch_count",
+    "update_time",
+    "pre_tuned_base_model",
+    "evaluation_runs",
+    "create_time",
+    "start_time",
+    "end_time",
+    "metrics",
+    "serving_checkpoint",
+    "estimated_training_tokens",
+    "estimated_cost_usd",
+)
 
 
 class CheckpointDict(TypedDict):
@@ -371,8 +427,8 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         props["resource_key"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
         # Outputs, and inputs not given, are declared as None: Pulumi sends no None value to the
         # provider, but makes every declared name an attribute, which the properties below read.
-        props.update(dict.fromkeys(TuningJobOutputs.model_fields))
-        for name in TuningJobSpec.model_fields:
+        props.update(dict.fromkeys(_OUTPUT_NAMES))
+        for name in _INPUT_NAMES:
             props.setdefault(name, None)
         super().__init__(TuningJobProvider(), resource_name, props, opts)
 
