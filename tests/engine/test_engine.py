@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from google.genai import errors as genai_errors
 
-from stacks.engine import recover
 from tests.conftest import SAMPLE_EXAMPLES
-from tests.engine.conftest import STACK, URN, FreezableClock, Project, kill_tree, write_training_file
+from tests.engine.conftest import URN, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
 
@@ -264,11 +263,7 @@ def test_ctrl_c_stops_waiting_at_once_and_the_next_up_adopts_the_running_job(pro
     assert running.live  # the provider stopped waiting while the job still ran
 
     clock.resume()
-    recover(STACK, cwd=project.dir, env=project.env)
-    project.pulumi("up", "--yes")
-    out = project.outputs()
-    assert out["tuningJobName"] == running.name and "Paris" in project.ask(out)
-    assert len(project.jobs()) == 1
+    project.recovered_up_adopts(running)
 
 
 def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Project, clock: FreezableClock):
@@ -284,11 +279,7 @@ def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Proje
     # TuningJob create is cleared, and `pulumi up` creates again, adopting the job.
     locked = project.pulumi("up", "--yes", check=False)
     assert locked.returncode != 0 and "locked" in locked.stdout + locked.stderr
-    recover(STACK, cwd=project.dir, env=project.env)
-    project.pulumi("up", "--yes")
-    out = project.outputs()
-    assert out["tuningJobName"] == submitted.name and "Paris" in project.ask(out)
-    assert len(project.jobs()) == 1
+    project.recovered_up_adopts(submitted)
     assert not project.state().get("pending_operations")
     assert URN in {r["urn"] for r in project.state()["resources"]}
 

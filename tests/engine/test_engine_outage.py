@@ -14,8 +14,7 @@ import threading
 
 import pytest
 
-from stacks.engine import recover
-from tests.engine.conftest import STACK, FreezableClock, Project
+from tests.engine.conftest import FreezableClock, Project
 
 pytestmark = pytest.mark.engine
 
@@ -119,8 +118,4 @@ def test_ctrl_c_during_an_outage_stops_the_up_at_once_and_the_next_up_adopts_the
     assert running.live
 
     clock.resume()
-    recover(STACK, cwd=project.dir, env=project.env)
-    project.pulumi("up", "--yes")
-    out = project.outputs()
-    assert out["tuningJobName"] == running.name and "Paris" in project.ask(out)
-    assert len(project.jobs()) == 1
+    project.recovered_up_adopts(running)
