@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
+from tests.cli.conftest import CONNECTION_ENV, JOB_SECONDS, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider.cli.ask import ENDPOINT_OUTPUT, resolve_endpoint
 from tuning_provider.cli.connection import UsageError
 from tuning_provider.vertex import Connection, generate_content
@@ -29,7 +29,7 @@ def endpoint(emu, make_genai_client, write_dataset, start_tuning_job, manual_clo
     """The endpoint of a succeeded tuned model, trained on conftest's sample examples."""
     client = make_genai_client(emu)
     job = start_tuning_job(client, write_dataset())
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     return client.tunings.get(name=job.name).tuned_model.endpoint
 
 

@@ -23,7 +23,7 @@ import pytest
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
+from tests.cli.conftest import CONNECTION_ENV, JOB_SECONDS, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider import vertex
 from tuning_provider.cli import jobs as jobs_cli
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
@@ -65,10 +65,10 @@ def table_rows(out: str) -> list[dict[str, str]]:
 
 def test_list_shows_an_aligned_table_newest_first(cli, client, train_uri, start_tuning_job, manual_clock):
     first = start_tuning_job(client, train_uri, tuned_model_display_name="first model")
-    manual_clock.advance(5)  # first has succeeded
+    manual_clock.advance(JOB_SECONDS)  # first has succeeded, 90 s after its start
     second = start_tuning_job(client, train_uri, tuned_model_display_name="second",
                               base_model="gemini-3.5-flash-lite")
-    manual_clock.advance(0.5)  # second is running, 0.4s after its start
+    manual_clock.advance(40)  # second is running, 30 s after its start
 
     code, out, err = cli("jobs", "list")
 
@@ -77,11 +77,12 @@ def test_list_shows_an_aligned_table_newest_first(cli, client, train_uri, start_
     assert [r["ID"] for r in rows] == [job_id(second), job_id(first)]
     assert rows[0] == {
         "ID": job_id(second), "DISPLAY NAME": "second", "BASE MODEL": "gemini-3.5-flash-lite",
-        "STATE": "RUNNING", "CREATED (UTC)": _utc(manual_clock.now - 0.5), "DURATION": rows[0]["DURATION"],
+        "STATE": "RUNNING", "CREATED (UTC)": _utc(manual_clock.now - 40), "DURATION": "0m30s",
     }
     assert rows[1]["DISPLAY NAME"] == "first model" and rows[1]["STATE"] == "SUCCEEDED"
-    assert rows[1]["DURATION"] == "0m00s"  # 0.9s from start to end
-    assert all(re.fullmatch(r"\d+m\d\ds", r["DURATION"]) for r in rows)
+    assert rows[1]["DURATION"] == "1m30s"
+    manual_clock.advance(15)
+    assert table_rows(cli("jobs", "list")[1])[0]["DURATION"] == "0m45s"  # the running one counts on
     assert PARENT not in out  # ids, not full names
 
 
@@ -104,10 +105,10 @@ def test_list_pages_through_more_jobs_than_one_page(cli, client, train_uri, star
 
 def test_list_filters_by_state_and_labels(cli, client, train_uri, start_tuning_job, manual_clock):
     done = start_tuning_job(client, train_uri, labels={"team": "search", "env": "prod"})
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     running = start_tuning_job(client, train_uri, labels={"team": "search", "env": "dev"})
     other = start_tuning_job(client, train_uri, labels={"team": "ads"})
-    manual_clock.advance(0.5)
+    manual_clock.advance(40)
 
     def ids(*args: str) -> list[str]:
         code, out, _ = cli("jobs", "list", "--json", *args)
@@ -126,7 +127,7 @@ def test_list_json_objects_carry_outputs_and_creation_settings(cli, client, trai
                                                                manual_clock):
     job = start_tuning_job(client, train_uri, tuned_model_display_name="capitals", epoch_count=2,
                            adapter_size=types.AdapterSize.ADAPTER_SIZE_FOUR, labels={"team": "search"})
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
 
     code, out, _ = cli("jobs", "list", "--json")
 
@@ -141,7 +142,7 @@ def test_list_json_objects_carry_outputs_and_creation_settings(cli, client, trai
     assert item["hyper_parameters"] == {"epoch_count": 2, "adapter_size": "ADAPTER_SIZE_FOUR",
                                         "learning_rate_multiplier": None}
     assert item["tuned_model_endpoint"].startswith(f"{PARENT}/endpoints/")
-    assert item["duration_seconds"] == pytest.approx(0.9)
+    assert item["duration_seconds"] == 90.0
 
 
 def test_list_with_no_jobs(cli):
@@ -172,7 +173,7 @@ def test_get_shows_every_detail_of_a_succeeded_job(cli, client, train_uri, start
                            adapter_size=types.AdapterSize.ADAPTER_SIZE_EIGHT, learning_rate_multiplier=0.5,
                            labels={"team": "search"})
     created = manual_clock.now
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     full = client.tunings.get(name=job.name)
 
     code, out, err = cli("jobs", "get", job_id(job))
@@ -185,9 +186,9 @@ def test_get_shows_every_detail_of_a_succeeded_job(cli, client, train_uri, start
     assert details["display name"] == "capitals" and details["description"] == "general knowledge"
     assert details["base model"] == "gemini-3.5-flash"
     assert details["created"] == _utc(created) + " UTC"
-    assert details["started"] == _utc(created + 0.1) + " UTC"
-    assert details["ended"] == _utc(created + 1.0) + " UTC"
-    assert details["duration"] == "0m00s"
+    assert details["started"] == _utc(created + 10) + " UTC"
+    assert details["ended"] == _utc(created + JOB_SECONDS) + " UTC"
+    assert details["duration"] == "1m30s"
     assert details["hyperparameters"] == "epochs 2, adapter size 8, learning rate multiplier 0.5"
     assert details["training data"] == train_uri and details["validation data"] == validation_uri
     assert details["data stats"].startswith(f"{len(sample_examples)} examples, ")
@@ -205,7 +206,7 @@ def test_get_shows_every_detail_of_a_succeeded_job(cli, client, train_uri, start
 def test_get_by_full_name_and_json_form(cli, client, train_uri, start_tuning_job, manual_clock, emu,
                                         sample_examples):
     job = start_tuning_job(client, train_uri, tuned_model_display_name="capitals")
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
 
     code, out, _ = cli("jobs", "get", job.name, "--json")
     assert code == 0
@@ -222,20 +223,20 @@ def test_get_by_full_name_and_json_form(cli, client, train_uri, start_tuning_job
 
 def test_get_of_a_running_job_counts_time_so_far(cli, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri)
-    manual_clock.advance(0.5)
+    manual_clock.advance(40)
 
     code, out, _ = cli("jobs", "get", job_id(job))
 
     assert code == 0
     assert re.search(r"^state: +RUNNING$", out, re.M)
-    assert re.search(r"^duration: +\d+m\d\ds so far$", out, re.M)
+    assert re.search(r"^duration: +0m30s so far$", out, re.M)  # started 10 s after creation
     assert re.search(r"^tuned model: +-$", out, re.M) and re.search(r"^ended: +-$", out, re.M)
 
 
 def test_get_of_a_failed_job_shows_vertex_error(cli, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri, base_model="gemini-3.5-flash",
                            adapter_size=types.AdapterSize.ADAPTER_SIZE_THIRTY_TWO)
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
 
     code, out, _ = cli("jobs", "get", job_id(job))
 
@@ -262,7 +263,7 @@ def test_get_of_a_name_that_is_not_a_job_name_is_usage(cli):
 
 def test_cancel_running_job(cli, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri)
-    manual_clock.advance(0.5)
+    manual_clock.advance(40)
 
     code, out, err = cli("jobs", "cancel", job_id(job))
 
@@ -286,7 +287,7 @@ def test_cancel_wait_reports_progress_until_cancelled(cli, client, train_uri, st
 
 def test_cancel_of_a_finished_job_says_nothing_to_cancel(cli, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri)
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
 
     code, out, err = cli("jobs", "cancel", job_id(job))
 
@@ -299,19 +300,19 @@ def test_cancel_of_a_job_that_ends_during_the_request(cli, client, train_uri, st
                                                       emu, monkeypatch):
     # Vertex itself refuses to cancel a finished job: 400 FAILED_PRECONDITION.
     finished = start_tuning_job(client, train_uri)
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     with pytest.raises(InvalidRequest) as refused:
         cancel_tuning_job(Connection(PROJECT, LOCATION, emu.url), finished.name)
     assert (refused.value.status, refused.value.code) == (400, "FAILED_PRECONDITION")
 
     # The job is read as RUNNING, then succeeds before the cancel request arrives.
     job = start_tuning_job(client, train_uri)
-    manual_clock.advance(0.5)
+    manual_clock.advance(40)
     real_get = jobs_cli.get_tuning_job
 
     def get_then_finish(*args: Any, **kwargs: Any) -> JobRecord:
         record = real_get(*args, **kwargs)
-        manual_clock.advance(5)
+        manual_clock.advance(JOB_SECONDS)
         return record
 
     monkeypatch.setattr(jobs_cli, "get_tuning_job", get_then_finish)
@@ -464,7 +465,7 @@ def test_the_quota_message_says_what_to_do():
 
 def test_module_entry_point_end_to_end(emu, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri, tuned_model_display_name="capitals")
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     env = {k: v for k, v in os.environ.items() if k not in CONNECTION_ENV}
     env.update(TUNING_PROJECT=PROJECT, TUNING_API_ENDPOINT=emu.url, PYTHONWARNINGS="ignore")
 

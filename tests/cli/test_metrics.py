@@ -8,8 +8,7 @@ import json
 import pytest
 from google.genai import types
 
-from tests.cli.conftest import LOCATION, PROJECT
-from tests.conftest import JOB_DURATION
+from tests.cli.conftest import JOB_SECONDS, LOCATION, PROJECT
 from tuning_provider import vertex
 from tuning_provider.cli.metrics import sparkline
 
@@ -20,7 +19,7 @@ def finished_job(emu, make_genai_client, write_dataset, start_tuning_job, manual
     job = start_tuning_job(client, write_dataset(), base_model="gemini-3.5-flash", epoch_count=3,
                            validation_dataset=types.TuningValidationDataset(
                                gcs_uri=write_dataset("val.jsonl", sample_examples[:4])))
-    manual_clock.advance(JOB_DURATION * 2)
+    manual_clock.advance(JOB_SECONDS)
     return job.name.rsplit("/", 1)[-1]
 
 

@@ -1,7 +1,9 @@
 """`python -m tuning_provider`: parsing and exit codes only; the work lives in the library.
 
 Each subcommand lives in its own module with `register(subparsers)`, which adds its parser
-and sets `func(args) -> int` as the default to run.
+and sets `func(args) -> int` as the default to run. "Now" is `main`'s `clock` (the wall clock
+but in tests), handed to the command as `args.clock`: a command never reads the time itself,
+so a test can hand in the emulator's manual clock and compare like with like.
 Exit codes: 0 success, 1 the thing checked is bad (invalid dataset, failed job),
 2 usage or unreadable input, 3 an API error (not found, permission, quota).
 """
@@ -9,13 +11,18 @@ Exit codes: 0 success, 1 the thing checked is bad (invalid dataset, failed job),
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from tuning_provider.errors import TuningError
 
-__all__ = ["main"]
+__all__ = ["Clock", "main", "utc_now"]
+
+# The time in epoch seconds, as time.time gives it.
+Clock = Callable[[], float]
 
 
 # Each subcommand's module, in the order `--help` lists them.
@@ -36,12 +43,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = time.time) -> int:
+    """Run one command line; `clock` is what every command takes "now" from."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # The first word is the subcommand unless it is an option (`--help`) or unknown: then the
     # full parser answers, listing every subcommand.
     command = argv[0] if argv and argv[0] in COMMANDS else None
     args = build_parser(command).parse_args(argv)
+    args.clock = clock
     try:
         return int(args.func(args))
     except TuningError as exc:
@@ -49,3 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+
+
+def utc_now(args: argparse.Namespace) -> dt.datetime:
+    """The command's "now" (from `main`'s clock), in UTC."""
+    clock: Clock = args.clock
+    return dt.datetime.fromtimestamp(clock(), dt.UTC)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tuning_provider import catalog, times
+from tuning_provider.cli import utc_now
 from tuning_provider.cli.connection import (
     CLI_RETRY,
     add_connection_options,
@@ -166,10 +167,11 @@ def list_command(args: argparse.Namespace) -> int:
         records.append(record)
         if args.limit and len(records) >= args.limit:
             break
+    moment = utc_now(args)
     if args.json:
-        print(json.dumps([job_json(r) for r in records], indent=2))
+        print(json.dumps([job_json(r, moment) for r in records], indent=2))
     elif records:
-        print(jobs_table(records))
+        print(jobs_table(records, moment))
     else:
         filters = [f"state {args.state}"] if args.state else []
         filters += [f"label {k}={v}" for k, v in labels.items()]
@@ -183,9 +185,9 @@ def get_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
     if args.json:
-        print(json.dumps(job_json(record), indent=2))
+        print(json.dumps(job_json(record, utc_now(args)), indent=2))
     else:
-        print(job_details(record))
+        print(job_details(record, utc_now(args)))
     return 0
 
 
@@ -300,8 +302,9 @@ def format_time(value: str | None) -> str:
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
 
 
-def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
-    """How long the job ran (from start, else creation, to end); for a live job, so far."""
+def job_seconds(record: JobRecord, now: dt.datetime) -> float | None:
+    """How long the job ran (from start, else creation, to end); for a live job, until `now`
+    (at least 0: this machine's clock may lag Vertex's)."""
     outputs = record.outputs
     begin = parse_rfc3339(outputs.start_time) or parse_rfc3339(outputs.create_time)
     if begin is None:
@@ -310,7 +313,7 @@ def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | No
     if end is None:
         if not record.live:
             return None
-        end = now or dt.datetime.now(dt.UTC)
+        end = now
     return max(0.0, (end - begin).total_seconds())
 
 
@@ -328,7 +331,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> str:
+def jobs_table(records: Iterable[JobRecord], now: dt.datetime) -> str:
     """Aligned columns: id, display name, base model, state, created (UTC), duration."""
     return _table(TABLE_HEADERS, (
         (
@@ -343,7 +346,7 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
     ))
 
 
-def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any]:
+def job_json(record: JobRecord, now: dt.datetime) -> dict[str, Any]:
     """The job as plain JSON data: its outputs and the settings it was created with."""
     return {
         "id": resource_id(record.name),
@@ -386,7 +389,7 @@ def _data_stats(record: JobRecord) -> str:
     return ", ".join(parts) or "-"
 
 
-def job_details(record: JobRecord, now: dt.datetime | None = None) -> str:
+def job_details(record: JobRecord, now: dt.datetime) -> str:
     """Every detail of a job that matters, one 'field: value' line each ('-' when absent)."""
     out = record.outputs
     lines: list[tuple[str, str]] = [

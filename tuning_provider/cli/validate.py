@@ -17,6 +17,7 @@ import sys
 from typing import TextIO
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.cli import utc_now
 from tuning_provider.cli.numbers import number
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             max_errors=args.max_errors,
             workers=args.workers,
             storage_endpoint=args.storage_endpoint,
+            today=utc_now(args).date(),
         )
     except DatasetError as exc:
         if args.json:
