@@ -154,12 +154,26 @@ def test_list_with_no_jobs(cli):
     assert (code, json.loads(out)) == (0, [])
 
 
-@pytest.mark.parametrize("args", [["--state", "DONE"], ["--label", "team"], ["--limit", "0"], ["--page-size", "x"]])
-def test_list_rejects_bad_options_with_usage_exit(cli, args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli("jobs", "list", *args)
-    assert exited.value.code == 2
-    assert "error:" in capsys.readouterr().err
+@pytest.mark.parametrize(("args", "fault"), [
+    (["--state", "DONE"], "argument --state: 'DONE' is not a job state; use one of CANCELLED, "),
+    (["--label", "team"], "argument --label: 'team' is not KEY=VALUE"),
+    (["--limit", "0"], "argument --limit: 0 is out of range: use 1 or more"),
+    (["--page-size", "x"], "argument --page-size: 'x' is not a whole number"),
+    (["--colour"], "unrecognized arguments: --colour"),
+])
+def test_list_rejects_bad_options_with_one_usage_line(cli, args, fault):
+    code, out, err = cli("jobs", "list", *args)
+    assert (code, out) == (2, "")
+    # One line, as every error: argparse's usage block would bury it.
+    assert err.startswith(f"error: {fault}") and err.count("\n") == 1
+    assert re.search(r"; see `python -m tuning_provider( jobs list)? --help`\n$", err)
+
+
+def test_a_missing_subcommand_is_one_usage_line(cli):
+    code, out, err = cli("jobs", connect=False)
+    assert (code, out) == (2, "")
+    assert err == ("error: the following arguments are required: ACTION; "
+                   "see `python -m tuning_provider jobs --help`\n")
 
 
 # --- get ----------------------------------------------------------------------------------

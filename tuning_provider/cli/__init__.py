@@ -16,6 +16,7 @@ import importlib
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from tuning_provider.errors import TuningError
 
@@ -29,10 +30,18 @@ Clock = Callable[[], float]
 COMMANDS = {name: f"tuning_provider.cli.{name}" for name in ("validate", "emulator", "jobs", "ask")}
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser (every subcommand's too), but a usage error is the one `error:` line
+    that every error of the command line is, not argparse's whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand, or of `only` that one: `validate` then never imports
     what `jobs` and `ask` need to reach Vertex (google-genai, pydantic), so it starts fast."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m tuning_provider",
         description="Gemini supervised tuning on Vertex AI: datasets, jobs, tuned models, emulator.",
     )
@@ -49,7 +58,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = time.time) -> int:
     # The first word is the subcommand unless it is an option (`--help`) or unknown: then the
     # full parser answers, listing every subcommand.
     command = argv[0] if argv and argv[0] in COMMANDS else None
-    args = build_parser(command).parse_args(argv)
+    try:
+        args = build_parser(command).parse_args(argv)
+    except SystemExit as exc:  # a usage error (2), already said, or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     args.clock = clock
     try:
         return int(args.func(args))

@@ -247,7 +247,8 @@ def delete_model_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
     if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
-        print(f"tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
+        print(f"error: tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete",
+              file=sys.stderr)
         return 1
     problems = delete_tuned_model(conn, record, CLI_RETRY)
     for problem in problems:

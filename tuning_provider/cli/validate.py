@@ -5,8 +5,10 @@
 
 Prints a readable report (counts, estimated tokens, warnings, every listed error as
 `line N: sentence`), or with --json the report as one JSON object. Exit codes: 0 the dataset
-is valid (warnings allowed), 1 it is not, 2 it could not be read (missing file, no
-permission, bad URI). The work lives in `tuning_provider.dataset`.
+is valid (warnings allowed), 1 it is not, 2 a usage error (a bad flag value: a --base-model
+the catalog does not know, or retired on the command's day) or a dataset that could not be
+read (missing file, no permission, bad URI). The work lives in `tuning_provider.dataset`; the
+--base-model flag is judged here, as any flag is, and never makes the dataset INVALID.
 """
 
 from __future__ import annotations
@@ -14,19 +16,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import TextIO
 
+from tuning_provider import catalog
 from tuning_provider.catalog import CHARS_PER_TOKEN
 from tuning_provider.cli import utc_now
 from tuning_provider.cli.numbers import number
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
+from tuning_provider.names import is_tuned_model
 
 __all__ = ["format_report", "register", "run"]
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
+EXIT_USAGE = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Check a Gemini supervised-tuning dataset against Vertex AI's rules and limits, "
             "and count its examples and estimated tokens. Exit code 0: valid; 1: invalid; "
-            "2: unreadable."
+            "2: unreadable, or a bad flag value."
         ),
     )
     parser.add_argument("source", metavar="PATH_OR_GS_URI", help="a local JSONL file or gs://bucket/object")
@@ -69,15 +75,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    today = utc_now(args).date()
+    if args.base_model is not None:
+        problem, warning = _base_model_verdict(args.base_model, today)
+        if problem is not None:
+            print(f"error: argument --base-model: {problem}", file=err)
+            return EXIT_USAGE
+        if warning is not None:
+            print(f"warning: --base-model: {warning}", file=err)
     try:
+        # The base model was judged above: the data's rules do not depend on it.
         report = validate_dataset(
             args.source,
             kind="validation" if args.validation else "training",
-            base_model=args.base_model,
             max_errors=args.max_errors,
             workers=args.workers,
             storage_endpoint=args.storage_endpoint,
-            today=utc_now(args).date(),
+            today=today,
         )
     except DatasetError as exc:
         if args.json:
@@ -91,6 +105,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     else:
         out.write(format_report(report))
     return EXIT_VALID if report.ok else EXIT_INVALID
+
+
+def _base_model_verdict(name: str, today: date) -> tuple[str | None, str | None]:
+    """(what makes --base-model wrong, a warning about it) on `today`. A tuned model (continuous
+    tuning) passes: its own base model is not known offline."""
+    if is_tuned_model(name):
+        return None, None
+    if catalog.find_model(name) is None:
+        return (f"{name!r} is not a base model Vertex can tune: choose one of "
+                f"{', '.join(catalog.tunable_model_ids(today))}"), None
+    return catalog.retirement_error(name, today), catalog.deprecation_warning(name, today)
 
 
 def format_report(report: DatasetReport) -> str:
