@@ -134,18 +134,11 @@ def measured(
     checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
     endpoint, the cost estimate), and the series they came from."""
     series = _metric_series(read_metrics, conn, spec, job, retry)
-    checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
-    served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
     estimate = cost.job_estimate(spec)
-    outputs = job.outputs.model_copy(update={
-        "metrics": metrics.final_metrics(series, job),
-        "checkpoints": checkpoints,
-        "serving_checkpoint": served.checkpoint_id if served else None,
+    outputs = metrics.measured_outputs(job, series, spec.serve_checkpoint).model_copy(update={
         "estimated_training_tokens": estimate.training_tokens if estimate else None,
         "estimated_cost_usd": estimate.usd if estimate else None,
     })
-    if served is not None and job.outputs.tuned_model_endpoint:
-        outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
     return dataclasses.replace(job, outputs=outputs), series
 
 
