@@ -84,11 +84,11 @@ def until_serving(
     # stops at once on Ctrl-C: the job is Vertex's, and a blip must not lose the wait.
     retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
                                    sleep=cancellation.sleep)
+    reporter = ProgressReporter(
+        _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
+    )
     try:
         if job.live:
-            reporter = ProgressReporter(
-                _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
-            )
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
                 on_poll=reporter, retry=retry, sleep=cancellation.sleep,
@@ -100,7 +100,7 @@ def until_serving(
         problem = vertex.serving_problem(conn, job, retry)
     except cancellation.Cancelled as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {_KEPT}. The job is NOT "
             "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
             "again, no second job is paid for. To stop paying for it, run "
@@ -115,7 +115,7 @@ def until_serving(
         ) from exc
     except ApiOutage as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"Vertex AI did not answer for {exc.waited_seconds:.0f}s, past api_outage_tolerance_seconds "
             f"({spec.api_outage_tolerance_seconds:g}s), so this update stops here: {_KEPT}. The job keeps "
             "running in Vertex; the next `pulumi up` adopts it and waits again, no second job is paid for",
@@ -201,6 +201,11 @@ def _metric_series(
         _progress(spec, f"the training metrics could not be read, so the outputs go without them: {exc}",
                   warning=True)
         return vertex.MetricSeries()
+
+
+def _last_known_state(job: vertex.JobRecord) -> str:
+    """The state a stopped wait names: the detailed one (TUNING) while the job is live."""
+    return job.detail_state if job.live and job.detail_state else job.state
 
 
 def _label(spec: TuningJobSpec) -> str:
