@@ -26,7 +26,9 @@ from google.genai import types
 from tests.cli.conftest import CONNECTION_ENV, JOB_SECONDS, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider import vertex
 from tuning_provider.cli import jobs as jobs_cli
+from tuning_provider.cli import main
 from tuning_provider.cli.connection import UsageError, command, resolve_connection
+from tuning_provider.emulator.app import Request, Response
 from tuning_provider.errors import InvalidRequest, Transient
 from tuning_provider.spec import TuningJobOutputs
 from tuning_provider.vertex import Connection, JobRecord, cancel_tuning_job
@@ -310,29 +312,30 @@ def test_cancel_of_a_finished_job_says_nothing_to_cancel(cli, client, train_uri,
     assert client.tunings.get(name=job.name).state == types.JobState.JOB_STATE_SUCCEEDED
 
 
-def test_cancel_of_a_job_that_ends_during_the_request(cli, client, train_uri, start_tuning_job, manual_clock,
-                                                      emu, monkeypatch):
-    # Vertex itself refuses to cancel a finished job: 400 FAILED_PRECONDITION.
-    finished = start_tuning_job(client, train_uri)
-    manual_clock.advance(JOB_SECONDS)
-    with pytest.raises(InvalidRequest) as refused:
-        cancel_tuning_job(Connection(PROJECT, LOCATION, emu.url), finished.name)
-    assert (refused.value.status, refused.value.code) == (400, "FAILED_PRECONDITION")
+def test_cancel_of_a_job_that_ends_during_the_request(train_uri, start_tuning_job, manual_clock, emulator_factory,
+                                                      make_genai_client, capsys):
+    # The job is read as RUNNING, then succeeds before the cancel request arrives: the
+    # emulator's observer moves its clock as it answers the command's first read of the job.
+    reads: list[str] = []
 
-    # The job is read as RUNNING, then succeeds before the cancel request arrives.
-    job = start_tuning_job(client, train_uri)
+    def finish_after_the_first_read(request: Request, response: Response) -> None:
+        if request.method == "GET" and request.path.endswith(f"/tuningJobs/{job_id(job)}"):
+            reads.append(request.path)
+            if len(reads) == 1:
+                manual_clock.advance(JOB_SECONDS)
+
+    emu = emulator_factory(clock=manual_clock, job_duration=JOB_SECONDS, on_answer=finish_after_the_first_read)
+    job = start_tuning_job(make_genai_client(emu), train_uri)
     manual_clock.advance(40)
-    real_get = jobs_cli.get_tuning_job
-
-    def get_then_finish(*args: Any, **kwargs: Any) -> JobRecord:
-        record = real_get(*args, **kwargs)
-        manual_clock.advance(JOB_SECONDS)
-        return record
-
-    monkeypatch.setattr(jobs_cli, "get_tuning_job", get_then_finish)
-    code, _, err = cli("jobs", "cancel", job_id(job))
-    assert code == 1
-    assert err == f"error: tuning job {job_id(job)} already ended SUCCEEDED; nothing to cancel\n"
+    # Vertex itself refuses to cancel a finished job: 400 FAILED_PRECONDITION; the command reads it again.
+    code = main(["jobs", "cancel", job_id(job), "--project", PROJECT, "--location", LOCATION,
+                 "--api-endpoint", emu.url], clock=manual_clock)
+    assert (code, capsys.readouterr().err) == (
+        1, f"error: tuning job {job_id(job)} already ended SUCCEEDED; nothing to cancel\n")
+    assert len(reads) == 2
+    with pytest.raises(InvalidRequest) as refused:
+        cancel_tuning_job(Connection(PROJECT, LOCATION, emu.url), job.name)
+    assert (refused.value.status, refused.value.code) == (400, "FAILED_PRECONDITION")
 
 
 def test_cancel_unknown_job_is_not_found(cli):

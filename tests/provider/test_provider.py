@@ -536,6 +536,32 @@ def test_pulumi_cancelling_stops_the_wait_at_once_and_leaves_the_job_running(slo
     assert job.live
 
 
+def test_of_several_jobs_with_the_fingerprint_the_newest_that_can_serve_is_adopted(
+    emulator_factory, manual_clock, make_genai_client, start_tuning_job, train_uri
+):
+    # Interrupted `pulumi up`s (of a provider that submitted before looking up) left several
+    # live jobs with one fingerprint; the newest of them is adopted, and a newer failed one is not.
+    emulator = emulator_factory(clock=manual_clock, job_duration=100.0)
+    provider = make_provider(emulator.url)
+    spec = TuningJobSpec.model_validate(checked(provider, inputs(train_uri)))
+    client = make_genai_client(emulator)
+    label = {FINGERPRINT_LABEL: spec.fingerprint()}
+    submitted_jobs = []
+    for config in ({}, {}, {"adapter_size": "ADAPTER_SIZE_THIRTY_TWO"}):  # the last fails as it starts
+        submitted_jobs.append(start_tuning_job(client, train_uri, labels=label, **config))
+        manual_clock.advance(1)
+    older, newer, failed = submitted_jobs
+    manual_clock.advance(10)  # all started; the last has failed
+    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    assert vertex.get_tuning_job(conn, failed.name).state == "FAILED"
+
+    job, adopted = vertex.submit_or_adopt(conn, spec)
+
+    assert (job.name, adopted) == (newer.name, True)
+    assert job.state == "RUNNING" and older.name != newer.name
+    assert len(all_jobs(emulator.url)) == 3  # nothing submitted
+
+
 def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_uri, emulator, capfd):
     first = provider.create(checked(provider, inputs(train_uri))).outs
     conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
@@ -601,6 +627,16 @@ def test_update_raises_only_for_a_failure_it_sees_happen(provider, write_trainin
     assert refreshed["state"] == "FAILED" and "line 1" in refreshed["error"]
     # Recorded FAILED already (by that refresh): steering changes apply without raising again.
     assert provider.update(outs["name"], refreshed, news).outs["state"] == "FAILED"
+
+
+def test_an_update_of_a_job_gone_from_vertex_fails_naming_it(provider, train_uri):
+    # Recorded in state, but Vertex no longer has it (another project's, a region deleted...).
+    olds = {**succeeded_outs(provider), "name": f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/404"}
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl", wait_timeout_seconds=30))
+    with pytest.raises(NotFound, match=f"reading tuning job {olds['name']}"):
+        provider.update(olds["name"], olds, news)
+    # What `pulumi refresh` then does: drops it from state, and the next up runs the job again.
+    assert provider.read(olds["name"], olds).id == ""
 
 
 def test_missing_dataset_fails_the_job_with_vertex_message(provider):
