@@ -301,6 +301,69 @@ def test_cancel_wait_reports_progress_until_cancelled(cli, client, train_uri, st
     assert json.loads(out)["state"] == "CANCELLED"
 
 
+def cli_on(emu, manual_clock, capsys):
+    """`cli` against another emulator than the fixture's."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main([*argv, "--project", PROJECT, "--location", LOCATION, "--api-endpoint", emu.url],
+                    clock=manual_clock)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_cancel_wait_gives_up_at_its_timeout(emulator_factory, manual_clock, make_genai_client, train_uri,
+                                              start_tuning_job, capsys):
+    # Vertex's cancel is asynchronous: here the job stays CANCELLING, the clock never moving.
+    emu = emulator_factory(clock=manual_clock, job_duration=JOB_SECONDS, cancel_seconds=30)
+    job = start_tuning_job(make_genai_client(emu), train_uri)
+    manual_clock.advance(40)
+
+    code, out, err = cli_on(emu, manual_clock, capsys)(
+        "jobs", "cancel", job_id(job), "--wait", "--timeout", "0.2", "--poll-interval", "0.05")
+
+    assert (code, out) == (1, f"cancel requested for tuning job {job_id(job)} (was RUNNING)\n")
+    lines = err.splitlines()
+    assert lines[0] == f"tuning job {job.name}: CANCELLING after 0m00s"
+    assert re.fullmatch(rf"error: tuning job {job.name} was still CANCELLING after \ds of waiting; check again with "
+                        rf"`jobs get {job_id(job)}`", lines[-1]), lines[-1]
+
+
+def test_cancel_wait_of_a_job_that_ends_before_the_cancel_takes_effect(
+    emulator_factory, manual_clock, make_genai_client, train_uri, start_tuning_job, capsys
+):
+    def finish_once_cancel_is_asked(request: Request, response: Response) -> None:
+        if request.method == "POST" and request.path.endswith(":cancel"):
+            manual_clock.advance(JOB_SECONDS)  # the job's end comes before the cancel's effect
+
+    emu = emulator_factory(clock=manual_clock, job_duration=JOB_SECONDS, cancel_seconds=90,
+                           on_answer=finish_once_cancel_is_asked)
+    job = start_tuning_job(make_genai_client(emu), train_uri)
+    manual_clock.advance(40)
+
+    code, out, err = cli_on(emu, manual_clock, capsys)("jobs", "cancel", job_id(job), "--wait", "--poll-interval",
+                                                       "0.01")
+
+    assert (code, out) == (1, f"cancel requested for tuning job {job_id(job)} (was RUNNING)\n")
+    assert err.splitlines()[-1] == (f"error: tuning job {job_id(job)} ended SUCCEEDED before the cancel took "
+                                    "effect")
+
+
+def test_cancel_of_a_cancelling_job_asks_nothing_and_waits(emulator_factory, manual_clock, make_genai_client,
+                                                          train_uri, start_tuning_job, capsys):
+    emu = emulator_factory(clock=manual_clock, job_duration=JOB_SECONDS, cancel_seconds=30)
+    job = start_tuning_job(make_genai_client(emu), train_uri)
+    manual_clock.advance(40)
+    run = cli_on(emu, manual_clock, capsys)
+    assert run("jobs", "cancel", job_id(job))[0] == 0
+
+    assert run("jobs", "cancel", job_id(job)) == (0, f"tuning job {job_id(job)} is being cancelled already\n", "")
+    manual_clock.advance(30)
+    code, out, _ = run("jobs", "cancel", job_id(job), "--wait")
+    assert (code, out) == (1, "")  # CANCELLED by now: nothing left to cancel
+
+
 def test_cancel_of_a_finished_job_says_nothing_to_cancel(cli, client, train_uri, start_tuning_job, manual_clock):
     job = start_tuning_job(client, train_uri)
     manual_clock.advance(JOB_SECONDS)

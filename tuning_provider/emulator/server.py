@@ -206,6 +206,7 @@ class Emulator:
     asked once per new job for its duration; `fault_rate` the fraction of Vertex requests
     answered 429/503, reproducible with `fault_seed`.
     `clock` (seconds since the epoch) decides job states; tests pass a fake one.
+    `cancel_seconds` is how long a cancelled job stays CANCELLING (0: CANCELLED at once).
     `validate_dataset` replaces `tuning_provider.dataset.validate_dataset`.
     `on_answer(request, response)` sees every request once answered (benchmarks watch with it).
     `go_offline()` and `come_back()` make it refuse connections for a while, as a network blip.
@@ -225,11 +226,13 @@ class Emulator:
         validate_dataset: DatasetValidator | None = None,
         bigquery_dir: str | Path | None = None,
         on_answer: AnswerObserver | None = None,
+        cancel_seconds: float = 0.0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.gcs_dir = Path(gcs_dir)
         self.bigquery_dir = Path(bigquery_dir) if bigquery_dir is not None else self.state_dir / "bigquery"
         self.job_duration = job_duration
+        self.cancel_seconds = cancel_seconds
         self.host = host
         self.port = port
         self._faults = FaultInjector(fault_rate, fault_seed)  # checks the rate before anything starts
@@ -283,6 +286,7 @@ class Emulator:
             self.state_dir / DB_FILE_NAME,
             self.gcs,
             job_duration=self.job_duration,
+            cancel_seconds=self.cancel_seconds,
             clock=self._clock,
             validate_dataset=self._validate_dataset,
             bigquery=BigQueryStore(self.bigquery_dir),
