@@ -49,7 +49,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from multiprocessing import get_context
-from typing import IO, Annotated, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
@@ -66,8 +66,12 @@ from tuning_provider.catalog import (
     retirement_error,
     tunable_model_ids,
 )
-from tuning_provider.errors import DatasetError
+from tuning_provider.connection import GOOGLE_STORAGE_URL, Service, storage_service
+from tuning_provider.errors import ApiError, DatasetError, NotFound, PermissionDenied, Unauthenticated, Unreachable
 from tuning_provider.names import gcs_object, is_tuned_model
+
+if TYPE_CHECKING:
+    from tuning_provider.vertex.storage import StoredObject
 
 __all__ = ["DatasetKind", "DatasetReport", "GcsObjectVersion", "LineError", "gcs_object_version", "validate_dataset"]
 
@@ -82,9 +86,6 @@ _CHUNK_BYTES = 2 << 20
 _MAX_LINE_BYTES = 32 << 20
 # Below this many bytes per extra worker, starting processes costs more than it saves.
 _MIN_BYTES_PER_WORKER = 32 << 20
-# Cloud Storage: seconds per request, and in all for the retries of one request.
-_GCS_TIMEOUT_SECONDS = 60
-_GCS_RETRY_SECONDS = 20
 _MAX_CHARS_PER_EXAMPLE = MAX_TOKENS_PER_EXAMPLE * CHARS_PER_TOKEN
 _BLANK = b" \t\r"  # JSON whitespace that may sit on a line of its own
 _BOM = b"\xef\xbb\xbf"
@@ -163,15 +164,15 @@ def validate_dataset(
     base_model: str | None = None,
     max_errors: int = 50,
     workers: int = 1,
-    storage_endpoint: str | None = None,
+    storage: Service | None = None,
     today: date | None = None,
     generation: int | None = None,
 ) -> DatasetReport:
     """Check a tuning dataset against Vertex's rules and limits, line by line.
 
-    `source` is a local path, a binary file object, or a "gs://bucket/object" URI (read with
-    google-cloud-storage: Application Default Credentials, or anonymous against
-    `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
+    `source` is a local path, a binary file object, or a "gs://bucket/object" URI, read from
+    the Cloud Storage `storage` names (None: Google's with Application Default Credentials, or
+    $STORAGE_EMULATOR_HOST's; see tuning_provider.connection). `workers` > 1 scans a local file in that many
     processes; other sources are read by one. Raises DatasetError when the source cannot be
     read at all; problems in the data are in the report, never raised. `base_model` is judged
     deprecated or retired on `today` (None: the real today). `generation` reads that version of
@@ -189,7 +190,7 @@ def validate_dataset(
         else:
             tally = _scan_file(uri, path, max_errors)
     elif isinstance(source, str):
-        tally = _scan_gcs(source, max_errors, storage_endpoint, generation)
+        tally = _scan_gcs(source, max_errors, storage, generation)
     else:
         tally = _scan_stream(uri, source, max_errors)  # type: ignore[arg-type]
     return _report(uri, kind, base_model, tally, max_errors, today)
@@ -799,47 +800,34 @@ class GcsObjectVersion:
     checksum: str
 
 
-def gcs_object_version(uri: str, storage_endpoint: str | None = None) -> GcsObjectVersion:
-    """The current version of a gs:// object (its metadata only; the content is not read).
-    Raises DatasetError as `validate_dataset` does when it cannot be read."""
-
-    def version(blob: Any) -> GcsObjectVersion:
-        checksum = f"crc32c:{blob.crc32c}" if blob.crc32c else f"md5:{blob.md5_hash}"
-        return GcsObjectVersion(uri, int(blob.generation or 0), checksum)
-
-    return _with_blob(uri, storage_endpoint, None, version)
+def gcs_object_version(uri: str, storage: Service | None = None) -> GcsObjectVersion:
+    """The current version of a gs:// object in `storage` (None: as the environment says, see
+    `connection.storage_service`): its metadata only, the content is not read. Raises
+    DatasetError as `validate_dataset` does when it cannot be read."""
+    with _open_gcs(uri, storage, None) as stored:
+        return GcsObjectVersion(uri, stored.generation, stored.checksum)
 
 
-def _scan_gcs(uri: str, max_errors: int, storage_endpoint: str | None, generation: int | None = None) -> _Tally:
-    """Stream a gs:// object (at `generation`, if given) in ranged chunks with google-cloud-storage."""
-
-    def scan(blob: Any) -> _Tally:
-        size = blob.size or 0
+def _scan_gcs(uri: str, max_errors: int, storage: Service | None, generation: int | None = None) -> _Tally:
+    """Stream a gs:// object (at `generation`, if given) in ranged chunks."""
+    with _open_gcs(uri, storage, generation) as stored:
         position = 0
-        retry = _gcs_retry()
 
         def read(want: int) -> bytes:
             nonlocal position
-            if position >= size:
+            if position >= stored.size:
                 return b""
-            last = min(position + want, size) - 1  # download ranges are inclusive
-            data: bytes = blob.download_as_bytes(
-                start=position, end=last, checksum=None, retry=retry, timeout=_GCS_TIMEOUT_SECONDS
-            )
+            data = stored.read(position, min(position + want, stored.size) - 1)  # ranges are inclusive
             position += len(data)
             return data
 
         return _scan(_readinto_of(read), max_errors)
 
-    return _with_blob(uri, storage_endpoint, generation, scan)
 
-
-_T = TypeVar("_T")
-
-
-def _with_blob(uri: str, storage_endpoint: str | None, generation: int | None, use: Callable[[Any], _T]) -> _T:
-    """`use` the object's google-cloud-storage Blob, its metadata read (at `generation`, if
-    given: its reads then get that version's bytes); Cloud Storage's errors as DatasetError."""
+@contextlib.contextmanager
+def _open_gcs(uri: str, storage: Service | None, generation: int | None) -> Iterator[StoredObject]:
+    """The object `uri` open for reading through the transport (tuning_provider.vertex.storage),
+    its errors said again for the dataset: what is wrong with this URI, and the fix."""
     if not uri.startswith("gs://"):
         raise DatasetError(
             uri, "only local paths and gs://bucket/object URIs can be read: give one of those."
@@ -847,80 +835,40 @@ def _with_blob(uri: str, storage_endpoint: str | None, generation: int | None, u
     named = gcs_object(uri)
     if named is None:
         raise DatasetError(uri, "the URI names no object: write it as gs://bucket/path/to/file.jsonl.")
-    bucket_name, object_name = named
-    # Imported here: google-cloud-storage is slow to import and only gs:// needs it.
-    from google.api_core import exceptions as api_exceptions
-    from google.auth import exceptions as auth_exceptions
+    # Imported here: the transport (google-cloud-storage) is slow to import and only gs:// needs it.
+    from tuning_provider.vertex.storage import open_object
 
-    endpoint = _storage_endpoint(storage_endpoint)
-
-    def translate(exc: Exception) -> DatasetError:
-        if isinstance(exc, api_exceptions.NotFound):
-            return DatasetError(
-                uri,
-                f"there is no object {object_name} in bucket {bucket_name} (or no such bucket): "
-                "check the URI.",
-            )
-        if isinstance(exc, (api_exceptions.Forbidden, api_exceptions.Unauthorized)):
-            return DatasetError(
-                uri,
-                f"permission denied reading it: grant the caller roles/storage.objectViewer on "
-                f"bucket {bucket_name}.",
-            )
-        if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-            return DatasetError(
-                uri,
-                "no Google Cloud credentials were found: run `gcloud auth application-default "
-                "login`, or point --storage-endpoint at the local emulator.",
-            )
-        if isinstance(exc, api_exceptions.GoogleAPICallError):
-            return DatasetError(uri, f"Cloud Storage refused to serve it ({exc.message}).")
-        where = f" at {endpoint}" if endpoint else ""
-        hint = "is the emulator running?" if endpoint else "check the network and try again."
-        return DatasetError(
-            uri, f"Cloud Storage{where} could not be reached ({type(exc).__name__}): {hint}"
-        )
-
+    service = storage or storage_service()
     try:
-        # Closed once the object is read: its HTTP session is not reused.
-        with contextlib.closing(_storage_client(endpoint)) as client:
-            blob = client.bucket(bucket_name).blob(object_name, generation=generation)
-            blob.reload(retry=_gcs_retry(), timeout=_GCS_TIMEOUT_SECONDS)
-            return use(blob)
-    # Translated at this one boundary; requests' connection errors are OSErrors.
-    except (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError) as exc:
-        raise translate(exc) from exc
+        with open_object(service, *named, generation=generation) as stored:
+            yield stored
+    except ApiError as exc:
+        raise _gcs_error(uri, named, service, exc) from exc
 
 
-def _gcs_retry() -> Any:
-    from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]  # no type info
-
-    # The default retries for two minutes; a check in `pulumi preview` should fail sooner.
-    return DEFAULT_RETRY.with_timeout(_GCS_RETRY_SECONDS)
-
-
-def _storage_endpoint(given: str | None) -> str | None:
-    """The emulator's URL, from the argument or $STORAGE_EMULATOR_HOST; None for Google."""
-    endpoint = given or os.environ.get("STORAGE_EMULATOR_HOST")
-    if endpoint and "://" not in endpoint:
-        endpoint = "http://" + endpoint  # the variable is often set as host:port
-    return endpoint or None
-
-
-def _storage_client(endpoint: str | None) -> Any:
-    """Google's client with Application Default Credentials, or an anonymous one for the
-    emulator at `endpoint`."""
-    from google.cloud import storage  # type: ignore[import-untyped]  # no type information
-
-    if not endpoint:
-        return storage.Client()
-    from google.auth.credentials import AnonymousCredentials
-
-    return storage.Client(
-        project="local",
-        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-        client_options={"api_endpoint": endpoint},
-    )
+def _gcs_error(uri: str, named: tuple[str, str], storage: Service, exc: ApiError) -> DatasetError:
+    bucket, name = named
+    if isinstance(exc, NotFound):
+        return DatasetError(uri, f"there is no object {name} in bucket {bucket} (or no such bucket): check the URI.")
+    if isinstance(exc, PermissionDenied):
+        return DatasetError(
+            uri, f"permission denied reading it: grant the caller roles/storage.objectViewer on bucket {bucket}."
+        )
+    if isinstance(exc, Unauthenticated):
+        return DatasetError(
+            uri, "Cloud Storage is read with Application Default Credentials, and there are none (or they were "
+            "refused): run `gcloud auth application-default login`; for an emulator, name it with "
+            "tuning:storageEndpoint, --storage-endpoint or STORAGE_EMULATOR_HOST.",
+        )
+    where = storage.url or GOOGLE_STORAGE_URL
+    if isinstance(exc, Unreachable):
+        return DatasetError(uri, f"nothing answers at {where}: start the emulator (`make emulator`), or name the "
+                            "Cloud Storage to read with tuning:storageEndpoint, --storage-endpoint or "
+                            "STORAGE_EMULATOR_HOST.")
+    if exc.status is None:
+        return DatasetError(uri, f"Cloud Storage at {where} could not be reached ({exc.message}): check the "
+                            "network and try again.")
+    return DatasetError(uri, f"Cloud Storage at {where} refused to serve it ({exc.message}).")
 
 
 # --- Several processes: one byte range each, aligned to line ends ---------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning_provider import catalog, dataset, machine_cache
+from tuning_provider.connection import Service
 from tuning_provider.dataset import DatasetKind, DatasetReport, GcsObjectVersion, LineError
 
 __all__ = ["CheckedDataset", "check_gcs_dataset"]
@@ -44,18 +45,18 @@ class CheckedDataset:
 
 
 def check_gcs_dataset(
-    uri: str, kind: DatasetKind, base_model: str | None, storage_endpoint: str | None, *, today: date | None = None
+    uri: str, kind: DatasetKind, base_model: str | None, storage: Service, *, today: date | None = None
 ) -> CheckedDataset:
-    """The report on the current version of the gs:// object `uri`, read only if this machine
-    has not checked that version before. Raises DatasetError when it cannot be read. `today`
+    """The report on the current version of the gs:// object `uri` in `storage`, read only if
+    this machine has not checked that version before. Raises DatasetError when it cannot be read. `today`
     is the day the base model is judged on (it changes only the report's warnings, which the
     key leaves out)."""
-    version = dataset.gcs_object_version(uri, storage_endpoint)
+    version = dataset.gcs_object_version(uri, storage)
     path = machine_cache.directory("datasets") / f"{_key(version, kind, base_model)}.json"
     cached = _load(path)
     if cached is not None:
         return CheckedDataset(cached, version, reused=True)
-    report = dataset.validate_dataset(uri, kind=kind, base_model=base_model, storage_endpoint=storage_endpoint,
+    report = dataset.validate_dataset(uri, kind=kind, base_model=base_model, storage=storage,
                                       today=today, generation=version.generation)
     _store(path, report)
     return CheckedDataset(report, version, reused=False)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +14,7 @@ import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
 from tuning_provider import dataset
+from tuning_provider.connection import storage_service
 from tuning_provider.dataset import validate_dataset
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import DatasetError
@@ -23,7 +29,7 @@ def test_a_gs_object_is_read_through_the_emulator(
     path = write_jsonl(gcs_dir / "tuning-data" / "sets" / "train.jsonl", *([VALID] * 150 + [BAD, b"", VALID]))
     monkeypatch.setattr(dataset, "_CHUNK_BYTES", 4096)  # several ranged downloads
 
-    report = validate_dataset("gs://tuning-data/sets/train.jsonl", storage_endpoint=emulator.url)
+    report = validate_dataset("gs://tuning-data/sets/train.jsonl", storage=storage_service(emulator.url))
 
     assert report.uri == "gs://tuning-data/sets/train.jsonl"
     assert (report.bytes, report.lines, report.examples, report.bad_lines) == (path.stat().st_size, 153, 151, 1)
@@ -46,29 +52,53 @@ def test_the_emulator_host_variable_is_honoured(
 @pytest.mark.parametrize("uri", ["gs://tuning-data/missing.jsonl", "gs://no-such-bucket/train.jsonl"])
 def test_a_missing_object_is_unreadable(emulator: Emulator, uri: str) -> None:
     with pytest.raises(DatasetError) as raised:
-        validate_dataset(uri, storage_endpoint=emulator.url)
+        validate_dataset(uri, storage=storage_service(emulator.url))
     assert raised.value.uri == uri
     assert "there is no object" in raised.value.message and "check the URI" in raised.value.message
 
 
-def test_permission_denied_names_the_role_to_grant(monkeypatch: pytest.MonkeyPatch) -> None:
-    from google.api_core.exceptions import Forbidden
+class _Denying(http.server.BaseHTTPRequestHandler):
+    """Cloud Storage's answer to a caller without storage.objects.get: 403 with Google's error body."""
 
-    class DeniedBlob:
-        def reload(self, **_: Any) -> None:
-            raise Forbidden("caller does not have storage.objects.get access")
+    def do_GET(self) -> None:
+        body = json.dumps({"error": {"code": 403, "message": "caller does not have storage.objects.get access",
+                                     "errors": [{"reason": "forbidden"}]}}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    class DeniedClient:
-        def bucket(self, name: str) -> Any:
-            return type("Bucket", (), {"blob": lambda self, object_name, **_: DeniedBlob()})()
+    def log_message(self, *args: Any) -> None:
+        pass
 
-        def close(self) -> None:
-            pass
 
-    monkeypatch.setattr(dataset, "_storage_client", lambda endpoint: DeniedClient())
+@pytest.fixture
+def denying_storage() -> Iterator[str]:
+    """The URL of a Cloud Storage that refuses every read (403), on a free port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Denying)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
+
+def test_permission_denied_names_the_role_to_grant(denying_storage: str) -> None:
     with pytest.raises(DatasetError) as raised:
-        validate_dataset("gs://private/train.jsonl", storage_endpoint="http://127.0.0.1:1")
+        validate_dataset("gs://private/train.jsonl", storage=storage_service(denying_storage))
     assert raised.value.message == (
         "permission denied reading it: grant the caller roles/storage.objectViewer on bucket private."
+    )
+
+
+def test_a_storage_emulator_that_is_not_running_is_named_at_once() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(DatasetError) as raised:
+        validate_dataset("gs://tuning-data/train.jsonl", storage=storage_service(url))
+    assert raised.value.message == (
+        f"nothing answers at {url}: start the emulator (`make emulator`), or name the Cloud Storage to read with "
+        "tuning:storageEndpoint, --storage-endpoint or STORAGE_EMULATOR_HOST."
     )

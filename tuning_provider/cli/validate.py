@@ -18,6 +18,7 @@ from typing import TextIO
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
 from tuning_provider.cli.numbers import number
+from tuning_provider.connection import storage_service
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -58,8 +59,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--storage-endpoint", metavar="URL",
         help=(
-            "Cloud Storage endpoint for gs:// (the local emulator's URL); "
-            "default $STORAGE_EMULATOR_HOST, else Google with Application Default Credentials"
+            "Cloud Storage endpoint for gs:// (an emulator on this machine is read without credentials, "
+            "any other with Application Default Credentials); default $STORAGE_EMULATOR_HOST, else Google's"
         ),
     )
     parser.set_defaults(func=run)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             base_model=args.base_model,
             max_errors=args.max_errors,
             workers=args.workers,
-            storage_endpoint=args.storage_endpoint,
+            storage=storage_service(args.storage_endpoint),
         )
     except DatasetError as exc:
         if args.json:
