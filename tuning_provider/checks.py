@@ -63,7 +63,7 @@ def check_inputs(
     runs_a_job = _runs_a_job(olds, spec)
     # The data matters to a job about to run only: a trained job's dataset may be gone.
     if spec.validate_dataset and runs_a_job:
-        problems, spec = _dataset_problems(spec, api_endpoint, today)
+        problems, spec = _dataset_problems(spec, api_endpoint)
         problems += _vertex_dataset_problems(spec, api_endpoint)
     elif spec.training_dataset_tokens is None and olds.get("training_dataset_tokens") is not None:
         # The count the data check filled in when this job ran: the job and its data are the
@@ -146,9 +146,7 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
-def _dataset_problems(
-    spec: TuningJobSpec, api_endpoint: str | None, today: date | None
-) -> tuple[list[Problem], TuningJobSpec]:
+def _dataset_problems(spec: TuningJobSpec, api_endpoint: str | None) -> tuple[list[Problem], TuningJobSpec]:
     """What is wrong with the gs:// data, and the spec with the training data's token
     count filled in (for the cost estimate) when it was not given. Each object version is
     read once per machine (tuning_provider/dataset_cache.py); a line says when it is not."""
@@ -166,7 +164,7 @@ def _dataset_problems(
         if is_vertex_dataset(uri):
             continue  # its rows are in BigQuery: see _vertex_dataset_problems
         try:
-            checked = check_gcs_dataset(uri, kind, spec.base_model, api_endpoint, today=today)
+            checked = check_gcs_dataset(uri, kind, api_endpoint)
         except DatasetError as exc:
             problems.append((field, exc.message))
             continue
