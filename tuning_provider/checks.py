@@ -67,7 +67,7 @@ def check_inputs(olds: Mapping[str, Any], news: Mapping[str, Any], *, connect: C
     conn = connect(spec.project, spec.location)
     # The data matters to a job about to run only: a trained job's dataset may be gone.
     if spec.validate_dataset and runs_a_job:
-        problems, spec = _dataset_problems(spec, conn, today)
+        problems, spec = _dataset_problems(spec, conn)
         problems += _vertex_dataset_problems(spec, conn)
     elif spec.training_dataset_tokens is None and olds.get("training_dataset_tokens") is not None:
         # The count the data check filled in when this job ran: the job and its data are the
@@ -150,7 +150,7 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
-def _dataset_problems(spec: TuningJobSpec, conn: Connection, today: date | None) -> tuple[list[Problem], TuningJobSpec]:
+def _dataset_problems(spec: TuningJobSpec, conn: Connection) -> tuple[list[Problem], TuningJobSpec]:
     """What is wrong with the gs:// data, and the spec with the training data's token
     count filled in (for the cost estimate) when it was not given. The data is read from the
     Cloud Storage the connection names (never from the Vertex endpoint), each object version
@@ -169,7 +169,7 @@ def _dataset_problems(spec: TuningJobSpec, conn: Connection, today: date | None)
         if is_vertex_dataset(uri):
             continue  # its rows are in BigQuery: see _vertex_dataset_problems
         try:
-            checked = check_gcs_dataset(uri, kind, spec.base_model, conn.storage, today=today)
+            checked = check_gcs_dataset(uri, kind, conn.storage)
         except DatasetError as exc:
             problems.append((field, exc.message))
             continue

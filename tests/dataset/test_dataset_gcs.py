@@ -13,23 +13,20 @@ from typing import Any
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, write_jsonl
-from tuning_provider import dataset
 from tuning_provider.connection import storage_service
-from tuning_provider.dataset import validate_dataset
+from tuning_provider.dataset import Reading, validate_dataset
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import DatasetError
 
 BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))
 
 
-def test_a_gs_object_is_read_through_the_emulator(
-    emulator: Emulator, gcs_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_gs_object_is_read_through_the_emulator(emulator: Emulator, gcs_dir: Path) -> None:
     (gcs_dir / "tuning-data" / "sets").mkdir(parents=True, exist_ok=True)
     path = write_jsonl(gcs_dir / "tuning-data" / "sets" / "train.jsonl", *([VALID] * 150 + [BAD, b"", VALID]))
-    monkeypatch.setattr(dataset, "_CHUNK_BYTES", 4096)  # several ranged downloads
 
-    report = validate_dataset("gs://tuning-data/sets/train.jsonl", storage=storage_service(emulator.url))
+    report = validate_dataset("gs://tuning-data/sets/train.jsonl", storage=storage_service(emulator.url),
+                              reading=Reading(chunk_bytes=4096))  # several ranged downloads
 
     assert report.uri == "gs://tuning-data/sets/train.jsonl"
     assert (report.bytes, report.lines, report.examples, report.bad_lines) == (path.stat().st_size, 153, 151, 1)
@@ -44,7 +41,7 @@ def test_the_emulator_host_variable_is_honoured(
     uri = write_dataset("train.jsonl")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url.removeprefix("http://"))
 
-    report = validate_dataset(uri, base_model="gemini-3.5-flash")
+    report = validate_dataset(uri)
 
     assert report.ok and report.examples == 12
 

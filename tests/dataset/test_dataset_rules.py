@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for
-from tuning_provider import dataset
 from tuning_provider.catalog import CHARS_PER_TOKEN, MAX_TOKENS_PER_EXAMPLE
+from tuning_provider.dataset.rules import check_line
 
 MAX_CHARS = MAX_TOKENS_PER_EXAMPLE * CHARS_PER_TOKEN
 FILE = {"fileData": {"mimeType": "image/png", "fileUri": "gs://media/cat.png"}}
@@ -309,7 +309,7 @@ def test_precise_checker_agrees_with_the_fast_path(
     tmp_path: Path, rule: str, line: bytes, characters: int, multimodal: bool
 ) -> None:
     fast = report_for(tmp_path, line)
-    verdict = dataset._check_line(line)
+    verdict = check_line(line)
 
     assert verdict.problem is None
     assert verdict.characters == fast.characters
