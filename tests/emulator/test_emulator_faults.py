@@ -4,7 +4,7 @@ are never faulted."""
 
 from __future__ import annotations
 
-from tuning_provider.emulator.request import ListRequest, PageRequest
+from tuning_provider.emulator.paging import ListRequest, PageRequest
 
 REQUESTS = 30
 
