@@ -265,7 +265,7 @@ class App:
                 _authenticate(request)
             fault = self._faults.decide(method, request.path, vertex=vertex)
             if fault is not None:
-                _log.warning("fault on %s %s: %s", request.method, request.path, fault.cause)
+                _log.warning("%s %s: injected by the %s", request.method, request.path, fault.cause)
                 if isinstance(fault.effect, FailBefore):
                     raise injected_error(fault.effect.status, fault, fault.effect.message)
             if vertex:
