@@ -77,6 +77,8 @@ class Connection:
     location: str
     vertex: Service
     storage: Service
+    # How long one call waits for its answer before it counts as unanswered (and is retried).
+    call_timeout: float = 60.0
 
     @property
     def emulator(self) -> bool:

@@ -321,6 +321,34 @@ def test_cancel_of_a_job_that_ends_during_the_request(cli, client, train_uri, st
     assert err == f"error: tuning job {job_id(job)} already ended SUCCEEDED; nothing to cancel\n"
 
 
+@pytest.mark.parametrize("lost", ["after=reset", "after=503", "after=504"])
+def test_cancel_wait_whose_cancel_lost_its_answer_succeeds(cli, client, train_uri, start_tuning_job, manual_clock,
+                                                          emu, lost):
+    # What the provider tells a user to run after Ctrl-C: the cancel acts, its answer is lost,
+    # and the retry finds the job cancelled, exactly as asked.
+    job = start_tuning_job(client, train_uri)
+    manual_clock.advance(0.5)
+    emu.faults.add(f"POST tuningJobs/*:cancel {lost}")
+
+    code, out, err = cli("jobs", "cancel", job_id(job), "--wait", "--poll-interval", "0.01")
+
+    assert code == 0
+    assert out.splitlines() == [f"cancel requested for tuning job {job_id(job)} (was RUNNING)",
+                                f"tuning job {job_id(job)} is CANCELLED"]
+    # The lost answer is ridden out as any outage of a wait is, and said so.
+    assert err.startswith("Vertex AI unreachable (") and "Vertex AI answers again after " in err
+    assert "error" not in err
+
+
+def test_cancel_of_a_job_cancelled_already_is_done(cli, client, train_uri, start_tuning_job):
+    job = start_tuning_job(client, train_uri)
+    assert cli("jobs", "cancel", job_id(job))[0] == 0
+
+    for wait in ([], ["--wait"]):
+        code, out, err = cli("jobs", "cancel", job_id(job), *wait)
+        assert (code, out, err) == (0, f"tuning job {job_id(job)} is CANCELLED already\n", "")
+
+
 def test_cancel_unknown_job_is_not_found(cli):
     code, out, err = cli("jobs", "cancel", "42")
     assert (code, out) == (3, "")

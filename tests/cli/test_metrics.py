@@ -93,3 +93,10 @@ def test_delete_model_of_a_model_already_gone_says_so_and_claims_no_deletion(cli
     assert all(line.endswith(" was already gone") for line in lines[:-1])
     assert lines[-1] == (f"nothing deleted: the tuned model of tuning job {finished_job} and its endpoints "
                          "were gone already")
+
+
+def test_delete_model_whose_delete_lost_its_answer_reports_the_deletion(cli, emu, finished_job):
+    emu.faults.add("DELETE models/* after=reset")
+    code, out, err = cli("jobs", "delete-model", finished_job)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith("deleted tuned model ") and "already gone" not in out

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
-import json
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,36 +50,11 @@ def test_a_missing_object_is_unreadable(emulator: Emulator, uri: str) -> None:
     assert "there is no object" in raised.value.message and "check the URI" in raised.value.message
 
 
-class _Denying(http.server.BaseHTTPRequestHandler):
-    """Cloud Storage's answer to a caller without storage.objects.get: 403 with Google's error body."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"error": {"code": 403, "message": "caller does not have storage.objects.get access",
-                                     "errors": [{"reason": "forbidden"}]}}).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def denying_storage() -> Iterator[str]:
-    """The URL of a Cloud Storage that refuses every read (403), on a free port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Denying)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_permission_denied_names_the_role_to_grant(denying_storage: str) -> None:
+def test_permission_denied_names_the_role_to_grant(emulator: Emulator, write_dataset: Any) -> None:
+    uri = write_dataset("train.jsonl", bucket="private")
+    emulator.faults.add("GET /storage/v1/b/private/o/** before=403")  # as Cloud Storage answers a caller
     with pytest.raises(DatasetError) as raised:
-        validate_dataset("gs://private/train.jsonl", storage=storage_service(denying_storage))
+        validate_dataset(uri, storage=storage_service(emulator.url))
     assert raised.value.message == (
         "permission denied reading it: grant the caller roles/storage.objectViewer on bucket private."
     )
@@ -99,3 +70,10 @@ def test_a_storage_emulator_that_is_not_running_is_named_at_once() -> None:
         f"nothing answers at {url}: start the emulator (`make emulator`), or name the Cloud Storage to read with "
         "tuning:storageEndpoint, --storage-endpoint or STORAGE_EMULATOR_HOST."
     )
+
+
+def test_cloud_storage_answering_503_is_retried_by_the_transport(emulator: Emulator, write_dataset: Any) -> None:
+    uri = write_dataset("train.jsonl")
+    emulator.faults.add("GET /storage/v1/b/tuning-data/o/** before=503 times=2")
+    report = validate_dataset(uri, storage=storage_service(emulator.url))
+    assert report.ok and report.examples == 12

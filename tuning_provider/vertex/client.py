@@ -30,8 +30,6 @@ __all__ = ["rest", "storage_client", "vertex_client", "with_client"]
 
 T = TypeVar("T")
 
-# How long one Vertex call waits for its answer (milliseconds, as google-genai takes it).
-_VERTEX_TIMEOUT_MS = 60_000
 # The bearer token the emulator is sent: it checks that one is present, not what it says.
 _EMULATOR_TOKEN = "local-emulator"
 
@@ -41,7 +39,7 @@ def vertex_client(conn: Connection) -> Client:
     token for the emulator (never a Google credential: it is plain HTTP)."""
     from google.genai import Client
 
-    options = types.HttpOptions(api_version="v1", timeout=_VERTEX_TIMEOUT_MS)
+    options = types.HttpOptions(api_version="v1", timeout=round(conn.call_timeout * 1000))
     if conn.vertex.url is not None:
         options.base_url = conn.vertex.url + "/"
     credentials = None  # google-genai then finds Application Default Credentials itself

@@ -101,15 +101,22 @@ def find_tuning_job_by_fingerprint(
     fingerprint: str,
     retry: RetryPolicy = DEFAULT_RETRY,
     on_progress: Callable[[str], None] = progress,
+    *,
+    unfiltered: bool = False,
 ) -> JobRecord | None:
     """The newest job carrying this fingerprint label that can stand in for a new one: a live
     job, or a SUCCEEDED one whose tuned model still serves. A succeeded job whose model or
     endpoint is gone (a destroyed stack, a setting changed and changed back) is passed over
-    with a line saying why: adopting it would put a dead endpoint in the stack outputs."""
-    candidates = [
-        job for job in list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: fingerprint}, retry=retry)
-        if job.state not in FAILED_STATES
-    ]
+    with a line saying why: adopting it would put a dead endpoint in the stack outputs.
+
+    Vertex's filtered lists are read from an index that may lag behind a create, so a job made
+    seconds ago by a submit whose answer was lost may be missing from one. `unfiltered` lists
+    every job of the project instead (a plain list sees a new job at once) and picks by label
+    here: dearer, for the retry after such a submit."""
+    listed = (list_tuning_jobs(conn, retry=retry) if unfiltered
+              else list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: fingerprint}, retry=retry))
+    candidates = [job for job in listed
+                  if job.labels.get(FINGERPRINT_LABEL) == fingerprint and job.state not in FAILED_STATES]
     candidates.sort(key=lambda j: j.outputs.create_time or "", reverse=True)
     for job in candidates:
         problem = None if job.live else serving_problem(conn, job, retry)
@@ -128,15 +135,20 @@ def submit_or_adopt(
     """Create the job unless one with this spec's fingerprint is live or succeeded already.
 
     Returns the job and whether it was adopted. Before each attempt it looks the fingerprint
-    up, so a create that reached Vertex but whose answer was lost is adopted, not repeated.
+    up, so a create that reached Vertex but whose answer was lost is adopted, not repeated:
+    exactly one job. Once a submit has been sent, the look-up lists unfiltered, which a lagging
+    index cannot hide the new job from.
     """
     fingerprint = spec.fingerprint()
     labels = {**spec.labels, FINGERPRINT_LABEL: fingerprint}
+    sent = False  # a submit went out: it may have made the job though no answer came back
 
     def attempt() -> tuple[JobRecord, bool]:
-        existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry, on_progress)
+        nonlocal sent
+        existing = find_tuning_job_by_fingerprint(conn, fingerprint, retry, on_progress, unfiltered=sent)
         if existing is not None:
             return existing, True
+        sent = True
         with warnings.catch_warnings():
             # google-genai marks tuning experimental; the project pins the SDK version.
             warnings.simplefilter("ignore", genai_errors.ExperimentalWarning)
