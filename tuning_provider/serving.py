@@ -150,8 +150,7 @@ def withdraw(conn: vertex.Connection, spec: TuningJobSpec, name: str) -> None:
     for it to stop; for a succeeded one, remove its tuned model and the endpoints serving it.
     Every call rides out an outage of up to api_outage_tolerance_seconds, and each is safe to
     repeat. A raise keeps the resource in state, so a job is never forgotten running."""
-    retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
-                                   sleep=cancellation.sleep)
+    retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
     job = vertex.find_tuning_job(conn, name, retry)
     if job is None:
         return  # gone: nothing left to pay for
@@ -160,7 +159,7 @@ def withdraw(conn: vertex.Connection, spec: TuningJobSpec, name: str) -> None:
         try:
             job = vertex.cancel_and_wait(conn, job, timeout=spec.delete_timeout_seconds,
                                          poll_interval=spec.poll_interval_seconds, retry=retry,
-                                         on_progress=lambda line: _progress(spec, line), sleep=cancellation.sleep)
+                                         on_progress=lambda line: _progress(spec, line))
         except WaitTimeout as exc:
             raise WaitTimeout(exc.job_name, exc.last_state, exc.waited_seconds,
                               f"delete_timeout_seconds ({spec.delete_timeout_seconds:g}s) was reached; the "
