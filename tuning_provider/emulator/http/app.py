@@ -63,7 +63,6 @@ from tuning_provider.errors import (
 __all__ = [
     "AnswerObserver",
     "App",
-    "FaultPlan",
     "FileSlice",
     "HTTP_STATUS_OF_CODE",
     "HTTP_TO_RPC_CODE",
@@ -111,7 +110,7 @@ HTTP_TO_RPC_CODE: Mapping[int, str] = {
     414: "INVALID_ARGUMENT", 416: "OUT_OF_RANGE", 429: "RESOURCE_EXHAUSTED", 431: "INVALID_ARGUMENT",
     499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
     505: "UNIMPLEMENTED",
-    # code.proto maps no code to 502; gRPC's HTTP-to-status mapping reads a bad gateway as UNAVAILABLE.
+    # code.proto maps no code to 502 (an injected bad gateway); gRPC's HTTP mapping reads it as UNAVAILABLE.
     502: "UNAVAILABLE",
 }
 # What Google's front end says with each code, for the errors injected by a fault.

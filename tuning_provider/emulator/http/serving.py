@@ -9,7 +9,7 @@ is set once requests are being served.
 from __future__ import annotations
 
 import logging
-import select
+import selectors
 import socket
 import struct
 import sys
@@ -85,19 +85,20 @@ class _Handler(BaseHTTPRequestHandler):
         """Hold the answer up to `seconds`; True as soon as the client hangs up (or the server
         stops), False once the time has passed with the client still waiting."""
         deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
-            readable, _, _ = select.select([self.connection], [], [], remaining)
-            if not readable:
-                continue
-            try:
-                sent = self.connection.recv(1, socket.MSG_PEEK)
-            except OSError:
-                return True
-            if not sent:  # end of stream: the client closed its side
-                return True
-            # The client sent more while waiting (pipelining): it is still there.
-            self.server.stopping.wait(max(0.0, deadline - time.monotonic()))
-            return self.server.stopping.is_set()
+        with selectors.DefaultSelector() as watch:
+            watch.register(self.connection, selectors.EVENT_READ)
+            while (remaining := deadline - time.monotonic()) > 0:
+                if not watch.select(remaining):
+                    continue
+                try:
+                    sent = self.connection.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    return True
+                if not sent:  # end of stream: the client closed its side (or stop() shut it)
+                    return True
+                # The client sent more while waiting (pipelining): it is still there.
+                self.server.stopping.wait(max(0.0, deadline - time.monotonic()))
+                return self.server.stopping.is_set()
         return False
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
