@@ -203,6 +203,10 @@ FAILING: list[tuple[str, bytes, str]] = [
         jsonl(example(("user", [FILE, {"text": "a" * MAX_CHARS}]), ("model", "b"))),
         "over the limit of",
     ),
+    # Beside the fields the rules read, too: the fast path once let these through.
+    ("utf-8 in another field", VALID[:-1] + b', "note": "caf\xe9"}', "is not valid UTF-8 (byte 0xe9 at column"),
+    ("number out of range", VALID[:-1] + b', "weight": 1e999}', "is not valid JSON (Number out of range"),
+    ("nesting", b'{"contents": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nests JSON too deeply to read"),
 ]
 
 # (rule, passing line, characters it counts, multimodal)

@@ -19,24 +19,30 @@ __all__ = ["scan_fast"]
 
 _NonEmptyText = Annotated[str, msgspec.Meta(min_length=1)]
 
+# Every Struct forbids unknown fields: msgspec skips an unknown field's value without checking
+# its UTF-8 or its numbers' range, which the precise checker's decode does check. So every
+# byte of a line the fast path accepts has been decoded into a declared type (and no line
+# nests deeper than these Structs, so the decoder cannot recurse too deep).
+
 
 class _FastPart(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     text: _NonEmptyText
 
 
-class _FastTurn(msgspec.Struct, gc=False):
+class _FastTurn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: Literal["user", "model"]
     parts: Annotated[list[_FastPart], msgspec.Meta(min_length=1)]
 
 
-class _FastSystemInstruction(msgspec.Struct, gc=False):
+class _FastSystemInstruction(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     parts: Annotated[list[_FastPart], msgspec.Meta(min_length=1)]
+    role: str | None = None  # ignored, as Vertex ignores it; often "system"
 
 
-class _FastExample(msgspec.Struct, gc=False):
+class _FastExample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     contents: Annotated[list[_FastTurn], msgspec.Meta(min_length=1)]
     systemInstruction: _FastSystemInstruction | None = None
-    # Any other shape (tools, legacy messages) goes to the precise checker.
+    # Any other shape (tools, legacy messages, other fields) goes to the precise checker.
     tools: None = None
     messages: None = None
 

@@ -23,6 +23,7 @@ _BLANK = b" \t\r"  # JSON whitespace that may sit on a line of its own
 _BOM = b"\xef\xbb\xbf"
 _ROLES = ("user", "model")
 _PART_KINDS = ("text", "fileData", "functionCall", "functionResponse")
+_TOO_DEEP = "the line nests JSON too deeply to read (about a thousand levels of arrays or objects): flatten it."
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ def check_line(line: bytes) -> Verdict:
         )
     try:
         example = msgspec.json.decode(line)
+    except RecursionError:
+        return Verdict(_TOO_DEEP)
     except UnicodeDecodeError:
         return Verdict(_utf8_problem(line))
     except msgspec.DecodeError as exc:
@@ -54,7 +57,10 @@ def check_line(line: bytes) -> Verdict:
             f"the line is not valid JSON ({_json_detail(exc)}): put exactly one complete JSON "
             "object on each line."
         )
-    return check_example(example)
+    try:
+        return check_example(example)
+    except RecursionError:  # counting a function part's or the tools' JSON goes as deep
+        return Verdict(_TOO_DEEP)
 
 
 def check_example(example: Any) -> Verdict:
