@@ -22,6 +22,7 @@ from tests.conftest import SAMPLE_EXAMPLES
 from tests.engine.conftest import URN, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
+from tuning_provider.vertex import client as transport
 
 pytestmark = pytest.mark.engine
 
@@ -38,7 +39,7 @@ def live_job(project: Project, other_than: str | None = None) -> vertex.JobRecor
 
 
 def model_exists(project: Project, model: str) -> bool:
-    client = project.conn.client()
+    client = transport.vertex_client(project.conn)
     try:
         client.models.get(model=model.split("@")[0])
     except genai_errors.ClientError as exc:
