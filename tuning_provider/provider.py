@@ -4,8 +4,9 @@ Thin on purpose: each verb maps Pulumi's request to the module that does the wor
 answer back to Pulumi's result: `checks` judges inputs (the spec, the data, the cost),
 `changes` says what a change of inputs does, `serving` runs a job until its model serves and
 withdraws it on delete, `vertex` reaches Vertex. The instance holds plain data only (the API
-endpoint read in `configure`), so it pickles by reference into a few hundred bytes with no
-client and no credential in Pulumi's state.
+and Cloud Storage endpoints read in `configure`, from which `connection.connect` builds each
+verb's Connection), so it pickles by reference into a few hundred bytes with no client and no
+credential in Pulumi's state.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pulumi.dynamic import (
 )
 
 from tuning_provider import cancellation, engine_log, provider_server
+from tuning_provider.connection import Connection, connect
 from tuning_provider.engine_log import RESOURCE_TYPE, resource_urn
 from tuning_provider.errors import JobNotServing
 from tuning_provider.lazy import lazy_module
@@ -44,10 +46,12 @@ else:
         for name in ("changes", "checks", "legacy_state", "serving", "spec", "vertex")
     )
 
-__all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
+__all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "STORAGE_ENDPOINT_KEY", "TuningJobProvider", "resource_urn"]
 
 # Stack config key naming the Vertex API base URL (the local stack points it at the emulator).
 API_ENDPOINT_KEY = "tuning:apiEndpoint"
+# Stack config key naming the Cloud Storage base URL check reads gs:// data from (connection.py).
+STORAGE_ENDPOINT_KEY = "tuning:storageEndpoint"
 # Old job states that mean the job must run again: someone stopped it outside Pulumi.
 _RERUN_STATES = frozenset({"CANCELLED", "EXPIRED"})
 
@@ -64,12 +68,14 @@ class TuningJobProvider(ResourceProvider):
         in tests, so that what Pulumi pickles stays plain data."""
         super().__init__()
         self.api_endpoint: str | None = None
+        self.storage_endpoint: str | None = None
         self.today = today
         self.metric_reader = read_metric_series
 
     def configure(self, req: ConfigureRequest) -> None:
-        endpoint = req.config.get(API_ENDPOINT_KEY)
+        endpoint, storage = req.config.get(API_ENDPOINT_KEY), req.config.get(STORAGE_ENDPOINT_KEY)
         self.api_endpoint = str(endpoint) if endpoint else None
+        self.storage_endpoint = str(storage) if storage else None
         # Runs once per provider process, inside the engine's dynamic-provider server.
         cancellation.listen()
         workers = provider_server.widen_long_calls()
@@ -78,8 +84,11 @@ class TuningJobProvider(ResourceProvider):
                       "a time and each TuningJob create holds one until its model serves, so jobs beyond "
                       f"{provider_server.SERVER_WORKERS} queue until one ends (see tuning_provider/provider_server.py)")
 
-    def _connection(self, spec: TuningJobSpec) -> vertex.Connection:
-        return vertex.Connection(spec.project, spec.location, self.api_endpoint)
+    def _connect(self, project: str, location: str) -> Connection:
+        return connect(project, location, self.api_endpoint, storage_endpoint=self.storage_endpoint)
+
+    def _connection(self, spec: TuningJobSpec) -> Connection:
+        return self._connect(spec.project, spec.location)
 
     def _read_metrics(self) -> serving.MetricReader:
         return self.metric_reader or vertex.read_metric_series
@@ -91,7 +100,7 @@ class TuningJobProvider(ResourceProvider):
     # --- check ---------------------------------------------------------------------------
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        checked = _checks.check_inputs(olds, news, api_endpoint=self.api_endpoint, today=self.today)
+        checked = _checks.check_inputs(olds, news, connect=self._connect, today=self.today)
         return CheckResult(checked.inputs, [CheckFailure(field, reason) for field, reason in checked.problems])
 
     # --- diff ----------------------------------------------------------------------------
@@ -172,7 +181,4 @@ class TuningJobProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         spec = _changes.spec_of(props)
-        conn = self._connection(spec)
-        job = vertex.find_tuning_job(conn, id_)
-        if job is not None:
-            serving.withdraw(conn, spec, job)
+        serving.withdraw(self._connection(spec), spec, id_)

@@ -94,20 +94,41 @@ def test_a_base_model_the_catalog_does_not_know_is_a_usage_error(
 
 
 def test_the_base_model_is_judged_on_the_commands_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Deprecated, then retired: a warning either way, since the data itself is fine (the spec is
+    # what refuses a retired model for a job); the day is the command's clock's.
     path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
     argv = ["validate", str(path), "--base-model", "gemini-2.5-pro"]
 
-    assert main(argv, clock=on(dt.date(2026, 9, 1))) == 0  # deprecated: the data is valid, with a warning
-    captured = capsys.readouterr()
-    assert "(training dataset): valid" in captured.out
-    assert captured.err.startswith("warning: --base-model: gemini-2.5-pro is deprecated: Google retires it on "
-                                   "2026-10-20")
+    assert main(argv, clock=on(dt.date(2026, 9, 1))) == 0
+    out = capsys.readouterr().out
+    assert "(training dataset): valid" in out
+    assert "warning: gemini-2.5-pro is deprecated: Google retires it on 2026-10-20" in out
 
-    assert main(argv, clock=on(dt.date(2026, 11, 30))) == 2  # retired: the flag is wrong
+    assert main(argv, clock=on(dt.date(2026, 11, 30))) == 0
+    out = capsys.readouterr().out
+    assert "(training dataset): valid" in out
+    assert ("warning: gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use "
+            "gemini-3.5-flash.") in out
+
+
+def test_an_unknown_base_model_is_a_usage_error_whatever_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", BAD, BAD, BAD)
+
+    code = main(["validate", str(path), "--base-model", "nope", "--max-errors", "2", "--json"])
+
     captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == ("error: argument --base-model: gemini-2.5-pro was retired by Google on 2026-10-20 "
-                            "and can no longer be tuned; use gemini-3.5-flash\n")
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("error: argument --base-model: 'nope' is not a base model Vertex can tune")
+
+
+def test_a_tuned_base_model_is_no_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
+
+    code = main(["validate", str(path), "--base-model", "projects/p/locations/us-central1/models/1"])
+
+    assert code == 0 and "warning" not in capsys.readouterr().out
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

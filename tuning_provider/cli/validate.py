@@ -5,10 +5,10 @@
 
 Prints a readable report (counts, estimated tokens, warnings, every listed error as
 `line N: sentence`), or with --json the report as one JSON object. Exit codes: 0 the dataset
-is valid (warnings allowed), 1 it is not, 2 a usage error (a bad flag value: a --base-model
-the catalog does not know, or retired on the command's day) or a dataset that could not be
-read (missing file, no permission, bad URI). The work lives in `tuning_provider.dataset`; the
---base-model flag is judged here, as any flag is, and never makes the dataset INVALID.
+is valid (warnings allowed), 1 it is not, 2 a usage error (a --base-model the catalog does
+not know: the flag is wrong, not the dataset) or a dataset that could not be read (missing
+file, no permission, bad URI). The work lives in `tuning_provider.dataset`; what is said of
+the base model, in `tuning_provider.catalog`, judged on the command's day (`main`'s clock).
 """
 
 from __future__ import annotations
@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from typing import TextIO
 
-from tuning_provider import catalog
-from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.catalog import CHARS_PER_TOKEN, base_model_notes
 from tuning_provider.cli import utc_now
 from tuning_provider.cli.numbers import number
+from tuning_provider.connection import storage_service
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
-from tuning_provider.names import is_tuned_model
 
 __all__ = ["format_report", "register", "run"]
 
@@ -65,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--storage-endpoint", metavar="URL",
         help=(
-            "Cloud Storage endpoint for gs:// (the local emulator's URL); "
-            "default $STORAGE_EMULATOR_HOST, else Google with Application Default Credentials"
+            "Cloud Storage endpoint for gs:// (an emulator on this machine is read without credentials, "
+            "any other with Application Default Credentials); default $STORAGE_EMULATOR_HOST, else Google's"
         ),
     )
     parser.set_defaults(func=run)
@@ -75,23 +73,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    today = utc_now(args).date()
-    if args.base_model is not None:
-        problem, warning = _base_model_verdict(args.base_model, today)
-        if problem is not None:
-            print(f"error: argument --base-model: {problem}", file=err)
-            return EXIT_USAGE
-        if warning is not None:
-            print(f"warning: --base-model: {warning}", file=err)
+    base_error, base_warning = (
+        base_model_notes(args.base_model, utc_now(args).date()) if args.base_model is not None else (None, None)
+    )
+    if base_error is not None:
+        print(f"error: argument --base-model: {base_error.rstrip('.')}", file=err)
+        return EXIT_USAGE
     try:
-        # The base model was judged above: the data's rules do not depend on it.
         report = validate_dataset(
             args.source,
             kind="validation" if args.validation else "training",
             max_errors=args.max_errors,
             workers=args.workers,
-            storage_endpoint=args.storage_endpoint,
-            today=today,
+            storage=storage_service(args.storage_endpoint),
         )
     except DatasetError as exc:
         if args.json:
@@ -99,23 +93,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             out.write("\n")
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE
+    if base_warning is not None:  # retired or deprecated: the data itself is fine
+        report = report.with_file_notes([], [base_warning], args.max_errors)
     if args.json:
         json.dump(report.to_dict(), out, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(format_report(report))
     return EXIT_VALID if report.ok else EXIT_INVALID
-
-
-def _base_model_verdict(name: str, today: date) -> tuple[str | None, str | None]:
-    """(what makes --base-model wrong, a warning about it) on `today`. A tuned model (continuous
-    tuning) passes: its own base model is not known offline."""
-    if is_tuned_model(name):
-        return None, None
-    if catalog.find_model(name) is None:
-        return (f"{name!r} is not a base model Vertex can tune: choose one of "
-                f"{', '.join(catalog.tunable_model_ids(today))}"), None
-    return catalog.retirement_error(name, today), catalog.deprecation_warning(name, today)
 
 
 def format_report(report: DatasetReport) -> str:
