@@ -178,7 +178,7 @@ def _say_if_jobs_queue(jobs: int) -> None:
     """Say so when the engine will not run every job at once: `pulumi up` runs at most
     --parallel resource operations at a time (4 per CPU by default), and a TuningJob's create
     is one operation until its model serves. The provider runs any number at once beyond
-    that (tuning_provider/provider_server.py)."""
+    that (tuning_provider/pulumi_internals.py)."""
     from pulumi.runtime.settings import SETTINGS
 
     parallel = SETTINGS.parallel

@@ -61,6 +61,8 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     preview_phase, update_phase = up.stdout.split("Updating (", 1)
     assert "~422 training tokens (211 x 2 epochs)" in preview_phase
     assert "training tokens" not in update_phase
+    # The provider found the server's layout (tuning_provider/pulumi_internals.py): no note.
+    assert "pulumi_internals.py" not in up.stdout + up.stderr
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
