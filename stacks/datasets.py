@@ -13,7 +13,6 @@ from pathlib import Path
 import pulumi
 
 from stacks.config import StackConfig
-from stacks.entries import root_base_model
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -31,12 +30,11 @@ def dataset_object_name(path: Path) -> str:
 
 
 def checked_datasets(config: StackConfig) -> dict[str, Path]:
-    """The stack's dataset files by kind ("training", "validation"), each validated as that
-    kind for the job's base model. Raises DatasetError with the bad lines listed; warnings
-    (a small training set, say) are shown and do not stop the run."""
+    """The stack's own dataset files by kind ("training", "validation"), each validated as that
+    kind for the base model of the first job that uses it. Raises DatasetError with the bad
+    lines listed; warnings (a small training set, say) are shown and do not stop the run."""
     files = {"training": config.training_data, "validation": config.validation_data}
-    base_model = config.job.get("base_model")
-    return {kind: check_dataset(path, kind, base_model, f"tuning:{_KEYS[kind]}")
+    return {kind: check_dataset(path, kind, _model_of(path, config), f"tuning:{_KEYS[kind]}")
             for kind, path in files.items() if path is not None}
 
 
@@ -46,14 +44,16 @@ def checked_job_datasets(config: StackConfig, shared: dict[str, Path] | None = N
     checked = {path: path for path in (checked_datasets(config) if shared is None else shared).values()}
     out: dict[str, dict[str, Path]] = {}
     for entry in config.entries:
-        files: dict[str, Path] = {}
         for kind, path in entry.datasets.items():
             if path not in checked:
-                key = f"tuning:jobs.{entry.name}.{_KEYS[kind]}"
-                checked[path] = check_dataset(path, kind, root_base_model(entry.name, config.job, config.jobs), key)
-            files[kind] = path
-        out[entry.key] = files
+                checked[path] = check_dataset(path, kind, entry.root_model, f"tuning:jobs.{entry.name}.{_KEYS[kind]}")
+        out[entry.key] = dict(entry.datasets)
     return out
+
+
+def _model_of(path: Path, config: StackConfig) -> str | None:
+    # The data is tokenized, and its limits judged, for the model its first job tunes.
+    return next((entry.root_model for entry in config.entries if path in entry.datasets.values()), None)
 
 
 _KEYS = {"training": "trainingData", "validation": "validationData"}
