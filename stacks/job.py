@@ -33,7 +33,7 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.datasets import dataset_object_name, training_tokens
-from stacks.entries import JobEntry, SweepPlan, TuneFrom, trial_name
+from stacks.entries import JobEntry, TuneFrom
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -172,8 +172,7 @@ def _sweep_keeping_best(
     declared = winner.apply(
         lambda won: _sweep_outputs(Sweep(name, dataclasses.replace(settings, winner=won)), entry, config))
     outputs = {output: declared.apply(functools.partial(_pick, output)) for output in [*JOB_OUTPUTS, *SWEEP_OUTPUTS]}
-    every = [trial_name(name, trial) for trial in SweepPlan(settings.grid).trials()]
-    return outputs, winner.apply(lambda won: 1 if won in every else len(every))
+    return outputs, declared.apply(lambda values: len(values["trials"]))
 
 
 def _pick(key: str, values: Mapping[str, Any]) -> Any:
