@@ -5,7 +5,9 @@ the engine) the engine's own `Log` RPC takes a message with a resource URN: the 
 it under that resource, live and in the update's diagnostics, as native providers' lines are.
 Tried with CLI 3.259.0 and a Python dynamic provider on 2026-11-30: it works, for info and
 warning lines. Anywhere else (tests, the CLI, the program), or when the call fails, the line
-goes to stderr, which the engine shows under the stack.
+goes to stderr, which the engine shows under the stack. The engine's address and the URN
+(the verbs get none: it is built from the TuningJob's resource_key) come from
+`pulumi_internals`, the one module that knows the dynamic-provider server's private layout.
 
 `log_once` shows a line once per `pulumi` command. The engine gives a provider no way to tell
 a preview from an update: CheckRequest and DiffRequest carry no preview flag, and the dynamic
@@ -27,6 +29,9 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from tuning_provider.pulumi_internals import engine_address
+from tuning_provider.pulumi_internals import resource_urn as _urn
 
 __all__ = ["RESOURCE_TYPE", "log", "log_once", "progress", "reset_shown", "resource_urn"]
 
@@ -109,7 +114,7 @@ def resource_urn(resource_key: str) -> str:
     if len(parts) != 3 or not all(parts):
         return ""
     project, stack, name = parts
-    return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
+    return _urn(stack, project, RESOURCE_TYPE, name)
 
 
 def reset_shown() -> None:
@@ -126,7 +131,7 @@ def _command_record() -> Path | None:
     global _record, _record_looked_up
     if not _record_looked_up:
         _record_looked_up = True
-        cli = _pulumi_cli_process() if _engine_address() is not None else None
+        cli = _pulumi_cli_process() if engine_address() is not None else None
         if cli is not None:
             from tuning_provider import machine_cache
 
@@ -190,7 +195,7 @@ def _engine_stub() -> Any:
     with _lock:
         if not _looked_up:
             _looked_up = True
-            address = _engine_address()
+            address = engine_address()
             if address is not None:
                 import grpc  # type: ignore[import-untyped]
                 from pulumi.runtime.proto import engine_pb2_grpc
@@ -198,9 +203,3 @@ def _engine_stub() -> Any:
                 _engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
         return _engine
 
-
-def _engine_address() -> str | None:
-    # The engine starts provider plugins with its own address as the first argument.
-    if not hasattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer"):
-        return None
-    return sys.argv[1] if len(sys.argv) > 1 and ":" in sys.argv[1] else None
