@@ -68,7 +68,9 @@ def log(message: str, *, urn: str = "", warning: bool = False) -> None:
 
 def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) -> None:
     """`log`, unless this `pulumi` command has shown `message` for `key` already (in this
-    provider process, or in the one its preview phase ran)."""
+    provider process, or in the one its preview phase ran). The row then shows "checked" in
+    its place: the CLI's non-interactive display repeats a row's last line on every status
+    line of that row (four in a replace's preview); the Diagnostics keep it, once."""
     digest = hashlib.sha256(f"{key}\n{warning}\n{message}".encode()).hexdigest()
     with _once_lock:
         if digest in _shown:
@@ -78,6 +80,22 @@ def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) ->
         if record is not None and not _first_in_record(record, digest):
             return
     log(message, urn=urn, warning=warning)
+    _set_status(urn, "checked")
+
+
+def _set_status(urn: str, status: str) -> None:
+    """A status for the resource's row (the Log RPC's `ephemeral`: shown on the row only, never
+    in the Diagnostics), in place of the line before it, which the row then stops repeating."""
+    engine = _engine_stub() if urn else None
+    if engine is None:
+        return
+    from pulumi.runtime.proto import engine_pb2
+
+    try:
+        engine.Log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=status, urn=urn, ephemeral=True),
+                   timeout=_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - the line was shown; a row that repeats it is only noise
+        pass
 
 
 def progress(resource_key: str, message: str, *, warning: bool = False, once: bool = False) -> None:

@@ -71,8 +71,11 @@ class ProgressReporter:
         self._quiet = quiet_seconds
         self._last: tuple[str, str | None] | None = None
         self._last_time = 0.0
+        self.last_seen: JobRecord | None = None
+        """The job as the last poll saw it: what a wait that stops names."""
 
     def __call__(self, job: JobRecord) -> None:
+        self.last_seen = job
         now = self._clock()
         state = (job.state, job.detail_state)
         if state == self._last and now - self._last_time < self._quiet:

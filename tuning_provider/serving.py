@@ -80,11 +80,11 @@ def until_serving(
     # stops at once on Ctrl-C: the job is Vertex's, and a blip must not lose the wait.
     retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
                                    sleep=cancellation.sleep)
+    reporter = ProgressReporter(
+        _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
+    )
     try:
         if job.live:
-            reporter = ProgressReporter(
-                _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
-            )
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
                 on_poll=reporter, retry=retry, sleep=cancellation.sleep,
@@ -96,7 +96,7 @@ def until_serving(
         problem = vertex.serving_problem(conn, job, retry)
     except cancellation.Cancelled as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {_KEPT}. The job is NOT "
             "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
             "again, no second job is paid for. To stop paying for it, run "
@@ -111,7 +111,7 @@ def until_serving(
         ) from exc
     except ApiOutage as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"Vertex AI did not answer for {exc.waited_seconds:.0f}s, past api_outage_tolerance_seconds "
             f"({spec.api_outage_tolerance_seconds:g}s), so this update stops here: {_KEPT}. The job keeps "
             "running in Vertex; the next `pulumi up` adopts it and waits again, no second job is paid for",
@@ -130,18 +130,11 @@ def measured(
     checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
     endpoint, the cost estimate), and the series they came from."""
     series = _metric_series(read_metrics, conn, spec, job, retry)
-    checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
-    served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
     estimate = cost.job_estimate(spec)
-    outputs = job.outputs.model_copy(update={
-        "metrics": metrics.final_metrics(series, job),
-        "checkpoints": checkpoints,
-        "serving_checkpoint": served.checkpoint_id if served else None,
+    outputs = metrics.measured_outputs(job, series, spec.serve_checkpoint).model_copy(update={
         "estimated_training_tokens": estimate.training_tokens if estimate else None,
         "estimated_cost_usd": estimate.usd if estimate else None,
     })
-    if served is not None and job.outputs.tuned_model_endpoint:
-        outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
     return dataclasses.replace(job, outputs=outputs), series
 
 
@@ -210,6 +203,11 @@ def _metric_series(
         _progress(spec, f"the training metrics could not be read, so the outputs go without them: {exc}",
                   warning=True)
         return vertex.MetricSeries()
+
+
+def _last_known_state(job: vertex.JobRecord) -> str:
+    """The state a stopped wait names: the detailed one (TUNING) while the job is live."""
+    return job.detail_state if job.live and job.detail_state else job.state
 
 
 def _label(spec: TuningJobSpec) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
+from tests.cli.conftest import CONNECTION_ENV, JOB_SECONDS, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider.cli.ask import ENDPOINT_OUTPUT, resolve_endpoint
 from tuning_provider.cli.connection import UsageError
 from tuning_provider.vertex import connect, generate_content
@@ -29,7 +29,7 @@ def endpoint(emu, make_genai_client, write_dataset, start_tuning_job, manual_clo
     """The endpoint of a succeeded tuned model, trained on conftest's sample examples."""
     client = make_genai_client(emu)
     job = start_tuning_job(client, write_dataset())
-    manual_clock.advance(5)
+    manual_clock.advance(JOB_SECONDS)
     return client.tunings.get(name=job.name).tuned_model.endpoint
 
 
@@ -68,11 +68,10 @@ def test_ask_with_generation_settings(cli, endpoint, sample_examples):
 
 @pytest.mark.parametrize("option, value", [("--temperature", "2.5"), ("--top-p", "1.5"), ("--top-k", "0"),
                                            ("--max-output-tokens", "-1"), ("--temperature", "hot")])
-def test_ask_rejects_out_of_range_settings_as_usage(cli, endpoint, option, value, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli("ask", endpoint, "hello", option, value)
-    assert exited.value.code == 2
-    assert f"argument {option}" in capsys.readouterr().err
+def test_ask_rejects_out_of_range_settings_as_usage(cli, endpoint, option, value):
+    code, out, err = cli("ask", endpoint, "hello", option, value)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: argument {option}: ") and err.count("\n") == 1
 
 
 def test_ask_unknown_endpoint_is_one_line_not_found(cli, emu):

@@ -8,8 +8,7 @@ import json
 import pytest
 from google.genai import types
 
-from tests.cli.conftest import LOCATION, PROJECT
-from tests.conftest import JOB_DURATION
+from tests.cli.conftest import JOB_SECONDS, LOCATION, PROJECT
 from tuning_provider import vertex
 from tuning_provider.cli.metrics import sparkline
 
@@ -20,7 +19,7 @@ def finished_job(emu, make_genai_client, write_dataset, start_tuning_job, manual
     job = start_tuning_job(client, write_dataset(), base_model="gemini-3.5-flash", epoch_count=3,
                            validation_dataset=types.TuningValidationDataset(
                                gcs_uri=write_dataset("val.jsonl", sample_examples[:4])))
-    manual_clock.advance(JOB_DURATION * 2)
+    manual_clock.advance(JOB_SECONDS)
     return job.name.rsplit("/", 1)[-1]
 
 
@@ -100,3 +99,55 @@ def test_delete_model_whose_delete_lost_its_answer_reports_the_deletion(cli, emu
     code, out, err = cli("jobs", "delete-model", finished_job)
     assert (code, err) == (0, "")
     assert out.splitlines()[-1].startswith("deleted tuned model ") and "already gone" not in out
+
+
+def test_delete_model_of_a_job_with_no_model_is_one_error_line(cli, emu, make_genai_client, write_dataset,
+                                                               start_tuning_job):
+    job = start_tuning_job(make_genai_client(emu), write_dataset())
+    job_id = job.name.rsplit("/", 1)[-1]
+    assert cli("jobs", "cancel", job_id)[0] == 0
+    code, out, err = cli("jobs", "delete-model", job_id)
+    assert (code, out) == (1, "")
+    assert err == f"error: tuning job {job_id} is CANCELLED: it has no tuned model to delete\n"
+
+
+def test_get_and_list_json_carry_the_metrics_jobs_metrics_shows(cli, finished_job):
+    code, out, _ = cli("jobs", "metrics", finished_job, "--json")
+    assert code == 0
+    points = json.loads(out)
+    eval_loss = dict((p["step"], p["value"]) for p in points["/eval_total_loss"])
+
+    code, out, err = cli("jobs", "get", finished_job, "--json")
+    assert (code, err) == (0, "")
+    job = json.loads(out)
+    assert [(c["step"], c["eval_loss"]) for c in job["checkpoints"]] == sorted(eval_loss.items())
+    assert job["metrics"] == {
+        "train_loss": points["/train_total_loss"][-1]["value"],
+        "train_token_accuracy": points["/train_fraction_of_correct_next_step_preds"][-1]["value"],
+        "eval_loss": points["/eval_total_loss"][-1]["value"],
+        "eval_token_accuracy": points["/eval_fraction_of_correct_next_step_preds"][-1]["value"],
+        "step": 6,
+        "epoch": 3,
+    }
+    # Vertex's serving checkpoint, the last: its endpoint is the tuned model's.
+    assert job["serving_checkpoint"] == job["checkpoints"][-1]["checkpoint_id"] == "3"
+    assert job["tuned_model_endpoint"] == job["checkpoints"][-1]["endpoint"]
+
+    code, out, _ = cli("jobs", "list", "--json")
+    assert code == 0 and json.loads(out) == [job]
+
+
+def test_list_json_without_metrics_reads_none(cli, finished_job):
+    code, out, _ = cli("jobs", "list", "--json", "--no-metrics")
+    (job,) = json.loads(out)
+    assert code == 0 and job["id"] == finished_job
+    assert job["metrics"] is None and job["serving_checkpoint"] is None
+    assert [c["eval_loss"] for c in job["checkpoints"]] == [None, None, None]
+
+
+def test_json_of_a_job_that_has_not_started_has_no_metrics(cli, emu, make_genai_client, write_dataset,
+                                                          start_tuning_job):
+    job = start_tuning_job(make_genai_client(emu), write_dataset())
+    code, out, err = cli("jobs", "get", job.name, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["metrics"] is None

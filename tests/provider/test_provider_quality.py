@@ -15,7 +15,7 @@ import pytest
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
-from tuning_provider.errors import NotFound, QualityGateFailed
+from tuning_provider.errors import JobNotServing, NotFound, QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
 from tuning_provider.spec import TuningJobSpec
 from tuning_provider.vertex import MetricSeries, boundary
@@ -257,6 +257,25 @@ def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, emula
     updated = provider.update(outs["name"], outs, news).outs
     assert updated["name"] == outs["name"] and updated["serving_checkpoint"] == outs["checkpoints"][0]["checkpoint_id"]
     assert updated["tuned_model_endpoint"] == outs["checkpoints"][0]["endpoint"]
+
+
+def test_a_new_serving_checkpoint_that_does_not_answer_fails_the_update_and_keeps_the_old(
+    provider, emulator, data, vertex_http
+):
+    outs = provider.create(checked(provider, validated(data))).outs
+    first = outs["checkpoints"][0]["endpoint"]
+    _, _, endpoint = vertex_http("GET", f"/v1/{first}", emulator=emulator)
+    (deployed,) = endpoint["deployedModels"]
+    status, _, _ = vertex_http("POST", f"/v1/{first}:undeployModel", {"deployedModelId": deployed["id"]},
+                               emulator=emulator)  # someone undeployed the first checkpoint's model
+    assert status == 200
+    provider = make_provider(emulator.url, read_metric_series=first_epoch_best)
+    news = checked(provider, validated(data, serve_checkpoint="best_eval_loss"))
+    with pytest.raises(JobNotServing, match=f"its endpoint {first} serves no model \\(undeployed\\); the stack "
+                                            "keeps serving the endpoint it had"):
+        provider.update(outs["name"], outs, news)
+    # The old endpoint still answers: the failed update recorded nothing.
+    assert vertex.serving_problem(conn(provider), vertex.get_tuning_job(conn(provider), outs["name"])) is None
 
 
 def test_preview_with_data_still_to_upload_shows_the_cost_and_enforces_the_ceiling(provider, capfd):

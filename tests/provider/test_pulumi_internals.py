@@ -88,10 +88,12 @@ def server() -> Iterator[Server]:
     grpc_server.stop(0)
 
 
+@pytest.mark.real_clock  # gRPC's core reads the real clock: skipped under --clock-at
 def test_without_the_hooks_creates_run_on_the_servers_own_pool_of_four(server: Server) -> None:
     assert all(name.startswith("server") for name in server.creates())
 
 
+@pytest.mark.real_clock  # gRPC's core reads the real clock: skipped under --clock-at
 def test_with_the_hooks_eight_creates_run_at_once_checks_stay_and_cancel_is_heard(server: Server) -> None:
     hooks = ServerHooks(versions=KNOWN_VERSIONS)
     try:
@@ -123,6 +125,7 @@ def test_the_provider_server_and_the_engine_address_are_told_by_its_main_module(
     assert engine_address(types.ModuleType("__main__"), ["python", "127.0.0.1:50051"]) is None
 
 
+@pytest.mark.real_clock  # gRPC's core reads the real clock: skipped under --clock-at
 def test_the_environment_can_turn_the_wide_pool_off_and_the_note_says_so(server: Server) -> None:
     assert configured_workers({WORKERS_ENV: "0"}) == 0
     assert configured_workers({WORKERS_ENV: "many"}) == configured_workers({}) == pulumi_internals.DEFAULT_WORKERS
@@ -134,6 +137,7 @@ def test_the_environment_can_turn_the_wide_pool_off_and_the_note_says_so(server:
     assert all(name.startswith("server") for name in server.creates())
 
 
+@pytest.mark.real_clock  # gRPC's core reads the real clock: skipped under --clock-at
 def test_other_versions_are_named_in_one_line_with_what_still_works(server: Server) -> None:
     hooks = ServerHooks(versions={**KNOWN_VERSIONS, "pulumi": "3.300.0"})
     try:

@@ -5,9 +5,10 @@
 
 Prints a readable report (counts, estimated tokens, warnings, every listed error as
 `line N: sentence`), or with --json the report as one JSON object. Exit codes: 0 the dataset
-is valid (warnings allowed), 1 it is not, 2 it could not be read (missing file, no
-permission, bad URI). The work lives in `tuning_provider.dataset`; what is said of the base
-model, in `tuning_provider.catalog`.
+is valid (warnings allowed), 1 it is not, 2 a usage error (a --base-model the catalog does
+not know: the flag is wrong, not the dataset) or a dataset that could not be read (missing
+file, no permission, bad URI). The work lives in `tuning_provider.dataset`; what is said of
+the base model, in `tuning_provider.catalog`, judged on the command's day (`main`'s clock).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from typing import TextIO
 
 from tuning_provider.catalog import CHARS_PER_TOKEN, base_model_notes
+from tuning_provider.cli import utc_now
 from tuning_provider.cli.numbers import number
 from tuning_provider.connection import storage_service
 from tuning_provider.dataset import DatasetReport, validate_dataset
@@ -28,6 +30,7 @@ __all__ = ["format_report", "register", "run"]
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
+EXIT_USAGE = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Check a Gemini supervised-tuning dataset against Vertex AI's rules and limits, "
             "and count its examples and estimated tokens. Exit code 0: valid; 1: invalid; "
-            "2: unreadable."
+            "2: unreadable, or a bad flag value."
         ),
     )
     parser.add_argument("source", metavar="PATH_OR_GS_URI", help="a local JSONL file or gs://bucket/object")
@@ -70,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    base_error, base_warning = (
+        base_model_notes(args.base_model, utc_now(args).date()) if args.base_model is not None else (None, None)
+    )
+    if base_error is not None:
+        print(f"error: argument --base-model: {base_error.rstrip('.')}", file=err)
+        return EXIT_USAGE
     try:
         report = validate_dataset(
             args.source,
@@ -84,9 +93,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             out.write("\n")
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE
-    if args.base_model is not None:
-        error, warning = base_model_notes(args.base_model)
-        report = report.with_file_notes([error] if error else [], [warning] if warning else [], args.max_errors)
+    if base_warning is not None:  # retired or deprecated: the data itself is fine
+        report = report.with_file_notes([], [base_warning], args.max_errors)
     if args.json:
         json.dump(report.to_dict(), out, ensure_ascii=False)
         out.write("\n")
