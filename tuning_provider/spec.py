@@ -57,6 +57,7 @@ __all__ = [
     "TuningJobSpec",
     "Vertex",
     "base_model_problems",
+    "inputs_of_vertex_settings",
     "replaces_on_change",
     "serving_outputs",
     "spec_problems",
@@ -444,6 +445,19 @@ def _markers(kind: type) -> Iterator[tuple[str, Any]]:
         for marker in info.metadata:
             if isinstance(marker, kind):
                 yield name, marker
+
+
+def inputs_of_vertex_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs a job's Vertex settings (keyed by google-genai's names, as `vertex_settings`
+    gives them) stand for, through each field's `Vertex` marker: its inverse. Settings Vertex
+    reports as None or at the field's default are left out, as a user would leave them out."""
+    inputs = {}
+    for name, marker in _markers(Vertex):
+        value = settings.get(marker.sdk)
+        info = TuningJobSpec.model_fields[name]
+        if value is not None and value != info.get_default(call_default_factory=True):
+            inputs[name] = value
+    return inputs
 
 
 def replaces_on_change(field: str) -> bool:

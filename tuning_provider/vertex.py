@@ -75,6 +75,7 @@ __all__ = [
     "OutageWatch",
     "RetryPolicy",
     "cancel_tuning_job",
+    "creation_settings",
     "delete_tuned_model",
     "evaluation_config_problem",
     "find_tuning_job",
@@ -324,6 +325,12 @@ class JobRecord:
     training_dataset_uri: str | None
     validation_dataset_uri: str | None
     hyper_parameters: dict[str, Any]
+    # The other settings it was created with (what `pulumi import` reads back as inputs).
+    export_last_checkpoint_only: bool = False
+    kms_key_name: str | None = None
+    service_account: str | None = None
+    evaluation_config: dict[str, Any] | None = None
+    pre_tuned_model_checkpoint_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -539,7 +546,31 @@ def _record(job: types.TuningJob) -> JobRecord:
             "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
+        export_last_checkpoint_only=bool(sft.export_last_checkpoint_only) if sft else False,
+        kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
+        service_account=job.service_account,
+        evaluation_config=job.evaluation_config.model_dump(exclude_none=True) if job.evaluation_config else None,
+        pre_tuned_model_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
     )
+
+
+def creation_settings(job: JobRecord) -> dict[str, Any]:
+    """What the job was created with, keyed by google-genai's names as `TuningJobSpec.vertex_settings`
+    keys them (its `Vertex` markers), None where Vertex reports nothing; the fingerprint label left out."""
+    return {
+        "base_model": job.base_model,
+        "training_dataset": job.training_dataset_uri,
+        "validation_dataset": job.validation_dataset_uri,
+        **job.hyper_parameters,
+        "export_last_checkpoint_only": job.export_last_checkpoint_only,
+        "tuned_model_display_name": job.display_name,
+        "description": job.description,
+        "labels": {k: v for k, v in job.labels.items() if k != FINGERPRINT_LABEL},
+        "kms_key_name": job.kms_key_name,
+        "service_account": job.service_account,
+        "evaluation_config": job.evaluation_config,
+        "pre_tuned_model_checkpoint_id": job.pre_tuned_model_checkpoint_id,
+    }
 
 
 def _evaluation_config(value: dict[str, Any]) -> types.EvaluationConfig:
