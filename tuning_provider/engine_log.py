@@ -17,18 +17,34 @@ that starts them (through the sh shim `pulumi-resource-pulumi-python`). So the l
 recorded per CLI process, in a file of the machine cache named by its process id and start
 time; a later `pulumi preview` is another process, and shows them again. Where that process
 cannot be found (not Linux, or not under the engine) lines are shown once per process.
+
+The provider plugin (tuning_provider/plugin) is started by the engine too, and is handed its
+address: it calls `use_engine(address)` once, and runs each request `attributed_to` the URN the
+request names, so its lines go under the resource they are about, whatever its type.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESOURCE_TYPE", "log", "log_once", "progress", "reset_shown", "resource_urn"]
+__all__ = [
+    "RESOURCE_TYPE",
+    "attributed_to",
+    "log",
+    "log_once",
+    "progress",
+    "reset_shown",
+    "resource_urn",
+    "use_engine",
+]
 
 # The type the TuningJob resource registers (module "vertex", name "TuningJob").
 RESOURCE_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
@@ -42,6 +58,31 @@ _record_looked_up = False
 _engine: Any = None
 _looked_up = False
 _TIMEOUT_SECONDS = 5.0
+# The engine's address when a provider plugin said it (use_engine), and the URN of the resource
+# the running request is about (attributed_to).
+_given_address: str | None = None
+_urn: contextvars.ContextVar[str | None] = contextvars.ContextVar("tuning_provider_urn", default=None)
+# How the running request's face words a line (the plugin names fields in camelCase).
+_wording: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar(
+    "tuning_provider_wording", default=None)
+
+
+def use_engine(address: str) -> None:
+    """Send lines to the engine at `address`: a provider plugin is handed it when started."""
+    global _given_address, _engine, _looked_up
+    with _lock:
+        _given_address, _engine, _looked_up = address, None, False
+
+
+@contextlib.contextmanager
+def attributed_to(urn: str, wording: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Lines `progress` shows inside this block go under the resource `urn`, worded by `wording`."""
+    tokens = _urn.set(urn or None), _wording.set(wording)
+    try:
+        yield
+    finally:
+        _urn.reset(tokens[0])
+        _wording.reset(tokens[1])
 
 
 def log(message: str, *, urn: str = "", warning: bool = False) -> None:
@@ -78,10 +119,13 @@ def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) ->
 def progress(resource_key: str, message: str, *, warning: bool = False, once: bool = False) -> None:
     """A line about the TuningJob whose resource_key is "project/stack/name", shown under it
     (`log`); `once`: only the first time this `pulumi` command shows it (`log_once`)."""
+    urn = _urn.get() or resource_urn(resource_key)
+    wording = _wording.get()
+    message = wording(message) if wording else message
     if once:
-        log_once(resource_key, message, urn=resource_urn(resource_key), warning=warning)
+        log_once(resource_key, message, urn=urn, warning=warning)
     else:
-        log(message, urn=resource_urn(resource_key), warning=warning)
+        log(message, urn=urn, warning=warning)
 
 
 def resource_urn(resource_key: str) -> str:
@@ -182,6 +226,8 @@ def _engine_stub() -> Any:
 
 
 def _engine_address() -> str | None:
+    if _given_address is not None:
+        return _given_address
     # The engine starts provider plugins with its own address as the first argument.
     if not hasattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer"):
         return None

@@ -50,6 +50,7 @@ __all__ = [
     "EvaluationRun",
     "Identity",
     "Metrics",
+    "PropertyName",
     "ServeCheckpoint",
     "Serving",
     "Steering",
@@ -91,6 +92,15 @@ class Accepts:
     SDK, tuning_provider/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
 
     type: Any
+
+
+@dataclass(frozen=True)
+class PropertyName:
+    """The field's name where properties are camelCase (the provider plugin's schema, and the
+    YAML, TypeScript and Go programs that use it), when its own name in camelCase would not say
+    what it is: an output `name` is the tuning job's, so it is `tuningJobName` there."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -698,9 +708,13 @@ class TuningJobOutputs(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    name: str = Field(description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id.")
-    state: str = Field(description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a "
-                       "successful up; refresh may find CANCELLED, FAILED or EXPIRED.")
+    name: Annotated[str, PropertyName("tuningJobName")] = Field(
+        description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id."
+    )
+    state: Annotated[str, PropertyName("tuningJobState")] = Field(
+        description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a successful up; refresh may "
+        "find CANCELLED, FAILED or EXPIRED."
+    )
     tuned_model_name: Annotated[str | None, Serving()] = Field(
         default=None, description="The tuned model's resource name, with its version (models/ID@1)."
     )
