@@ -7,18 +7,31 @@ turns these answers into `pulumi.dynamic` results; `plugin.server` (the provider
 YAML, TypeScript and Go programs use) turns them into the ResourceProvider gRPC protocol, with
 camelCase property names. Both hand in and get back plain dicts keyed by the spec's field names
 (snake_case): the inputs (`TuningJobSpec`), and the outputs, which hold the inputs plus
-`TuningJobOutputs`. `Setup` is what a face knows beyond a resource's properties: where Vertex
-is, and the seams tests and the plugin use (the day, the metric reader, the sleep of a wait).
+`TuningJobOutputs`. `Setup` is what a face knows beyond a resource's properties: which face it
+is, where Vertex is, and the seams tests and the plugin use (the day, the metric reader, the
+sleep of a wait).
+
+Two resources may serve one job: the same resource declared through both faces in one stack
+(the same project/stack/name, so the same fingerprint: the second adopts the first's job rather
+than pay for another), a TuningJob moved from a Python program to a YAML one (Pulumi creates
+the new resource, which adopts the job, then deletes the old one), or a job named by two
+`existing_job_name`s or imported twice. So every resource that serves a job's model records
+it in Vertex, as a version alias of that model version of its own (`pulumi-held-` and a digest
+of its face and resource_key), and a delete removes the model only when no other resource's
+alias is left on it: the model is deleted by the last resource that serves it, never under
+another one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tuning_provider.errors import JobNotServing, SpecError
+from tuning_provider import engine_log
+from tuning_provider.errors import ApiError, JobNotServing, SpecError
 from tuning_provider.lazy import lazy_module
 from tuning_provider.names import TuningJobName
 
@@ -43,12 +56,14 @@ _RERUN_STATES = frozenset({"CANCELLED", "EXPIRED"})
 class Setup:
     """What a face knows besides a resource's properties.
 
-    `api_endpoint`: where Vertex is (None: the real one, with Application Default
+    `face`: the face's resource type token (a resource's identity in either face is its face
+    and its resource_key). `api_endpoint`: where Vertex is (None: the real one, with Application Default
     Credentials). `today`: the day base models are judged deprecated or retired on (None: the
     real day). `read_metrics`: reads a job's metrics (None: vertex.read_metric_series).
     `sleep`: how a wait for a job sleeps; it raises cancellation.Cancelled when the face has
     heard Pulumi's Cancel (None: cancellation.sleep, which the dynamic face's hook sets)."""
 
+    face: str
     api_endpoint: str | None = None
     today: date | None = None
     read_metrics: serving.MetricReader | None = None
@@ -62,6 +77,11 @@ class Setup:
 
     def waits_with(self) -> Callable[[float], None]:
         return self.sleep or cancellation.sleep
+
+    def holder_alias(self, inputs: TuningJobSpec) -> str:
+        """The version alias by which this resource records, in Vertex, that it serves a model."""
+        digest = hashlib.sha256(f"{self.face}\n{inputs.resource_key}".encode()).hexdigest()[:20]
+        return f"{vertex.HOLDER_ALIAS_PREFIX}{digest}"
 
 
 class Diff(NamedTuple):
@@ -121,6 +141,7 @@ def create(setup: Setup, inputs: Mapping[str, Any]) -> Created:
     conn = setup.connection(job_spec)
     job = serving.until_serving(conn, job_spec, serving.start(conn, job_spec), setup.metric_reader(),
                                 sleep=setup.waits_with())
+    _hold(setup, conn, job_spec, job)
     return Created(job.name, _outputs(job_spec, job))
 
 
@@ -140,6 +161,7 @@ def update(setup: Setup, id_: str, olds: Mapping[str, Any], news: Mapping[str, A
             raise JobNotServing(job.name, job.state, f"{problem}; the stack keeps serving the endpoint it had")
     # The quality gate judges a model before it first serves; thresholds changed later do
     # not take a serving model away.
+    _hold(setup, conn, job_spec, job)
     return _outputs(job_spec, job)
 
 
@@ -169,6 +191,7 @@ def imported(setup: Setup, id_: str, resource_key: str) -> tuple[dict[str, Any],
         "resource_key": resource_key,
     }
     job_spec = changes.spec_of(inputs)
+    _hold(setup, conn, job_spec, job)
     # Where the job is stays written out, so a face's default project or location never moves it.
     written = {**job_spec.model_dump(exclude_defaults=True), "project": name.project, "location": name.location}
     return written, _as_read(setup, conn, job_spec, job)
@@ -188,13 +211,36 @@ def _as_read(setup: Setup, conn: vertex.Connection, job_spec: TuningJobSpec, job
 
 
 def delete(setup: Setup, id_: str, props: Mapping[str, Any]) -> None:
-    """Cancel a running job and wait for it to stop; remove what a succeeded one serves. A job
-    already gone is done. A raise keeps the resource in state."""
+    """Cancel a running job and wait for it to stop; remove what a succeeded one serves, unless
+    another resource serves it too (its version alias stays). A job already gone is done. A
+    raise keeps the resource in state."""
     job_spec = changes.spec_of(props)
     conn = setup.connection(job_spec)
     job = vertex.find_tuning_job(conn, id_)
-    if job is not None:
-        serving.withdraw(conn, job_spec, job)
+    if job is None:
+        return
+    if job.state == "SUCCEEDED":
+        others = vertex.release_tuned_model(conn, job, setup.holder_alias(job_spec))
+        if others:
+            engine_log.progress(job_spec.resource_key, (
+                f"kept tuned model {job.outputs.tuned_model_name} and its endpoints: {len(others)} other TuningJob "
+                f"resource(s) serve it (its version aliases {', '.join(others)}); the last one deleted removes it"))
+            return
+    serving.withdraw(conn, job_spec, job)
+
+
+def _hold(setup: Setup, conn: vertex.Connection, job_spec: TuningJobSpec, job: vertex.JobRecord) -> None:
+    """Record that this resource serves the job's model (a version alias of its own on it)."""
+    if job.state != "SUCCEEDED":
+        return
+    try:
+        vertex.hold_tuned_model(conn, job, setup.holder_alias(job_spec))
+    except ApiError as exc:
+        # The model serves: the up stands. Only a second resource serving the same job relies on
+        # the record, and without it that resource's delete would take the model along.
+        engine_log.progress(job_spec.resource_key, (
+            f"could not record on tuned model {job.outputs.tuned_model_name} that this resource serves it "
+            f"({exc.message}); another TuningJob serving the same job would delete it with itself"), warning=True)
 
 
 def _outputs(job_spec: TuningJobSpec, job: vertex.JobRecord) -> dict[str, Any]:

@@ -63,7 +63,8 @@ class TuningJobProvider(ResourceProvider):
                       f"{provider_server.SERVER_WORKERS} queue until one ends (see tuning_provider/provider_server.py)")
 
     def _setup(self) -> lifecycle.Setup:
-        return lifecycle.Setup(api_endpoint=self.api_endpoint, today=self.today, read_metrics=self.metric_reader)
+        return lifecycle.Setup(RESOURCE_TYPE, api_endpoint=self.api_endpoint, today=self.today,
+                               read_metrics=self.metric_reader)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = lifecycle.check(self._setup(), olds, news)

@@ -67,6 +67,7 @@ else:
     genai_errors = lazy_module("google.genai.errors")
 
 __all__ = [
+    "HOLDER_ALIAS_PREFIX",
     "LIVE_STATES",
     "TERMINAL_STATES",
     "Connection",
@@ -85,9 +86,11 @@ __all__ = [
     "serving_problem",
     "generate_content",
     "get_tuning_job",
+    "hold_tuned_model",
     "list_tuning_jobs",
     "outage_tolerant",
     "read_metric_series",
+    "release_tuned_model",
     "submit_or_adopt",
     "wait_for_tuning_job",
 ]
@@ -1045,6 +1048,46 @@ def _delete_endpoint(conn: Connection, endpoint: str, retry: RetryPolicy) -> Non
             retry,
         )
     _call(f"deleting endpoint {endpoint}", lambda: _rest(conn, "delete", endpoint), retry)
+
+
+# The version aliases of the TuningJob resources serving a model version start so (lifecycle).
+HOLDER_ALIAS_PREFIX = "pulumi-held-"
+
+
+def _held_version(job: JobRecord) -> str | None:
+    """The model version (models/ID@VERSION) a succeeded job produced, or None."""
+    model = ModelName.parse(job.outputs.tuned_model_name or "")
+    return str(model) if model is not None and model.version else None
+
+
+def hold_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+    """Put the version alias `alias` on the model version the job produced (MergeVersionAliases):
+    a record, in Vertex, of one more resource that serves it."""
+    version = _held_version(job)
+    if version is not None:
+        _call(f"adding version alias {alias} to tuned model {version}",
+              functools.partial(_rest, conn, "post", f"{version}:mergeVersionAliases", {"versionAliases": [alias]}),
+              retry)
+
+
+def release_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
+    """Take the version alias `alias` off the model version the job produced, and return the
+    holder aliases (HOLDER_ALIAS_PREFIX) other resources keep on it; [] when the version is gone.
+    Each resource adds and removes only its own alias, so two releasing at once never lose one."""
+    version = _held_version(job)
+    if version is None:
+        return []
+    try:
+        found = _call(f"reading tuned model {version}", lambda: _rest(conn, "get", version), retry)
+        aliases = list(found.get("versionAliases", []))
+        if alias in aliases:
+            found = _call(f"removing version alias {alias} from tuned model {version}",
+                          functools.partial(_rest, conn, "post", f"{version}:mergeVersionAliases",
+                                            {"versionAliases": [f"-{alias}"]}), retry)
+            aliases = list(found.get("versionAliases", []))
+    except NotFound:
+        return []
+    return [a for a in aliases if a.startswith(HOLDER_ALIAS_PREFIX) and a != alias]
 
 
 def generate_content(
