@@ -293,7 +293,6 @@ def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Proje
     assert project.urn in {r["urn"] for r in project.state()["resources"]}
 
 
-@BOTH_FACES
 def test_destroy_removes_the_tuned_model_and_its_endpoints(project: Project):
     project.pulumi("up", "--yes")
     out = project.outputs()
