@@ -220,9 +220,6 @@ class YamlProject(Project):
         self.job.update(settings)
         self.write()
 
-    def use_validation_data(self, path: Path) -> None:
-        self.set_job(validation_dataset_uri=self._uploaded(path))
-
     def _uploaded(self, path: Path) -> str:
         """A local file placed in the emulator's Cloud Storage folder, as its gs:// URI."""
         shutil.copyfile(path, self.gcs_dir / BUCKET / f"engine-{path.name}")

@@ -336,7 +336,6 @@ def test_bad_stack_config_names_the_key(project):
     assert "tuning:epochs" in preview.stdout and "Traceback" not in preview.stdout + preview.stderr
 
 
-@BOTH_FACES
 def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_serving(
     project: Project, tmp_path: Path
 ):
