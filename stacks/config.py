@@ -7,7 +7,10 @@ share), and a job may be a sweep over a grid of settings: see stacks/entries.py.
 Everything wrong is reported at once, as one ConfigError listing each key with its bad value, the
 fix (for a misspelt key, the closest valid one) and its line in the stack file.
 
-The cloud stacks (no apiEndpoint) add a few settings of their own: resource names
+Whether a stack is the local one is the connection's decision (tuning_provider.connection): an
+apiEndpoint on this machine is the emulator; a remote one (a private or regional Vertex
+endpoint) is a cloud stack whose jobs go there. The cloud stacks add a few settings of their
+own: resource names
 (bucketName, keyRingName, keyName; derived from namePrefix when absent) and the deployer, and
 their settings are checked against the catalog (region, CMEK support of the base model).
 """
@@ -41,6 +44,7 @@ from stacks.entries import (
     tune_from_chain,
 )
 from tuning_provider import catalog
+from tuning_provider.connection import connect
 from tuning_provider.errors import ConfigError, ConfigProblem
 from tuning_provider.names import ModelName
 from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
@@ -74,6 +78,8 @@ class StackConfig(BaseModel):
     project: str = Field(alias="project")
     region: str = Field(default="us-central1", alias="region")
     api_endpoint: str | None = Field(default=None, alias="apiEndpoint")
+    # Where check reads gs:// data from when not Google's storage host (connection.py).
+    storage_endpoint: str | None = Field(default=None, alias="storageEndpoint")
     training_data: Path = Field(alias="trainingData")
     validation_data: Path | None = Field(default=None, alias="validationData")
     name_prefix: str = Field(default="gemini-tuning", alias="namePrefix", pattern=r"^[a-z][a-z0-9-]{2,20}$")
@@ -96,8 +102,10 @@ class StackConfig(BaseModel):
 
     @property
     def emulated(self) -> bool:
-        """A stack with an apiEndpoint runs against the emulator and creates no GCP resources."""
-        return self.api_endpoint is not None
+        """Whether the stack runs against the emulator (and so creates no GCP resources), as
+        the connection decides it: an apiEndpoint on this machine. A remote apiEndpoint (Private
+        Service Connect, regional) is a cloud stack's."""
+        return connect(self.project, self.region, self.api_endpoint, storage_endpoint=self.storage_endpoint).emulator
 
     @property
     def entries(self) -> list[JobEntry]:

@@ -176,7 +176,7 @@ def jobs_in_flight(preview: Mapping[str, Any], api_endpoint: str | None) -> list
             spec = TuningJobSpec.model_validate(inputs)
         except SpecError:
             continue
-        conn = vertex.Connection(spec.project, spec.location, api_endpoint)
+        conn = vertex.connect(spec.project, spec.location, api_endpoint)
         jobs = vertex.list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: spec.fingerprint()})
         names += [job.name for job in jobs if job.live and job.name not in names]
     return names

@@ -25,7 +25,7 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.datasets import dataset_object_name, training_tokens
-from stacks.entries import JobEntry, TuneFrom, root_base_model
+from stacks.entries import JobEntry, TuneFrom
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
@@ -96,7 +96,6 @@ def declare_tuning_jobs(
     references: dict[str, pulumi.StackReference] = {}
     for entry in config.entries:  # a job's source comes before it (stacks/entries.py)
         uris = dataset_uris[entry.key]
-        root_model = root_base_model(entry.name, config.job, config.jobs)
         tuned_from: dict[str, Any] = {}
         if entry.tune_from is not None:
             tuned_from["base_model"] = _source_model(entry.tune_from, outputs, references)
@@ -106,7 +105,7 @@ def declare_tuning_jobs(
             "training_dataset_uri": uris["training"],
             "validation_dataset_uri": uris.get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
-            "training_dataset_tokens": training_tokens(entry.datasets["training"], root_model),
+            "training_dataset_tokens": training_tokens(entry.datasets["training"]),
             # The uploaded objects are those files, named by their content: nothing to read again
             # at check (and no storage permission for the preview's identity to need).
             "validate_dataset": False,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tuning_provider.records import JobRecord, MetricSeries
 from tuning_provider.spec import Checkpoint, Metrics, ServeCheckpoint, TuningJobSpec
-from tuning_provider.vertex import JobRecord, MetricSeries
 
 __all__ = [
     "EVAL_ACCURACY",

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from tuning_provider.metrics import EVAL_LOSS, TRAIN_LOSS
+from tuning_provider.records import JobRecord, MetricSeries
 from tuning_provider.times import format_duration, parse_rfc3339
-from tuning_provider.vertex import JobRecord, MetricSeries
 
 __all__ = ["QUIET_SECONDS", "ProgressReporter", "progress_line"]
 

@@ -19,7 +19,6 @@ from tuning_provider import cancellation, cost, engine_log, metrics, vertex
 from tuning_provider.errors import (
     ApiError,
     ApiOutage,
-    InvalidRequest,
     JobFailed,
     JobNotServing,
     NotFound,
@@ -31,7 +30,6 @@ from tuning_provider.progress import ProgressReporter
 from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec
 
 __all__ = [
-    "CANCEL_WAIT_SECONDS",
     "IAM_PROPAGATION_SECONDS",
     "MetricReader",
     "measured",
@@ -42,8 +40,6 @@ __all__ = [
 
 # A create may follow IAM bindings made seconds earlier: allow them this long to propagate.
 IAM_PROPAGATION_SECONDS = 150.0
-# Bound on waiting for a cancelled job to stop during delete.
-CANCEL_WAIT_SECONDS = 1800.0
 # Reads a job's training metrics: vertex.read_metric_series, or what a test hands in.
 MetricReader = Callable[[vertex.Connection, vertex.JobRecord, vertex.RetryPolicy], vertex.MetricSeries]
 # What becomes of the stack when a create or update stops short of a serving model.
@@ -151,27 +147,33 @@ def measured(
     return dataclasses.replace(job, outputs=outputs), series
 
 
-def withdraw(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> None:
-    """Delete's work: cancel a live job and wait for it to stop; for a succeeded one, remove
-    its tuned model and the endpoints serving it. A raise keeps the resource in state, so a
-    job is never forgotten running."""
+def withdraw(conn: vertex.Connection, spec: TuningJobSpec, name: str) -> None:
+    """Delete's work on the job `name`: cancel it if live and wait up to delete_timeout_seconds
+    for it to stop; for a succeeded one, remove its tuned model and the endpoints serving it.
+    Every call rides out an outage of up to api_outage_tolerance_seconds, and each is safe to
+    repeat. A raise keeps the resource in state, so a job is never forgotten running."""
+    retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
+    job = vertex.find_tuning_job(conn, name, retry)
+    if job is None:
+        return  # gone: nothing left to pay for
     if job.live:
         _progress(spec, f"cancelling tuning job {job.name} ({job.state})")
-        # The job was found: a blip from here on is ridden out, as in create's wait.
-        retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
-        if job.state != "CANCELLING":
-            try:
-                vertex.cancel_tuning_job(conn, job.name, retry)
-            except InvalidRequest:
-                pass  # it ended between our read and the cancel: the wait below sees how
-        job = vertex.wait_for_tuning_job(
-            conn, job.name, timeout=CANCEL_WAIT_SECONDS, poll_interval=spec.poll_interval_seconds,
-            on_progress=lambda line: _progress(spec, line), retry=retry,
-        )
+        try:
+            job = vertex.cancel_and_wait(conn, job, timeout=spec.delete_timeout_seconds,
+                                         poll_interval=spec.poll_interval_seconds, retry=retry,
+                                         on_progress=lambda line: _progress(spec, line))
+        except WaitTimeout as exc:
+            raise WaitTimeout(exc.job_name, exc.last_state, exc.waited_seconds,
+                              f"delete_timeout_seconds ({spec.delete_timeout_seconds:g}s) was reached; the "
+                              "resource stays in the stack: run the delete again once the job has stopped, "
+                              "or raise delete_timeout_seconds") from exc
     if job.state == "SUCCEEDED":
         # A model version that cannot go alone raises ModelVersionKept: the resource stays in
         # state, and nothing of the versions other jobs made is touched.
-        for problem in vertex.delete_tuned_model(conn, job):
+        removal = vertex.delete_tuned_model(conn, job, retry)
+        for removed in removal.removed:
+            _progress(spec, removed.line())
+        for problem in removal.problems:
             _progress(spec, f"{problem}; remove it by hand or keep it", warning=True)
 
 

@@ -21,7 +21,7 @@ import pytest
 from tests.cli.conftest import CONNECTION_ENV, LOCATION, PARENT, PROJECT, ROOT
 from tuning_provider.cli.ask import ENDPOINT_OUTPUT, resolve_endpoint
 from tuning_provider.cli.connection import UsageError
-from tuning_provider.vertex import Connection, generate_content
+from tuning_provider.vertex import connect, generate_content
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_stack_output_names_the_endpoint_and_the_stack_config_the_api(stacks_dir
     for args in (namespace(target="stack:demo"), namespace(stack="demo")):
         conn, full = resolve_endpoint(args, outputs_of=outputs_of, environ={}, stacks_dir=stacks_dir)
         assert full == endpoint
-        assert conn.project == PROJECT and conn.api_endpoint and conn.api_endpoint.startswith("http://127.0.0.1:")
+        assert conn.project == PROJECT and conn.emulator and str(conn.vertex.url).startswith("http://127.0.0.1:")
         question, answer = sample_examples[1]
         assert generate_content(conn, full, question) == answer
     assert asked == ["demo", "demo"]
@@ -124,7 +124,7 @@ def test_stack_output_names_the_endpoint_and_the_stack_config_the_api(stacks_dir
     # An explicit endpoint wins over --stack, which then only says where the API is.
     conn, full = resolve_endpoint(namespace(target="77", stack="demo"), outputs_of=outputs_of, environ={},
                                   stacks_dir=stacks_dir)
-    assert (conn, full) == (Connection(PROJECT, LOCATION, conn.api_endpoint), f"{PARENT}/endpoints/77")
+    assert (conn, full) == (connect(PROJECT, LOCATION, conn.vertex.url, environ={}), f"{PARENT}/endpoints/77")
     assert asked == ["demo", "demo"]
 
 

@@ -68,8 +68,35 @@ def test_metrics_of_a_job_not_started_yet(cli, emu, make_genai_client, write_dat
 
 
 def test_delete_model_removes_the_tuned_model_and_its_endpoints(cli, emu, finished_job):
-    code, out, _ = cli("jobs", "delete-model", finished_job)
-    assert code == 0 and out.startswith("deleted tuned model ")
-    conn = vertex.Connection(PROJECT, LOCATION, emu.url)
-    record = vertex.get_tuning_job(conn, finished_job)
-    assert vertex.serving_problem(conn, record) is not None
+    conn = vertex.connect(PROJECT, LOCATION, emu.url)
+    outputs = vertex.get_tuning_job(conn, finished_job).outputs
+    endpoints = [c.endpoint for c in outputs.checkpoints if c.endpoint != outputs.tuned_model_endpoint]
+
+    code, out, err = cli("jobs", "delete-model", finished_job)
+
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [*(f"deleted endpoint {e}" for e in endpoints),
+                                f"deleted endpoint {outputs.tuned_model_endpoint}",
+                                f"deleted tuned model {outputs.tuned_model_name}"]
+    assert vertex.serving_problem(conn, vertex.get_tuning_job(conn, finished_job)) is not None
+
+
+def test_delete_model_of_a_model_already_gone_says_so_and_claims_no_deletion(cli, emu, finished_job):
+    assert cli("jobs", "delete-model", finished_job)[0] == 0
+
+    code, out, err = cli("jobs", "delete-model", finished_job)
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert not any(line.startswith("deleted ") for line in lines)
+    assert lines[-2].startswith("tuned model ") and lines[-2].endswith("@1 was already gone")
+    assert all(line.endswith(" was already gone") for line in lines[:-1])
+    assert lines[-1] == (f"nothing deleted: the tuned model of tuning job {finished_job} and its endpoints "
+                         "were gone already")
+
+
+def test_delete_model_whose_delete_lost_its_answer_reports_the_deletion(cli, emu, finished_job):
+    emu.faults.add("DELETE models/* after=reset")
+    code, out, err = cli("jobs", "delete-model", finished_job)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1].startswith("deleted tuned model ") and "already gone" not in out

@@ -72,6 +72,27 @@ def test_whole_file_errors_are_listed_without_a_line(
     assert "file: 'gemini-0' is not a base model Vertex can tune" in out
 
 
+def test_the_base_model_error_comes_first_within_max_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", BAD, BAD, BAD)
+
+    code = main(["validate", str(path), "--base-model", "nope", "--max-errors", "2", "--json"])
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [error["line"] for error in data["errors"]] == [0, 1] and data["error_count"] == 4
+    assert data["errors"][0]["message"].startswith("'nope' is not a base model Vertex can tune")
+
+
+def test_a_tuned_base_model_is_no_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
+
+    code = main(["validate", str(path), "--base-model", "projects/p/locations/us-central1/models/1"])
+
+    assert code == 0 and "warning" not in capsys.readouterr().out
+
+
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_jsonl(tmp_path / "train.jsonl", VALID, BAD)
 

@@ -97,7 +97,7 @@ class Project:
 
     @property
     def conn(self) -> vertex.Connection:
-        return vertex.Connection(PROJECT, LOCATION, self.emulator.url)
+        return vertex.connect(PROJECT, LOCATION, self.emulator.url)
 
     def write(self) -> None:
         path = self.dir / "stacks" / f"Pulumi.{STACK}.yaml"

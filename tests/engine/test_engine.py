@@ -25,6 +25,7 @@ from tests.conftest import SAMPLE_EXAMPLES
 from tests.engine.conftest import BOTH_FACES, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
+from tuning_provider.vertex import client as transport
 
 pytestmark = pytest.mark.engine
 
@@ -41,7 +42,7 @@ def live_job(project: Project, other_than: str | None = None) -> vertex.JobRecor
 
 
 def model_exists(project: Project, model: str) -> bool:
-    client = project.conn.client()
+    client = transport.vertex_client(project.conn)
     try:
         client.models.get(model=model.split("@")[0])
     except genai_errors.ClientError as exc:
@@ -158,7 +159,7 @@ def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_ke
     wait_for(lambda: live_job(project, before["tuningJobName"]) is not None, "the replacement job")
     replacement = live_job(project, before["tuningJobName"])
     assert replacement is not None
-    vertex.cancel_tuning_job(project.conn, replacement.name)
+    vertex.request_cancel(project.conn, replacement)
     output, _ = up.communicate(timeout=120)
 
     assert up.returncode != 0
@@ -239,7 +240,7 @@ def test_a_model_deleted_outside_pulumi_is_drift_for_refresh_and_up_runs_the_job
     project.pulumi("up", "--yes")
     before = project.outputs()
     job = vertex.get_tuning_job(project.conn, before["tuningJobName"])
-    assert vertex.delete_tuned_model(project.conn, job) == []
+    assert vertex.delete_tuned_model(project.conn, job).problems == ()
     with pytest.raises(NotFound):
         vertex.generate_content(project.conn, before["tunedModelEndpoint"], "hello")
 

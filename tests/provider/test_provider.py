@@ -24,6 +24,8 @@ from tuning_provider.emulator import Emulator
 from tuning_provider.errors import JobFailed, JobNotServing, NotFound
 from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
 from tuning_provider.spec import FINGERPRINT_LABEL, TuningJobSpec
+from tuning_provider.vertex import boundary
+from tuning_provider.vertex import client as transport
 
 PROJECT, LOCATION = "test-project", "us-central1"
 
@@ -72,14 +74,14 @@ def normalised(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_jobs(url: str) -> list[vertex.JobRecord]:
-    return list(vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, url)))
+    return list(vertex.list_tuning_jobs(vertex.connect(PROJECT, LOCATION, url)))
 
 
 def submitted(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any]:
     """A job submitted and recorded while still live, as an older provider version did: the
     state the update and delete paths still meet in existing stacks."""
     spec = TuningJobSpec.model_validate(checked(provider, raw))
-    job, _ = vertex.submit_or_adopt(vertex.Connection(spec.project, spec.location, provider.api_endpoint), spec)
+    job, _ = vertex.submit_or_adopt(vertex.connect(spec.project, spec.location, provider.api_endpoint), spec)
     assert job.live
     return {**spec.model_dump(), **job.outputs.model_dump()}
 
@@ -339,6 +341,7 @@ CHANGES = {
     "wait_timeout_seconds": (7200, False),
     "poll_interval_seconds": (10, False),
     "api_outage_tolerance_seconds": (60, False),
+    "delete_timeout_seconds": (600, False),
     "validate_dataset": (True, False),
     "price_per_million_training_tokens_usd": (5.0, False),
     "training_dataset_tokens": (9000, False),
@@ -482,12 +485,12 @@ def test_wait_bound_fails_the_create_and_the_next_create_adopts_the_job(
 def test_a_job_cancelled_while_waited_for_fails_the_create(slow_provider, train_uri):
     import threading
 
-    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
+    conn = vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint)
 
     def cancel_when_submitted() -> None:
         while not (jobs := list(vertex.list_tuning_jobs(conn))):
             pass
-        vertex.cancel_tuning_job(conn, jobs[0].name)
+        vertex.request_cancel(conn, jobs[0])
 
     canceller = threading.Thread(target=cancel_when_submitted)
     canceller.start()
@@ -505,15 +508,15 @@ def test_pulumi_cancelling_stops_the_wait_at_once_and_leaves_the_job_running(slo
     finally:
         cancellation.REQUESTED.clear()
     assert "keeps running in Vertex" in str(info.value) and "jobs cancel" in str(info.value)
-    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint),
+    job = vertex.get_tuning_job(vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint),
                                 info.value.job_name)
     assert job.live
 
 
 def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_uri, emulator, capfd):
     first = provider.create(checked(provider, inputs(train_uri))).outs
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
-    assert vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"])) == []
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
+    assert vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"])).problems == ()
     second = provider.create(checked(provider, inputs(train_uri))).outs
     assert second["name"] != first["name"] and second["state"] == "SUCCEEDED"
     assert f"not adopting tuning job {first['name']}" in capfd.readouterr().err
@@ -522,7 +525,7 @@ def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_
 
 def test_existing_job_name_of_a_job_whose_model_is_gone_fails_check(provider, train_uri, emulator):
     first = provider.create(checked(provider, inputs(train_uri))).outs
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"]))
     failures = provider.check({}, inputs(train_uri, existing_job_name=first["name"])).failures
     assert [f.property for f in failures] == ["existing_job_name"]
@@ -587,8 +590,8 @@ def test_missing_dataset_fails_the_job_with_vertex_message(provider):
 
 def test_read_sees_a_cancel_made_outside_pulumi(slow_provider, train_uri):
     outs = submitted(slow_provider, inputs(train_uri))
-    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
-    vertex.cancel_tuning_job(conn, outs["name"])
+    conn = vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint)
+    vertex.request_cancel(conn, vertex.get_tuning_job(conn, outs["name"]))
     refreshed = slow_provider.read(outs["name"], outs)
     assert refreshed.id == outs["name"]
     assert refreshed.outs["state"] in {"CANCELLING", "CANCELLED"}
@@ -598,7 +601,7 @@ def test_read_sees_a_cancel_made_outside_pulumi(slow_provider, train_uri):
 def test_read_reports_a_model_deleted_outside_pulumi_as_drift(provider, train_uri, emulator):
     outs = provider.create(checked(provider, inputs(train_uri))).outs
     assert provider.read(outs["name"], outs).outs == outs  # serving: nothing to report
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, outs["name"]))
     refreshed = provider.read(outs["name"], outs).outs
     assert refreshed["state"] == "SUCCEEDED"
@@ -623,21 +626,29 @@ def test_read_of_a_vanished_job_drops_it(provider):
 def test_delete_cancels_a_running_job(slow_provider, train_uri):
     outs = submitted(slow_provider, inputs(train_uri))
     slow_provider.delete(outs["name"], outs)
-    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint), outs["name"])
+    job = vertex.get_tuning_job(vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint), outs["name"])
     assert job.state == "CANCELLED"
 
 
-def test_delete_of_a_finished_job_removes_endpoints_and_model(provider, train_uri, emulator, genai_client):
+def test_delete_of_a_finished_job_removes_endpoints_and_model(provider, train_uri, emulator, genai_client, capfd):
     outs = provider.create(checked(provider, inputs(train_uri))).outs
+    capfd.readouterr()
     provider.delete(outs["name"], outs)
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    said = capfd.readouterr().err
+    assert f"deleted endpoint {outs['tuned_model_endpoint']}" in said
+    assert f"deleted tuned model {outs['tuned_model_name']}" in said
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     for endpoint in {outs["tuned_model_endpoint"], *(c["endpoint"] for c in outs["checkpoints"])}:
         with pytest.raises(NotFound):
-            vertex._call("get endpoint", lambda e=endpoint: vertex._rest(conn, "get", e))
+            boundary.call("get endpoint", lambda e=endpoint: transport.rest(conn, "get", e))
     with pytest.raises(Exception) as info:
         genai_client.models.get(model=outs["tuned_model_name"].split("@")[0])
     assert "404" in str(info.value)
-    provider.delete(outs["name"], outs)  # again: gone is done
+    provider.delete(outs["name"], outs)  # again: gone is done, and said so
+    again = capfd.readouterr().err
+    assert "deleted " not in again
+    assert f"endpoint {outs['tuned_model_endpoint']} was already gone" in again
+    assert f"tuned model {outs['tuned_model_name']} was already gone" in again
 
 
 # --- pickling --------------------------------------------------------------------------

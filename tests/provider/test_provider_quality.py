@@ -15,10 +15,11 @@ import pytest
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
-from tuning_provider.errors import QualityGateFailed
+from tuning_provider.errors import NotFound, QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
 from tuning_provider.spec import TuningJobSpec
-from tuning_provider.vertex import MetricSeries
+from tuning_provider.vertex import MetricSeries, boundary
+from tuning_provider.vertex import client as transport
 
 VALIDATION = "val.jsonl"
 
@@ -43,14 +44,14 @@ def validated(data: dict[str, str], **overrides: Any) -> dict[str, Any]:
 
 
 def conn(provider: TuningJobProvider) -> vertex.Connection:
-    return vertex.Connection(PROJECT, LOCATION, provider.api_endpoint)
+    return vertex.connect(PROJECT, LOCATION, provider.api_endpoint)
 
 
 def model_exists(provider: TuningJobProvider, model: str) -> bool:
     try:
-        vertex._call("get model", lambda: vertex._with_client(
+        boundary.call("get model", lambda: transport.with_client(
             conn(provider), lambda c: c.models.get(model=model.split("@")[0])))
-    except vertex.NotFound:
+    except NotFound:
         return False
     return True
 

@@ -169,3 +169,13 @@ def test_a_file_that_is_not_where_the_settings_came_from_is_not_named(
         run_with_config(monkeypatch, tmp_path, "dev", overridden)
     assert caught.value.source is None
     assert str(caught.value).startswith("tuning:region: 'us-central9'")
+
+
+def test_only_an_endpoint_on_this_machine_makes_the_local_stack(tmp_path: Path) -> None:
+    # A private Vertex endpoint (Private Service Connect, behind VPC Service Controls) is a cloud
+    # stack's: it creates the bucket, key and identities, and its jobs go to that endpoint.
+    private = "https://us-central1-aiplatform-vpcsc.p.googleapis.com"
+    remote = load(write_stack(tmp_path, stack_text("dev", **{"tuning:apiEndpoint": private})))
+    assert remote.api_endpoint == private and not remote.emulated
+    assert load(write_stack(tmp_path, stack_text("local"), stack="local")).emulated
+    assert not load(write_stack(tmp_path, stack_text("dev"))).emulated

@@ -7,9 +7,10 @@
     python -m tuning_provider jobs delete-model NAME_OR_ID
 
 Project, location and API endpoint: see `tuning_provider.cli.connection`. Tables and details
-go to stdout; progress of waits goes to stderr. Exit codes: 0 done; 1 nothing to cancel (the
-job had ended) or the wait ended otherwise than CANCELLED; 2 usage; 3 API error (not found,
-permission denied, quota).
+go to stdout; progress of waits goes to stderr. Exit codes: 0 done (a job found cancelling or
+cancelled already, and a model found gone already, are done: each says so); 1 nothing to
+cancel (the job had ended otherwise) or the wait ended otherwise than CANCELLED; 2 usage; 3 API
+error (not found, permission denied, quota).
 """
 
 from __future__ import annotations
@@ -34,21 +35,19 @@ from tuning_provider.cli.connection import (
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.cli.numbers import number
-from tuning_provider.errors import InvalidRequest, WaitTimeout
+from tuning_provider.errors import WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
+from tuning_provider.records import JobRecord, JobState
 from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
-    LIVE_STATES,
-    TERMINAL_STATES,
     Connection,
-    JobRecord,
-    cancel_tuning_job,
+    cancel_and_wait,
     delete_tuned_model,
     get_tuning_job,
     list_tuning_jobs,
     outage_tolerant,
     read_metric_series,
-    wait_for_tuning_job,
+    request_cancel,
 )
 
 __all__ = [
@@ -61,7 +60,7 @@ __all__ = [
     "register",
 ]
 
-STATES = sorted(TERMINAL_STATES | LIVE_STATES)
+STATES = sorted(state for state in JobState if state is not JobState.UNSPECIFIED)
 TABLE_HEADERS = ("ID", "DISPLAY NAME", "BASE MODEL", "STATE", "CREATED (UTC)", "DURATION")
 
 
@@ -192,39 +191,37 @@ def get_command(args: argparse.Namespace) -> int:
 @command
 def cancel_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
+    job_id = resource_id(name)
     record = _read_job(conn, name)
+    if record.state is JobState.CANCELLED:
+        print(f"tuning job {job_id} is CANCELLED already")
+        return 0
     if not record.live:
         return _nothing_to_cancel(record)
-    if record.state != "CANCELLING":
-        try:
-            cancel_tuning_job(conn, name, CLI_RETRY)
-        except InvalidRequest:
-            # Vertex answers 400 FAILED_PRECONDITION when the job ended in the meantime.
-            record = _read_job(conn, name)
-            if not record.live:
-                return _nothing_to_cancel(record)
-            raise
-        print(f"cancel requested for tuning job {resource_id(name)} (was {record.state})")
-    else:
-        print(f"tuning job {resource_id(name)} is being cancelled already")
+    if record.state is JobState.CANCELLING:
+        print(f"tuning job {job_id} is being cancelled already")
     if not args.wait:
+        after = request_cancel(conn, record, CLI_RETRY)
+        if not after.live and after.state is not JobState.CANCELLED:
+            return _nothing_to_cancel(after)  # it ended before the cancel reached it
+        if record.state is not JobState.CANCELLING:
+            print(f"cancel requested for tuning job {job_id} (was {record.state})")
         return 0
     progress = Progress(sys.stderr)
-    # The job was found: a blip during the wait is ridden out rather than ending it.
+    # The job was found: a blip from here on is ridden out rather than ending the wait.
     retry = outage_tolerant(args.api_outage_tolerance, progress.report, base=CLI_RETRY)
     try:
-        final = wait_for_tuning_job(
-            conn, name, timeout=args.timeout, poll_interval=args.poll_interval,
-            on_progress=progress.report, retry=retry, sleep=progress.sleep,
-        )
+        final = cancel_and_wait(conn, record, timeout=args.timeout, poll_interval=args.poll_interval,
+                                retry=retry, on_progress=progress.report, sleep=progress.sleep)
     except WaitTimeout as exc:
-        print(f"error: {exc}; check again with `jobs get {resource_id(name)}`", file=sys.stderr)
+        print(f"error: {exc}; check again with `jobs get {job_id}`", file=sys.stderr)
         return 1
-    if final.state != "CANCELLED":
-        print(f"error: tuning job {resource_id(name)} ended {final.state} before the cancel took effect",
-              file=sys.stderr)
+    if final.state is not JobState.CANCELLED:
+        print(f"error: tuning job {job_id} ended {final.state} before the cancel took effect", file=sys.stderr)
         return 1
-    print(f"tuning job {resource_id(name)} is CANCELLED")
+    if record.state is not JobState.CANCELLING:
+        print(f"cancel requested for tuning job {job_id} (was {record.state})")
+    print(f"tuning job {job_id} is CANCELLED")
     return 0
 
 
@@ -244,15 +241,18 @@ def metrics_command(args: argparse.Namespace) -> int:
 def delete_model_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
-    if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
+    if record.state is not JobState.SUCCEEDED or not record.outputs.tuned_model_name:
         print(f"tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
         return 1
-    problems = delete_tuned_model(conn, record, CLI_RETRY)
-    for problem in problems:
+    removal = delete_tuned_model(conn, record, CLI_RETRY)
+    for removed in removal.removed:
+        print(removed.line())
+    for problem in removal.problems:
         print(f"error: {problem}", file=sys.stderr)
-    if problems:
+    if removal.problems:
         return 3
-    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} and its endpoints")
+    if not removal.deleted:
+        print(f"nothing deleted: the tuned model of tuning job {resource_id(name)} and its endpoints were gone already")
     return 0
 
 

@@ -6,7 +6,8 @@
 Prints a readable report (counts, estimated tokens, warnings, every listed error as
 `line N: sentence`), or with --json the report as one JSON object. Exit codes: 0 the dataset
 is valid (warnings allowed), 1 it is not, 2 it could not be read (missing file, no
-permission, bad URI). The work lives in `tuning_provider.dataset`.
+permission, bad URI). The work lives in `tuning_provider.dataset`; what is said of the base
+model, in `tuning_provider.catalog`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import json
 import sys
 from typing import TextIO
 
-from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.catalog import CHARS_PER_TOKEN, base_model_notes
 from tuning_provider.cli.numbers import number
+from tuning_provider.connection import storage_service
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -58,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--storage-endpoint", metavar="URL",
         help=(
-            "Cloud Storage endpoint for gs:// (the local emulator's URL); "
-            "default $STORAGE_EMULATOR_HOST, else Google with Application Default Credentials"
+            "Cloud Storage endpoint for gs:// (an emulator on this machine is read without credentials, "
+            "any other with Application Default Credentials); default $STORAGE_EMULATOR_HOST, else Google's"
         ),
     )
     parser.set_defaults(func=run)
@@ -72,10 +74,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         report = validate_dataset(
             args.source,
             kind="validation" if args.validation else "training",
-            base_model=args.base_model,
             max_errors=args.max_errors,
             workers=args.workers,
-            storage_endpoint=args.storage_endpoint,
+            storage=storage_service(args.storage_endpoint),
         )
     except DatasetError as exc:
         if args.json:
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             out.write("\n")
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE
+    if args.base_model is not None:
+        error, warning = base_model_notes(args.base_model)
+        report = report.with_file_notes([error] if error else [], [warning] if warning else [], args.max_errors)
     if args.json:
         json.dump(report.to_dict(), out, ensure_ascii=False)
         out.write("\n")

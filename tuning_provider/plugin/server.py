@@ -109,7 +109,8 @@ class TuningJobPlugin(provider_pb2_grpc.ResourceProviderServicer):
         self._read_metrics = read_metrics
 
     def _setup(self) -> lifecycle.Setup:
-        return lifecycle.Setup(properties.TOKEN, api_endpoint=self._config.api_endpoint, today=self._today,
+        return lifecycle.Setup(properties.TOKEN, api_endpoint=self._config.api_endpoint,
+                               storage_endpoint=self._config.storage_endpoint, today=self._today,
                                read_metrics=self._read_metrics, sleep=self._sleep)
 
     def _sleep(self, seconds: float) -> None:
