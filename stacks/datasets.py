@@ -44,13 +44,11 @@ def checked_job_datasets(config: StackConfig, shared: dict[str, Path] | None = N
     checked = {path: path for path in (checked_datasets(config) if shared is None else shared).values()}
     out: dict[str, dict[str, Path]] = {}
     for entry in config.entries:
-        files: dict[str, Path] = {}
         for kind, path in entry.datasets.items():
             if path not in checked:
                 key = f"tuning:jobs.{entry.name}.{_KEYS[kind]}"
                 checked[path] = check_dataset(path, kind, key)
-            files[kind] = path
-        out[entry.key] = files
+        out[entry.key] = dict(entry.datasets)
     return out
 
 

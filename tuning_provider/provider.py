@@ -25,7 +25,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tuning_provider import cancellation, engine_log, lifecycle, provider_server
+from tuning_provider import cancellation, engine_log, lifecycle, pulumi_internals
 from tuning_provider.engine_log import RESOURCE_TYPE, resource_urn
 
 if TYPE_CHECKING:
@@ -59,13 +59,11 @@ class TuningJobProvider(ResourceProvider):
         endpoint, storage = req.config.get(API_ENDPOINT_KEY), req.config.get(STORAGE_ENDPOINT_KEY)
         self.api_endpoint = str(endpoint) if endpoint else None
         self.storage_endpoint = str(storage) if storage else None
-        # Runs once per provider process, inside the engine's dynamic-provider server.
-        cancellation.listen()
-        workers = provider_server.widen_long_calls()
-        if provider_server.in_provider_server() and workers <= provider_server.SERVER_WORKERS:
-            engine_log.log(f"note: Pulumi's dynamic-provider server runs {provider_server.SERVER_WORKERS} requests at "
-                      "a time and each TuningJob create holds one until its model serves, so jobs beyond "
-                      f"{provider_server.SERVER_WORKERS} queue until one ends (see tuning_provider/provider_server.py)")
+        # Runs once per provider process, inside the engine's dynamic-provider server: Ctrl-C
+        # reaches the waits, and the verbs that wait on a job run on a wide pool.
+        hooks = pulumi_internals.hook_provider_server(on_cancel=cancellation.REQUESTED.set)
+        if hooks.note:
+            engine_log.log(hooks.note)
 
     def _setup(self) -> lifecycle.Setup:
         return lifecycle.Setup(RESOURCE_TYPE, api_endpoint=self.api_endpoint, storage_endpoint=self.storage_endpoint,

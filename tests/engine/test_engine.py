@@ -22,7 +22,7 @@ import pytest
 from google.genai import errors as genai_errors
 
 from tests.conftest import SAMPLE_EXAMPLES
-from tests.engine.conftest import BOTH_FACES, FreezableClock, Project, kill_tree, write_training_file
+from tests.engine.conftest import BOTH_FACES, STACK, URN, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
 from tuning_provider.vertex import client as transport
@@ -66,6 +66,8 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     preview_phase, update_phase = up.stdout.split("Updating (", 1)
     assert "~422 training tokens (211 x 2 epochs)" in preview_phase
     assert "training tokens" not in update_phase
+    # The provider found the server's layout (tuning_provider/pulumi_internals.py): no note.
+    assert "pulumi_internals.py" not in up.stdout + up.stderr
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
@@ -290,7 +292,10 @@ def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Proje
     # TuningJob create is cleared, and `pulumi up` creates again, adopting the job.
     locked = project.pulumi("up", "--yes", check=False)
     assert locked.returncode != 0 and "locked" in locked.stdout + locked.stderr
-    project.recovered_up_adopts(submitted)
+    recovery = project.recovered_up_adopts(submitted)
+    assert recovery.creates == (URN,) and len(recovery.locks) == 1
+    assert recovery.summary() == (f"stack {STACK}: released 1 stale lock and cleared 1 pending TuningJob create "
+                                  "(the next `pulumi up` adopts the submitted job)")
     assert not project.state().get("pending_operations")
     assert project.urn in {r["urn"] for r in project.state()["resources"]}
 
