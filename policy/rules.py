@@ -7,11 +7,18 @@ directly. A value the engine does not know yet (a key id at the first preview) i
 rules pass it, and judge the real value when `pulumi up` registers the resource.
 
 Facts about base models come from tuning_provider/catalog.py (imported, never copied).
+
+A TuningJob comes in two types: the dynamic provider's (Python programs; snake_case properties)
+and the provider plugin's `vertex-tuning:index:TuningJob` (YAML, TypeScript, Go; camelCase).
+The rules are written once, for the first: a plugin TuningJob is seen under the Python names
+(`python_names`: camelCase to snake_case, the inverse of the plugin's own naming, no field list),
+and its violations name its properties back in camelCase.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +28,7 @@ from tuning_provider import catalog
 
 __all__ = [
     "BUCKET_TYPE",
+    "PLUGIN_TUNING_JOB_TYPE",
     "COST_CEILINGS",
     "DEFAULT_LOCATION",
     "POLICIES",
@@ -30,10 +38,13 @@ __all__ = [
     "Policy",
     "Resource",
     "policy",
+    "python_name",
 ]
 
 # The type Pulumi records for `tuning_provider.TuningJob` (a dynamic resource of module "vertex").
 TUNING_JOB_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
+# The same resource through the provider plugin (tuning_provider/plugin), camelCase properties.
+PLUGIN_TUNING_JOB_TYPE = "vertex-tuning:index:TuningJob"
 BUCKET_TYPE = "gcp:storage/bucket:Bucket"
 # The region of a TuningJob that sets no location (TuningJobSpec's default).
 DEFAULT_LOCATION = "us-central1"
@@ -44,6 +55,36 @@ QUALITY_GATES = ("min_eval_token_accuracy", "max_eval_loss")
 
 # Where a TuningJob's settings usually come from, for the fix: the stack file's job entry.
 _IN_STACK_FILE = "under tuning:job or tuning:jobs.NAME in the stack file"
+_IN_PROPERTIES = "in the TuningJob's properties"
+_REGION_FIX = "set tuning:region in the stack file (or the job's location)"
+_PLUGIN_REGION_FIX = "set the TuningJob's location (or the provider's vertex-tuning:location)"
+_UPPER = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_SNAKE_WORD = re.compile(r"(?<![\w.])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w])")
+
+
+def python_name(name: str) -> str:
+    """A plugin TuningJob's property as the Python name the rules read (epochCount -> epoch_count)."""
+    return _UPPER.sub(lambda m: "_" + m.group(1).lower(), name)
+
+
+def _property_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _as_python(resource: Resource) -> Resource:
+    """A plugin TuningJob as the dynamic one the rules are written for; any other resource as is."""
+    if resource.type != PLUGIN_TUNING_JOB_TYPE:
+        return resource
+    return Resource(TUNING_JOB_TYPE, resource.name, {python_name(k): v for k, v in resource.props.items()})
+
+
+def _worded_for(resource: Resource, message: str) -> str:
+    """A violation in the words of the resource's own program: camelCase for a plugin TuningJob."""
+    if resource.type != PLUGIN_TUNING_JOB_TYPE:
+        return message
+    message = message.replace(_IN_STACK_FILE, _IN_PROPERTIES).replace(_REGION_FIX, _PLUGIN_REGION_FIX)
+    return _SNAKE_WORD.sub(lambda m: _property_name(m.group(1)), message)
 
 
 class _Unknown:
@@ -88,7 +129,8 @@ class Policy:
     def violations(self, resource: Resource, config: Mapping[str, Any] | None = None,
                    today: date | None = None) -> list[str]:
         """The rule's violations, with the options in `config` over their defaults."""
-        return self.check(resource, {**self.defaults(), **(config or {})}, today or date.today())
+        found = self.check(_as_python(resource), {**self.defaults(), **(config or {})}, today or date.today())
+        return [_worded_for(resource, message) for message in found]
 
 
 def _known(value: Any) -> bool:
@@ -175,7 +217,7 @@ def _tuning_job_base_model(resource: Resource, config: Mapping[str, Any], today:
 def _allowed_regions(resource: Resource, config: Mapping[str, Any], today: date) -> list[str]:
     allowed = [str(region).lower() for region in config["regions"]]
     if resource.type == TUNING_JOB_TYPE:
-        what, prop, fix = _job(resource), "location", "set tuning:region in the stack file (or the job's location)"
+        what, prop, fix = _job(resource), "location", _REGION_FIX
     elif resource.type == BUCKET_TYPE:
         what, prop, fix = f"Bucket {resource.name!r}", "location", "create the bucket in one of them"
     else:

@@ -21,6 +21,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
     -r requirements-aiplatform.txt
   echo "$wanted" > "$stamp"
 fi
+# The project itself, editable and without dependencies: its console scripts in .venv/bin, among
+# them the provider plugin pulumi-resource-vertex-tuning, which the pulumi CLI finds on PATH.
+[ -x .venv/bin/pulumi-resource-vertex-tuning ] || .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 # The policy pack's own virtualenv: pulumi-policy needs a protobuf the program's cannot share.
 policy_stamp=policy/.venv/.requirements-stamp
 policy_wanted="$(sha256sum policy/requirements.txt | cut -d' ' -f1)"

@@ -15,7 +15,8 @@ README_MAX_LINES = 250
 # Packages whose every module docs/design.md names, in the section headed by the package's path.
 MAPPED_PACKAGES = (
     "tuning_provider", "tuning_provider/vertex", "tuning_provider/cli", "tuning_provider/dataset",
-    "tuning_provider/emulator", "tuning_provider/emulator/http", "tuning_provider/emulator/vertex", "stacks",
+    "tuning_provider/emulator", "tuning_provider/emulator/http", "tuning_provider/emulator/vertex",
+    "tuning_provider/plugin", "stacks",
 )
 
 _FENCE = re.compile(r"^\s*(```|~~~)")

@@ -19,21 +19,37 @@ that starts them (through the sh shim `pulumi-resource-pulumi-python`). So the l
 recorded per CLI process, in a file of the machine cache named by its process id and start
 time; a later `pulumi preview` is another process, and shows them again. Where that process
 cannot be found (not Linux, or not under the engine) lines are shown once per process.
+
+The provider plugin (tuning_provider/plugin) is started by the engine too, and is handed its
+address: it calls `use_engine(address)` once, and runs each request `attributed_to` the URN the
+request names, so its lines go under the resource they are about, whatever its type.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tuning_provider.pulumi_internals import engine_address
 from tuning_provider.pulumi_internals import resource_urn as _urn
 
-__all__ = ["RESOURCE_TYPE", "log", "log_once", "progress", "reset_shown", "resource_urn"]
+__all__ = [
+    "RESOURCE_TYPE",
+    "attributed_to",
+    "log",
+    "log_once",
+    "progress",
+    "reset_shown",
+    "resource_urn",
+    "use_engine",
+]
 
 # The type the TuningJob resource registers (module "vertex", name "TuningJob").
 RESOURCE_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
@@ -47,6 +63,31 @@ _record_looked_up = False
 _engine: Any = None
 _looked_up = False
 _TIMEOUT_SECONDS = 5.0
+# The engine's address when a provider plugin said it (use_engine), and the URN of the resource
+# the running request is about (attributed_to).
+_given_address: str | None = None
+_request_urn: contextvars.ContextVar[str | None] = contextvars.ContextVar("tuning_provider_urn", default=None)
+# How the running request's face words a line (the plugin names fields in camelCase).
+_wording: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar(
+    "tuning_provider_wording", default=None)
+
+
+def use_engine(address: str) -> None:
+    """Send lines to the engine at `address`: a provider plugin is handed it when started."""
+    global _given_address, _engine, _looked_up
+    with _lock:
+        _given_address, _engine, _looked_up = address, None, False
+
+
+@contextlib.contextmanager
+def attributed_to(urn: str, wording: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Lines `progress` shows inside this block go under the resource `urn`, worded by `wording`."""
+    tokens = _request_urn.set(urn or None), _wording.set(wording)
+    try:
+        yield
+    finally:
+        _request_urn.reset(tokens[0])
+        _wording.reset(tokens[1])
 
 
 def log(message: str, *, urn: str = "", warning: bool = False) -> None:
@@ -101,10 +142,13 @@ def _set_status(urn: str, status: str) -> None:
 def progress(resource_key: str, message: str, *, warning: bool = False, once: bool = False) -> None:
     """A line about the TuningJob whose resource_key is "project/stack/name", shown under it
     (`log`); `once`: only the first time this `pulumi` command shows it (`log_once`)."""
+    urn = _request_urn.get() or resource_urn(resource_key)
+    wording = _wording.get()
+    message = wording(message) if wording else message
     if once:
-        log_once(resource_key, message, urn=resource_urn(resource_key), warning=warning)
+        log_once(resource_key, message, urn=urn, warning=warning)
     else:
-        log(message, urn=resource_urn(resource_key), warning=warning)
+        log(message, urn=urn, warning=warning)
 
 
 def resource_urn(resource_key: str) -> str:
@@ -131,7 +175,7 @@ def _command_record() -> Path | None:
     global _record, _record_looked_up
     if not _record_looked_up:
         _record_looked_up = True
-        cli = _pulumi_cli_process() if engine_address() is not None else None
+        cli = _pulumi_cli_process() if _engine_address() is not None else None
         if cli is not None:
             from tuning_provider import machine_cache
 
@@ -195,7 +239,7 @@ def _engine_stub() -> Any:
     with _lock:
         if not _looked_up:
             _looked_up = True
-            address = engine_address()
+            address = _engine_address()
             if address is not None:
                 import grpc  # type: ignore[import-untyped]
                 from pulumi.runtime.proto import engine_pb2_grpc
@@ -203,3 +247,9 @@ def _engine_stub() -> Any:
                 _engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(address))
         return _engine
 
+
+
+def _engine_address() -> str | None:
+    """The engine's address: the one a provider plugin gave (use_engine), else the dynamic-provider
+    server's (pulumi_internals)."""
+    return _given_address if _given_address is not None else engine_address()

@@ -73,6 +73,12 @@ class JobRecord:
     training_dataset_uri: str | None
     validation_dataset_uri: str | None
     hyper_parameters: dict[str, Any]
+    # The other settings it was created with (what `pulumi import` reads back as inputs).
+    export_last_checkpoint_only: bool = False
+    kms_key_name: str | None = None
+    service_account: str | None = None
+    evaluation_config: dict[str, Any] | None = None
+    pre_tuned_model_checkpoint_id: str | None = None
 
     @property
     def name(self) -> str:

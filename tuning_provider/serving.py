@@ -66,10 +66,12 @@ def start(conn: vertex.Connection, spec: TuningJobSpec) -> vertex.JobRecord:
 
 
 def until_serving(
-    conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord, read_metrics: MetricReader
+    conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord, read_metrics: MetricReader,
+    sleep: Callable[[float], None] = cancellation.sleep,
 ) -> vertex.JobRecord:
     """The job, measured, once its tuned model serves and passes the quality gate; otherwise
-    raise (JobNotServing, JobFailed, QualityGateFailed), so that the update fails."""
+    raise (JobNotServing, JobFailed, QualityGateFailed), so that the update fails. The wait
+    sleeps with `sleep`, which raises cancellation.Cancelled once Pulumi asks to cancel."""
     if job.live and not spec.wait_for_completion:
         raise JobNotServing(
             job.name, job.state,
@@ -79,7 +81,7 @@ def until_serving(
     # Every call from here on rides out an API that stops answering for a while, and
     # stops at once on Ctrl-C: the job is Vertex's, and a blip must not lose the wait.
     retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
-                                   sleep=cancellation.sleep)
+                                   sleep=sleep)
     reporter = ProgressReporter(
         _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
     )
@@ -87,7 +89,7 @@ def until_serving(
         if job.live:
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
-                on_poll=reporter, retry=retry, sleep=cancellation.sleep,
+                on_poll=reporter, retry=retry, sleep=sleep,
             )
         if job.state != "SUCCEEDED":
             reason = (job.outputs.error or "Vertex gave no reason").rstrip(". ")

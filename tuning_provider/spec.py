@@ -50,6 +50,7 @@ __all__ = [
     "EvaluationRun",
     "Identity",
     "Metrics",
+    "PropertyName",
     "ServeCheckpoint",
     "Serving",
     "Steering",
@@ -57,6 +58,7 @@ __all__ = [
     "TuningJobSpec",
     "Vertex",
     "base_model_problems",
+    "inputs_of_vertex_settings",
     "replaces_on_change",
     "serving_outputs",
     "spec_problems",
@@ -90,6 +92,15 @@ class Accepts:
     SDK, tuning_provider/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
 
     type: Any
+
+
+@dataclass(frozen=True)
+class PropertyName:
+    """The field's name where properties are camelCase (the provider plugin's schema, and the
+    YAML, TypeScript and Go programs that use it), when its own name in camelCase would not say
+    what it is: an output `name` is the tuning job's, so it is `tuningJobName` there."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -451,6 +462,19 @@ def _markers(kind: type) -> Iterator[tuple[str, Any]]:
                 yield name, marker
 
 
+def inputs_of_vertex_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs a job's Vertex settings (keyed by google-genai's names, as `vertex_settings`
+    gives them) stand for, through each field's `Vertex` marker: its inverse. Settings Vertex
+    reports as None or at the field's default are left out, as a user would leave them out."""
+    inputs = {}
+    for name, marker in _markers(Vertex):
+        value = settings.get(marker.sdk)
+        info = TuningJobSpec.model_fields[name]
+        if value is not None and value != info.get_default(call_default_factory=True):
+            inputs[name] = value
+    return inputs
+
+
 def replaces_on_change(field: str) -> bool:
     """Whether changing this input needs a new job (read from the field's marker)."""
     metadata = TuningJobSpec.model_fields[field].metadata
@@ -689,9 +713,13 @@ class TuningJobOutputs(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    name: str = Field(description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id.")
-    state: str = Field(description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a "
-                       "successful up; refresh may find CANCELLED, FAILED or EXPIRED.")
+    name: Annotated[str, PropertyName("tuningJobName")] = Field(
+        description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id."
+    )
+    state: Annotated[str, PropertyName("tuningJobState")] = Field(
+        description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a successful up; refresh may "
+        "find CANCELLED, FAILED or EXPIRED."
+    )
     tuned_model_name: Annotated[str | None, Serving()] = Field(
         default=None, description="The tuned model's resource name, with its version (models/ID@1)."
     )

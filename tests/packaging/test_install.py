@@ -19,7 +19,8 @@ def test_the_wheel_holds_the_library_its_emulator_cli_and_typing_marker_only(whe
     names = zipfile.ZipFile(wheel).namelist()
     packaged = {n.split("/")[0] for n in names if not n.startswith("pulumi_vertex_tuning-")}
     assert packaged == {"tuning_provider"}  # not the stack programs, tests or examples
-    for module in ("resource.py", "provider.py", "emulator/server.py", "cli/validate.py", "py.typed"):
+    for module in ("resource.py", "provider.py", "emulator/server.py", "cli/validate.py", "py.typed",
+                   "plugin/server.py", "plugin/schema.json"):
         assert f"tuning_provider/{module}" in names
 
 
@@ -39,6 +40,7 @@ def test_the_metadata_names_ranged_dependencies_and_the_console_script(wheel: Pa
     assert [r for r in requires if "extra ==" in r] == ['matplotlib<4,>=3.11; extra == "plot"']
     assert "pulumi-gcp" not in metadata.lower()  # the stacks' dependency, not the library's
     assert "pulumi-vertex-tuning = tuning_provider.cli:main" in scripts
+    assert "pulumi-resource-vertex-tuning = tuning_provider.plugin.server:main" in scripts
 
 
 def test_tuning_job_imports_from_the_installed_package_outside_the_repository(
@@ -74,3 +76,28 @@ def test_the_package_is_typed_for_users_type_checkers(installed: Installed) -> N
                                 "print(os.path.dirname(tuning_provider.__file__))"],
                                capture_output=True, text=True, check=True).stdout.strip())
     assert (site / "py.typed").is_file()
+
+
+def test_the_provider_plugin_is_a_console_script_that_serves_its_schema(installed: Installed, tmp_path: Path) -> None:
+    # As the pulumi CLI starts a plugin it finds on PATH: it reads the port the plugin prints.
+    import json
+
+    import grpc  # type: ignore[import-untyped]
+    from google.protobuf import empty_pb2  # type: ignore[import-untyped]
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    plugin = subprocess.Popen([installed.bin / "pulumi-resource-vertex-tuning"], cwd=tmp_path, stdout=subprocess.PIPE,
+                              text=True, env={"PATH": f"{installed.bin}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    try:
+        assert plugin.stdout is not None
+        port = int(plugin.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=30).version == "0.1.0"
+            schema = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(), timeout=30).schema)
+        assert "vertex-tuning:index:TuningJob" in schema["resources"]
+    finally:
+        plugin.terminate()
+        plugin.wait(timeout=30)
+        if plugin.stdout:
+            plugin.stdout.close()

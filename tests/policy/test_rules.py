@@ -247,3 +247,33 @@ def test_the_forbidden_roles_are_configurable() -> None:
     assert violations("no-primitive-roles", member("roles/viewer"), roles=["roles/owner"]) == []
     assert len(violations("no-primitive-roles", member("roles/iam.serviceAccountAdmin"),
                           roles=["roles/iam.serviceAccountAdmin"])) == 1
+
+
+# --- the provider plugin's TuningJob ------------------------------------------------------------
+
+def plugin_job(**changes: Any) -> Resource:
+    props = {rules._property_name(k): v for k, v in {**JOB, **changes}.items() if v is not None}
+    return Resource(rules.PLUGIN_TUNING_JOB_TYPE, "gemini-tuning-job", props)
+
+
+def test_the_rules_read_the_plugins_camel_case_properties_by_the_same_names() -> None:
+    from tuning_provider.plugin import properties
+
+    # The pack's venv cannot import the plugin: its camelCase -> Python rule must give the spec's fields.
+    for prop in properties.input_properties():
+        assert rules.python_name(prop.name) == prop.field
+        assert rules._property_name(prop.field) == prop.name
+
+
+def test_a_plugin_tuning_job_is_judged_by_the_same_rules_in_its_own_words() -> None:
+    for policy in ("tuning-job-labels", "tuning-job-cost-ceiling", "allowed-regions"):
+        assert violations(policy, plugin_job()) == []
+    (ceiling,) = violations("tuning-job-cost-ceiling", plugin_job(max_training_tokens=None))
+    assert "neither maxTrainingTokens nor maxTrainingCostUsd is set" in ceiling
+    assert "in the TuningJob's properties" in ceiling and "tuning:job" not in ceiling
+    (gate,) = violations("tuning-job-quality-gate", plugin_job(labels={"team": "ml", "env": "prod"}))
+    assert "set minEvalTokenAccuracy or maxEvalLoss" in gate
+    (region,) = violations("allowed-regions", plugin_job(location="asia-northeast1"))
+    assert "set the TuningJob's location (or the provider's vertex-tuning:location)" in region
+    (label,) = violations("tuning-job-labels", plugin_job(labels={"env": "dev"}))
+    assert "add labels.team" in label

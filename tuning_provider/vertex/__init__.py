@@ -32,7 +32,7 @@ from tuning_provider.vertex.boundary import (
     RetryPolicy,
     outage_tolerant,
 )
-from tuning_provider.vertex.convert import evaluation_config_problem
+from tuning_provider.vertex.convert import creation_settings, evaluation_config_problem
 from tuning_provider.vertex.datasets import vertex_dataset_problem
 from tuning_provider.vertex.jobs import (
     cancel_and_wait,
@@ -46,16 +46,20 @@ from tuning_provider.vertex.jobs import (
 )
 from tuning_provider.vertex.metrics import read_metric_series
 from tuning_provider.vertex.models import (
+    HOLDER_ALIAS_PREFIX,
     Removed,
     TunedModelRemoval,
     delete_tuned_model,
     generate_content,
+    hold_tuned_model,
+    release_tuned_model,
     serving_problem,
     tuned_model_base,
 )
 
 __all__ = [
     "DEFAULT_RETRY",
+    "HOLDER_ALIAS_PREFIX",
     "Connection",
     "JobRecord",
     "JobState",
@@ -67,15 +71,18 @@ __all__ = [
     "TunedModelRemoval",
     "cancel_and_wait",
     "connect",
+    "creation_settings",
     "delete_tuned_model",
     "evaluation_config_problem",
     "find_tuning_job",
     "find_tuning_job_by_fingerprint",
     "generate_content",
     "get_tuning_job",
+    "hold_tuned_model",
     "list_tuning_jobs",
     "outage_tolerant",
     "read_metric_series",
+    "release_tuned_model",
     "request_cancel",
     "serving_problem",
     "submit_or_adopt",

@@ -1,5 +1,6 @@
-"""google-genai's types and this package's, both ways: a TuningJob as a `JobRecord`, and a
-spec as the arguments of `tunings.tune`. No calls: pure conversions.
+"""google-genai's types and this package's, both ways: a TuningJob as a `JobRecord`, a spec as
+the arguments of `tunings.tune`, and a job's record as the settings it was created with (what
+`pulumi import` reads back). No calls: pure conversions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from tuning_provider.errors import SpecError
 from tuning_provider.lazy import lazy_module
 from tuning_provider.names import is_vertex_dataset
 from tuning_provider.records import JobRecord, JobState
-from tuning_provider.spec import Checkpoint, DataStats, EvaluationRun, TuningJobOutputs, TuningJobSpec
+from tuning_provider.spec import (
+    FINGERPRINT_LABEL,
+    Checkpoint,
+    DataStats,
+    EvaluationRun,
+    TuningJobOutputs,
+    TuningJobSpec,
+)
 from tuning_provider.times import rfc3339
 
 if TYPE_CHECKING:
@@ -18,7 +26,7 @@ if TYPE_CHECKING:
 else:
     types = lazy_module("google.genai.types")
 
-__all__ = ["evaluation_config_problem", "record", "tune_arguments"]
+__all__ = ["creation_settings", "evaluation_config_problem", "record", "tune_arguments"]
 
 
 def record(job: types.TuningJob) -> JobRecord:
@@ -64,7 +72,31 @@ def record(job: types.TuningJob) -> JobRecord:
             "adapter_size": hyper.adapter_size.value if hyper.adapter_size else None,
             "learning_rate_multiplier": hyper.learning_rate_multiplier,
         } if hyper else {},
+        export_last_checkpoint_only=bool(sft.export_last_checkpoint_only) if sft else False,
+        kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
+        service_account=job.service_account,
+        evaluation_config=job.evaluation_config.model_dump(exclude_none=True) if job.evaluation_config else None,
+        pre_tuned_model_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
     )
+
+
+def creation_settings(job: JobRecord) -> dict[str, Any]:
+    """What the job was created with, keyed by google-genai's names as `TuningJobSpec.vertex_settings`
+    keys them (its `Vertex` markers), None where Vertex reports nothing; the fingerprint label left out."""
+    return {
+        "base_model": job.base_model,
+        "training_dataset": job.training_dataset_uri,
+        "validation_dataset": job.validation_dataset_uri,
+        **job.hyper_parameters,
+        "export_last_checkpoint_only": job.export_last_checkpoint_only,
+        "tuned_model_display_name": job.display_name,
+        "description": job.description,
+        "labels": {k: v for k, v in job.labels.items() if k != FINGERPRINT_LABEL},
+        "kms_key_name": job.kms_key_name,
+        "service_account": job.service_account,
+        "evaluation_config": job.evaluation_config,
+        "pre_tuned_model_checkpoint_id": job.pre_tuned_model_checkpoint_id,
+    }
 
 
 def _data_stats(job: types.TuningJob) -> DataStats | None:

@@ -30,10 +30,13 @@ else:
 
 __all__ = [
     "BASE_MODEL_LABEL",
+    "HOLDER_ALIAS_PREFIX",
     "Removed",
     "TunedModelRemoval",
     "delete_tuned_model",
     "generate_content",
+    "hold_tuned_model",
+    "release_tuned_model",
     "serving_problem",
     "tuned_model_base",
 ]
@@ -279,3 +282,46 @@ def _delete_model_version(conn: Connection, model: ModelName, retry: RetryPolicy
             "resource (or, while it is still in the program, set retain_on_delete on it)",
         ) from exc
     return Removed("tuned model version", name, outcome)
+
+
+# --- the resources that serve a model version --------------------------------------------
+
+# The version aliases of the TuningJob resources serving a model version start so (lifecycle).
+HOLDER_ALIAS_PREFIX = "pulumi-held-"
+
+
+def _held_version(job: JobRecord) -> str | None:
+    """The model version (models/ID@VERSION) a succeeded job produced, or None."""
+    model = ModelName.parse(job.outputs.tuned_model_name or "")
+    return str(model) if model is not None and model.version else None
+
+
+def hold_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+    """Put the version alias `alias` on the model version the job produced (MergeVersionAliases):
+    a record, in Vertex, of one more resource that serves it. Safe to repeat."""
+    version = _held_version(job)
+    if version is not None:
+        call(f"adding version alias {alias} to tuned model {version}",
+             functools.partial(rest, conn, "post", f"{version}:mergeVersionAliases", {"versionAliases": [alias]}),
+             retry)
+
+
+def release_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
+    """Take the version alias `alias` off the model version the job produced, and return the
+    holder aliases (HOLDER_ALIAS_PREFIX) other resources keep on it; [] when the version is gone.
+    Each resource adds and removes only its own alias, so two releasing at once never lose one;
+    a release repeated after a lost answer finds its alias gone and removes nothing more."""
+    version = _held_version(job)
+    if version is None:
+        return []
+    try:
+        found = call(f"reading tuned model {version}", functools.partial(rest, conn, "get", version), retry)
+        aliases = list(found.get("versionAliases", []))
+        if alias in aliases:
+            found = call(f"removing version alias {alias} from tuned model {version}",
+                         functools.partial(rest, conn, "post", f"{version}:mergeVersionAliases",
+                                           {"versionAliases": [f"-{alias}"]}), retry)
+            aliases = list(found.get("versionAliases", []))
+    except NotFound:
+        return []
+    return [a for a in aliases if a.startswith(HOLDER_ALIAS_PREFIX) and a != alias]

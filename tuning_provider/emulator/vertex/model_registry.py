@@ -1,13 +1,17 @@
 """Tuned models and their versions (ModelService): get, list, listVersions, delete,
-deleteVersion, mergeVersionAliases (of the `default` alias only). A model version is
-written when its job succeeds (`add_tuned`).
+deleteVersion, mergeVersionAliases. A model version is written when its job succeeds
+(`add_tuned`).
 
 A model holds one or more versions, numbered 1, 2, ... and never reused. Tuning from a
 base model makes a new model at version 1; continuous tuning without a new display name
 makes the next version of the tuned model it starts from (see tuning_jobs). As in Vertex's
 Model Registry:
-- `models/ID` and `models/ID@default` name the default version, `models/ID@V` version V;
+- `models/ID` and `models/ID@default` name the default version, `models/ID@V` version V,
+  `models/ID@ALIAS` the version an alias is on;
   the first version carries the `default` alias, and exactly one version always does;
+- other aliases (`[a-z][a-zA-Z0-9-]*[a-z0-9]`, at most 128 characters, not `vN`) are added by
+  mergeVersionAliases, each on one version of its model (adding it to another moves it), and
+  removed with a `-` prefix;
 - ListModels answers one entry per model (its default version); ListModelVersions every
   version;
 - DeleteModel deletes every version, and is refused while any version is deployed;
@@ -19,6 +23,7 @@ job (google-genai reads the first as `tuned_model_info.base_model`)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +42,9 @@ __all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "ModelRegistry"]
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 DEFAULT_ALIAS = "default"
+# Vertex's rule for a version alias (ModelService.MergeVersionAliases); "v1"... would read as versions.
+_ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
+_VERSION_LIKE = re.compile(r"^v[0-9]+$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS model_versions (
@@ -44,6 +52,11 @@ CREATE TABLE IF NOT EXISTS model_versions (
     display_name TEXT NOT NULL, job_id TEXT NOT NULL, create_time REAL NOT NULL,
     is_default INTEGER NOT NULL,            -- carries the "default" alias (one per model)
     PRIMARY KEY (parent, id, version)
+);
+-- Version aliases other than "default" (mergeVersionAliases): each on one version of its model.
+CREATE TABLE IF NOT EXISTS model_aliases (
+    parent TEXT NOT NULL, id TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (parent, id, alias)
 );
 -- The last version number each model gave out: a deleted version's number is not reused.
 CREATE TABLE IF NOT EXISTS model_last_versions (
@@ -149,6 +162,7 @@ class ModelRegistry:
                     "endpoint before deleting it."
                 )
             self._store.execute("DELETE FROM model_versions WHERE parent = ? AND id = ?", (parent, model_id))
+            self._store.execute("DELETE FROM model_aliases WHERE parent = ? AND id = ?", (parent, model_id))
         return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
 
     def delete_model_version(self, name: str) -> dict[str, Any]:
@@ -181,15 +195,16 @@ class ModelRegistry:
                     "model must always hold. Move the alias to another version (MergeVersionAliases) "
                     "before deleting this one."
                 )
-            self._store.execute(
-                "DELETE FROM model_versions WHERE parent = ? AND id = ? AND version = ?",
-                (parent, row["id"], row["version"]),
-            )
+            for table in ("model_versions", "model_aliases"):
+                self._store.execute(
+                    f"DELETE FROM {table} WHERE parent = ? AND id = ? AND version = ?",
+                    (parent, row["id"], row["version"]),
+                )
         return done_operation(self._store, parent, "DeleteOperationMetadata", "google.protobuf.Empty")
 
     def merge_version_aliases(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST models/ID@VERSION:mergeVersionAliases: moving `default` to this version is what
-        the emulator supports (the alias that decides what the bare model name serves)."""
+        """POST models/ID@VERSION:mergeVersionAliases: each alias added to this version (moved
+        here from another version of the model), or, prefixed with -, removed from it."""
         aliases = body.get("versionAliases", [])
         if "@" not in name.rsplit("/", 1)[-1]:
             raise InvalidRequest(
@@ -202,18 +217,29 @@ class ModelRegistry:
                 f"The '{DEFAULT_ALIAS}' alias cannot be removed: one version of a model must always hold it. "
                 "Add it to another version instead, which moves it there."
             )
-        unsupported = sorted(set(aliases) - {DEFAULT_ALIAS})
-        if unsupported:
-            raise InvalidRequest(
-                f"The emulator keeps only the '{DEFAULT_ALIAS}' version alias; {unsupported[0]!r} is not supported."
-            )
-        with self._store.lock:
+        for alias in aliases:
+            bare = alias.removeprefix("-") if isinstance(alias, str) else ""
+            if not _ALIAS.match(bare) or _VERSION_LIKE.match(bare):
+                raise InvalidRequest(
+                    f"Invalid version alias {alias!r}: an alias starts with a lowercase letter, holds letters, digits "
+                    "and '-', ends with a letter or digit, is at most 128 characters and is not of the form v1."
+                )
+        with self._store.lock, self._store.transaction():
             row = self._version_row(name)
-            # One statement: the alias is never on two versions, nor on none.
-            self._store.execute(
-                "UPDATE model_versions SET is_default = (version = ?) WHERE parent = ? AND id = ?",
-                (row["version"], row["parent"], row["id"]),
-            )
+            key = (row["parent"], row["id"])
+            for alias in aliases:
+                if alias == DEFAULT_ALIAS:
+                    # One statement: the alias is never on two versions, nor on none.
+                    self._store.execute(
+                        "UPDATE model_versions SET is_default = (version = ?) WHERE parent = ? AND id = ?",
+                        (row["version"], *key))
+                elif alias.startswith("-"):
+                    self._store.execute(
+                        "DELETE FROM model_aliases WHERE parent = ? AND id = ? AND alias = ? AND version = ?",
+                        (*key, alias[1:], row["version"]))
+                else:
+                    self._store.execute("INSERT OR REPLACE INTO model_aliases VALUES (?, ?, ?, ?)",
+                                        (*key, alias, row["version"]))
             return self._json(self._version_row(f"{row['parent']}/models/{row['id']}@{row['version']}"))
 
     # --- for the other resources -------------------------------------------------------------
@@ -276,8 +302,11 @@ class ModelRegistry:
                 "SELECT * FROM model_versions WHERE parent = ? AND id = ? AND version = ?",
                 (parent, bare_id, int(version)),
             )
-        else:  # an alias the emulator never gives out
-            row = None
+        else:
+            row = self._store.one(
+                "SELECT v.* FROM model_versions v JOIN model_aliases a ON a.parent = v.parent AND a.id = v.id "
+                "AND a.version = v.version WHERE a.parent = ? AND a.id = ? AND a.alias = ?", (parent, bare_id, version),
+            )
         if row is None:
             raise NotFound(f"Model {name} does not exist.")
         return row
@@ -297,8 +326,12 @@ class ModelRegistry:
             "versionCreateTime": created,
             "versionUpdateTime": created,
         }
-        if row["is_default"]:
-            model["versionAliases"] = [DEFAULT_ALIAS]
+        aliases = [DEFAULT_ALIAS] if row["is_default"] else []
+        aliases += [a["alias"] for a in self._store.all(
+            "SELECT alias FROM model_aliases WHERE parent = ? AND id = ? AND version = ? ORDER BY alias",
+            (parent, row["id"], row["version"]))]
+        if aliases:
+            model["versionAliases"] = aliases
         base_model = self._base_model_of(parent, row["job_id"])
         labels = {JOB_LABEL: row["job_id"], "tune-type": "sft"}
         if base_model:
