@@ -108,7 +108,7 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
     assert "~633 training tokens (211 x 3 epochs)" in preview_phase and "training tokens" not in update_phase
     # Once on the TuningJob's row and once in the Diagnostics, not on each of a replace's rows.
     assert preview_phase.count("~633 training tokens (211 x 3 epochs)") == 2
-    assert "delete original [diff: ~epoch_count]; checked" in preview_phase
+    assert f"delete original [diff: ~{project.name_of('epoch_count')}]; checked" in preview_phase
     second = project.outputs()
     assert second["tuningJobName"] != first["tuningJobName"]
     assert [c["epoch"] for c in second["checkpoints"]] == [1, 2, 3]
