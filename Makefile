@@ -53,7 +53,7 @@ lint: setup
 # Regenerate the typed SDK (tuning_provider/resource.py) and docs/reference.md from
 # tuning_provider/spec.py, after adding or changing a field there; commit both.
 sdk: setup
-	@$(PY) -m tuning_provider.codegen
+	@$(PY) -m tools.codegen
 
 bench: setup
 	@$(PY) bench/bench_dataset.py
