@@ -50,10 +50,12 @@ lint: setup
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
 
-# Regenerate the typed SDK (tuning_provider/resource.py) and docs/reference.md from
-# tuning_provider/spec.py, after adding or changing a field there; commit both.
+# Regenerate the typed SDK (tuning_provider/resource.py), docs/reference.md and the provider
+# plugin's schema (tuning_provider/plugin/schema.json) from tuning_provider/spec.py, after adding
+# or changing a field there; commit them.
 sdk: setup
 	@$(PY) -m tools.codegen
+	@$(PY) -m tools.plugin_schema
 
 bench: setup
 	@$(PY) bench/bench_dataset.py

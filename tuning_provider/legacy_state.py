@@ -16,7 +16,7 @@ Kept since: 2026-11-30. When it can go: once no stack holds a TuningJob whose re
 `state` is live; any `pulumi up` with a provider from 2026-11-30 on rewrites such a resource.
 A stack can be checked with `pulumi stack export` (look for a TuningJob whose outputs' "state"
 is QUEUED, PENDING or RUNNING). Review for removal on 2027-06-01; then delete this module and
-its three uses in provider.py (diff twice, update once), and `submitted` in
+its three uses in lifecycle.py (diff twice, update once), and `submitted` in
 tests/provider/test_provider.py with the tests that use it.
 """
 

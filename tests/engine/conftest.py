@@ -5,6 +5,11 @@
   project's virtualenv linked in. `project.pulumi("up", "--yes")` runs the CLI there;
   `outputs()`, `resource()` (the TuningJob as recorded in state), `jobs()` (every job the
   emulator holds) and `ask(outputs)` (a question to the endpoint the outputs name) check it.
+- `YamlProject`: the same TuningJob and stack outputs declared by a Pulumi YAML program
+  (`runtime: yaml`) through the provider plugin `pulumi-resource-vertex-tuning`, found on
+  PATH in the project's virtualenv; `set_job` takes the same settings. The `project` fixture
+  is the Python program, or the YAML one for a test marked `@BOTH_FACES` (each such test runs
+  once per face: the serving invariant holds through either).
 - `start_pulumi(...)`: the CLI in the background, for tests that interrupt it; every process
   it started (the CLI, the language host, the program, the provider) is stopped at teardown.
 - `emulator`: jobs of ENGINE_JOB_SECONDS on `clock`, which a test freezes to keep a job
@@ -27,47 +32,68 @@ import pytest
 import yaml
 
 from stacks.engine import ROOT, pulumi_executable, recover, run_pulumi
-from tests.conftest import SAMPLE_EXAMPLES, example_line, offline_pulumi_env
+from stacks.job import JOB_OUTPUTS
+from tests.conftest import BUCKET, SAMPLE_EXAMPLES, example_line, offline_pulumi_env
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
+from tuning_provider.engine_log import RESOURCE_TYPE
+from tuning_provider.plugin import properties
 
 # A quick `pulumi up`; tests that act on a running job freeze the emulator's clock instead.
 ENGINE_JOB_SECONDS = 2.0
 STACK = "enginetest"
 PROJECT, LOCATION = "engine-project", "us-central1"
-URN = f"urn:pulumi:{STACK}::tuning::pulumi-python:dynamic/vertex:TuningJob::engine-job"
+RESOURCE_NAME = "engine-job"
+URN = f"urn:pulumi:{STACK}::tuning::{RESOURCE_TYPE}::{RESOURCE_NAME}"
 QUESTION = "What is the capital of France?"
+# The TuningJob every engine test starts from (the stack's tuning:job settings).
+JOB_SETTINGS: dict[str, Any] = {
+    "base_model": "gemini-3.5-flash",
+    "epoch_count": 2,
+    "adapter_size": 4,
+    "poll_interval_seconds": 0.5,
+    "wait_timeout_seconds": 120,
+}
+FACES = ("python", "yaml")
+# Runs a test once per provider face: the Python program (dynamic provider), the YAML one (plugin).
+BOTH_FACES = pytest.mark.parametrize("face", FACES, indirect=True)
 
 
 class Project:
     """A copy of the project with one test stack, its own state backend and its own emulator."""
 
+    # The face: the TuningJob's type, and how its properties are named (the spec's own names).
+    resource_type = RESOURCE_TYPE
+    urn = URN
+
+    @staticmethod
+    def name_of(field: str) -> str:
+        """A TuningJob field as this face's program and previews name it."""
+        return field
+
     def __init__(self, root: Path, emulator: Emulator, gcs_dir: Path, train: Path) -> None:
         self.dir = root / "project"
         (self.dir / "stacks").mkdir(parents=True)
-        for name in ("Pulumi.yaml", "__main__.py"):
-            shutil.copyfile(ROOT / name, self.dir / name)
-        (self.dir / ".venv").symlink_to(ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
         self.emulator = emulator
         self.started: list[subprocess.Popen[str]] = []
         self.env = offline_pulumi_env(root / "pulumi")
+        self._write_program(gcs_dir, train)
+        self.pulumi("stack", "init", STACK, "--no-select", stack=False)
+
+    def _write_program(self, gcs_dir: Path, train: Path) -> None:
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copyfile(ROOT / name, self.dir / name)
+        (self.dir / ".venv").symlink_to(ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
         self.config: dict[str, Any] = {
-            "tuning:apiEndpoint": emulator.url,
+            "tuning:apiEndpoint": self.emulator.url,
             "tuning:project": PROJECT,
             "tuning:region": LOCATION,
             "tuning:trainingData": str(train),
             "tuning:localGcsDir": str(gcs_dir),
             "tuning:namePrefix": "engine",
-            "tuning:job": {
-                "base_model": "gemini-3.5-flash",
-                "epoch_count": 2,
-                "adapter_size": 4,
-                "poll_interval_seconds": 0.5,
-                "wait_timeout_seconds": 120,
-            },
+            "tuning:job": dict(JOB_SETTINGS),
         }
         self.write()
-        self.pulumi("stack", "init", STACK, "--no-select", stack=False)
 
     @property
     def conn(self) -> vertex.Connection:
@@ -79,6 +105,10 @@ class Project:
 
     def set_job(self, **settings: Any) -> None:
         self.config["tuning:job"].update(settings)
+        self.write()
+
+    def use_validation_data(self, path: Path) -> None:
+        self.config["tuning:validationData"] = str(path)
         self.write()
 
     def pulumi(self, *args: str, check: bool = True, stack: bool = True) -> subprocess.CompletedProcess[str]:
@@ -95,10 +125,11 @@ class Project:
         return dict(json.loads(self.pulumi("stack", "export").stdout)["deployment"])
 
     def resource(self) -> dict[str, Any]:
-        """The TuningJob's outputs as recorded in state (refresh updates these; stack outputs
-        are recomputed only by `up`)."""
+        """The TuningJob's outputs as recorded in state, keyed by the spec's field names in
+        either face (refresh updates these; stack outputs are recomputed only by `up`)."""
         (job,) = [r for r in self.state()["resources"] if r["type"].endswith(":TuningJob")]
-        return dict(job["outputs"])
+        return properties.outputs_from_wire(job["outputs"]) if self.resource_type == properties.TOKEN \
+            else dict(job["outputs"])
 
     def jobs(self) -> list[vertex.JobRecord]:
         return list(vertex.list_tuning_jobs(self.conn))
@@ -133,6 +164,69 @@ class Project:
                 kill_tree(process)
             if process.stdout:
                 process.stdout.close()
+
+
+class YamlProject(Project):
+    """The same stack as a Pulumi YAML program: one `vertex-tuning:TuningJob` (the provider
+    plugin) with the stack outputs the Python program exports, its training data placed in the
+    emulator's Cloud Storage folder, `vertex-tuning:apiEndpoint` pointing at the emulator."""
+
+    resource_type = properties.TOKEN
+    urn = f"urn:pulumi:{STACK}::tuning::{properties.TOKEN}::{RESOURCE_NAME}"
+
+    @staticmethod
+    def name_of(field: str) -> str:
+        return properties.name_of(field)
+
+    @classmethod
+    def taking_over(cls, project: Project, job: dict[str, Any]) -> YamlProject:
+        """`project`'s folder, stack and state with its program replaced by a YAML one declaring
+        `job` (a TuningJob's inputs by field) under the same name: a user moving a job across faces."""
+        moved = cls.__new__(cls)
+        moved.dir, moved.emulator, moved.env = project.dir, project.emulator, project.env
+        moved.started = project.started
+        moved._use_venv_plugins()
+        moved.job, moved.config = dict(job), {"vertex-tuning:apiEndpoint": project.emulator.url}
+        moved.write()
+        return moved
+
+    def _use_venv_plugins(self) -> None:
+        # The plugin is the venv's console script: the CLI finds it on PATH, as after `. .venv/bin/activate`.
+        self.env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
+
+    def _write_program(self, gcs_dir: Path, train: Path) -> None:
+        self._use_venv_plugins()
+        self.gcs_dir = gcs_dir
+        self.job: dict[str, Any] = {
+            "project": PROJECT, "location": LOCATION, "training_dataset_uri": self._uploaded(train), **JOB_SETTINGS,
+        }
+        self.config = {"vertex-tuning:apiEndpoint": self.emulator.url}
+        self.write()
+
+    def write(self) -> None:
+        name = RESOURCE_NAME
+        outputs = {out: f"${{{name}.{properties.name_of(field)}}}" for out, field in JOB_OUTPUTS.items()}
+        outputs["billableTokens"] = f"${{{name}.tuningDataStats.tokens}}"
+        program = {
+            "name": "tuning", "runtime": "yaml", "stackConfigDir": "stacks",
+            "resources": {name: {"type": "vertex-tuning:TuningJob",
+                                 "properties": properties.to_wire(self.job)}},
+            "outputs": outputs,
+        }
+        (self.dir / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
+        (self.dir / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump({"config": self.config}))
+
+    def set_job(self, **settings: Any) -> None:
+        self.job.update(settings)
+        self.write()
+
+    def use_validation_data(self, path: Path) -> None:
+        self.set_job(validation_dataset_uri=self._uploaded(path))
+
+    def _uploaded(self, path: Path) -> str:
+        """A local file placed in the emulator's Cloud Storage folder, as its gs:// URI."""
+        shutil.copyfile(path, self.gcs_dir / BUCKET / f"engine-{path.name}")
+        return f"gs://{BUCKET}/engine-{path.name}"
 
 
 def descendants(pid: int) -> list[int]:
@@ -198,11 +292,18 @@ def write_training_file(path: Path, examples: tuple[tuple[str, str], ...] = SAMP
 
 
 @pytest.fixture
-def project(tmp_path: Path, emulator: Emulator, gcs_dir: Path) -> Iterator[Project]:
-    yield from _project(tmp_path, emulator, gcs_dir)
+def face(request: pytest.FixtureRequest) -> str:
+    """Which program declares the TuningJob: "python" (the default) or "yaml" (@BOTH_FACES)."""
+    return str(getattr(request, "param", "python"))
 
 
-def _project(tmp_path: Path, emulator: Emulator, gcs_dir: Path) -> Iterator[Project]:
-    project = Project(tmp_path, emulator, gcs_dir, write_training_file(tmp_path / "train.jsonl"))
+@pytest.fixture
+def project(tmp_path: Path, emulator: Emulator, gcs_dir: Path, face: str) -> Iterator[Project]:
+    yield from _project(tmp_path, emulator, gcs_dir, face)
+
+
+def _project(tmp_path: Path, emulator: Emulator, gcs_dir: Path, face: str = "python") -> Iterator[Project]:
+    kind = YamlProject if face == "yaml" else Project
+    project = kind(tmp_path, emulator, gcs_dir, write_training_file(tmp_path / "train.jsonl"))
     yield project
     project.close()

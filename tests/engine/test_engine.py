@@ -6,7 +6,9 @@ stack outputs, refresh and destroy, and updates that fail or are interrupted hal
 
 Every test that deploys checks the serving invariant the way a serving app lives it: after
 each `pulumi up`, the endpoint named in the stack outputs answers a question; or the up
-failed and the endpoint of the previous outputs still answers.
+failed and the endpoint of the previous outputs still answers. The tests marked @BOTH_FACES
+run twice: with the Python program (the dynamic provider) and with a YAML program (the
+provider plugin), the same scenario through either face over the one core.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from google.genai import errors as genai_errors
 
 from tests.conftest import SAMPLE_EXAMPLES
-from tests.engine.conftest import URN, FreezableClock, Project, kill_tree, write_training_file
+from tests.engine.conftest import BOTH_FACES, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
 
@@ -50,10 +52,11 @@ def model_exists(project: Project, model: str) -> bool:
     return True
 
 
+@BOTH_FACES
 def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     up = project.pulumi("up", "--yes")
     # Progress and the cost line are attributed to the TuningJob (the engine's Log RPC).
-    attributed = up.stdout.split("pulumi-python:dynamic/vertex:TuningJob (engine-job):", 1)[1]
+    attributed = up.stdout.split(f"{project.resource_type} (engine-job):", 1)[1]
     assert "~422 training tokens (211 x 2 epochs)" in attributed
     assert "engine-job: SUCCEEDED epoch 2/2, step 4/4, train loss" in attributed
     # The cost line once per `up`: in its preview, not again in its update (another provider
@@ -70,28 +73,30 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     # No validation data: the train figures only.
     metrics = out["metrics"]
     assert metrics["step"] > 0 and metrics["epoch"] == 2 and 0 < metrics["trainTokenAccuracy"] <= 1
-    assert metrics["trainLoss"] > 0 and metrics["evalLoss"] is None
+    assert metrics["trainLoss"] > 0 and metrics.get("evalLoss") is None
+    project.pulumi("preview", "--expect-no-changes")
     again = project.pulumi("up", "--yes")
     assert "2 unchanged" in again.stdout
     assert len(project.jobs()) == 1
 
 
+@BOTH_FACES
 def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_applies(project):
     project.pulumi("up", "--yes")
     first = project.outputs()
 
     project.set_job(wait_timeout_seconds=600)
     preview = project.pulumi("preview", "--diff")
-    assert "~ pulumi-python:dynamic/vertex:TuningJob: (update)" in preview.stdout
-    assert "wait_timeout_seconds" in preview.stdout and "1 to update" in preview.stdout
+    assert f"~ {project.resource_type}: (update)" in preview.stdout
+    assert project.name_of("wait_timeout_seconds") in preview.stdout and "1 to update" in preview.stdout
     project.pulumi("up", "--yes")
     assert project.outputs()["tuningJobName"] == first["tuningJobName"]
     assert len(project.jobs()) == 1
 
     project.set_job(epoch_count=3)
     preview = project.pulumi("preview", "--diff")
-    assert "+-pulumi-python:dynamic/vertex:TuningJob: (replace)" in preview.stdout
-    assert "epoch_count" in preview.stdout and "2 => 3" in preview.stdout
+    assert f"+-{project.resource_type}: (replace)" in preview.stdout
+    assert f"{project.name_of('epoch_count')}: 2 => 3" in preview.stdout
     assert "~633 training tokens (211 x 3 epochs)" in preview.stderr  # where --diff shows the engine's log lines
     # Every command shows the cost line again: the `up` after the preview, in its own preview.
     up = project.pulumi("up", "--yes")
@@ -139,6 +144,7 @@ def test_change_a_setting_and_change_it_back_keeps_a_model_serving(project):
     assert len(project.jobs()) == 3
 
 
+@BOTH_FACES
 def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_keeps_serving(
     project: Project, clock: FreezableClock
 ):
@@ -179,6 +185,7 @@ def test_a_replacement_that_fails_fails_the_up_with_vertex_reason_and_the_old_mo
     assert "Paris" in project.ask(before)
 
 
+@BOTH_FACES
 def test_a_replacement_reaching_the_wait_bound_fails_and_the_next_up_adopts_it(
     project: Project, clock: FreezableClock
 ):
@@ -189,7 +196,7 @@ def test_a_replacement_reaching_the_wait_bound_fails_and_the_next_up_adopts_it(
     clock.freeze()
     up = project.pulumi("up", "--yes", check=False)
     assert up.returncode != 0
-    assert "wait_timeout_seconds (2s) was reached" in up.stdout and "keeps serving" in up.stdout
+    assert f"{project.name_of('wait_timeout_seconds')} (2s) was reached" in up.stdout and "keeps serving" in up.stdout
     assert project.outputs() == before
     assert "Paris" in project.ask(before)
     (running,) = [j for j in project.jobs() if j.live]
@@ -226,6 +233,7 @@ def test_without_waiting_a_replacement_fails_the_up_until_its_job_serves(project
     assert len(project.jobs()) == 2
 
 
+@BOTH_FACES
 def test_a_model_deleted_outside_pulumi_is_drift_for_refresh_and_up_runs_the_job_again(project: Project):
     project.pulumi("up", "--yes")
     before = project.outputs()
@@ -250,6 +258,7 @@ def test_a_model_deleted_outside_pulumi_is_drift_for_refresh_and_up_runs_the_job
     assert "Paris" in project.ask(after)
 
 
+@BOTH_FACES
 def test_ctrl_c_stops_waiting_at_once_and_the_next_up_adopts_the_running_job(project: Project, clock: FreezableClock):
     clock.freeze()
     up = project.start_pulumi("up", "--yes")
@@ -281,7 +290,7 @@ def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Proje
     assert locked.returncode != 0 and "locked" in locked.stdout + locked.stderr
     project.recovered_up_adopts(submitted)
     assert not project.state().get("pending_operations")
-    assert URN in {r["urn"] for r in project.state()["resources"]}
+    assert project.urn in {r["urn"] for r in project.state()["resources"]}
 
 
 def test_destroy_removes_the_tuned_model_and_its_endpoints(project: Project):
@@ -293,11 +302,13 @@ def test_destroy_removes_the_tuned_model_and_its_endpoints(project: Project):
         vertex.generate_content(project.conn, out["tunedModelEndpoint"], "hello")
 
 
+@BOTH_FACES
 def test_bad_input_fails_preview_with_the_check_message_and_creates_nothing(project):
     project.set_job(adapter_size=32)
     preview = project.pulumi("preview", check=False)
     assert preview.returncode != 0
-    assert "adapter_size" in preview.stdout and "supports adapter sizes 1, 2, 4, 8, 16, not 32" in preview.stdout
+    assert project.name_of("adapter_size") in preview.stdout
+    assert "supports adapter sizes 1, 2, 4, 8, 16, not 32" in preview.stdout
     assert project.jobs() == []
 
 
@@ -324,12 +335,11 @@ def test_bad_stack_config_names_the_key(project):
     assert "tuning:epochs" in preview.stdout and "Traceback" not in preview.stdout + preview.stderr
 
 
+@BOTH_FACES
 def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_serving(
     project: Project, tmp_path: Path
 ):
-    validation = write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[:4])
-    project.config["tuning:validationData"] = str(validation)
-    project.write()
+    project.use_validation_data(write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[:4]))
     project.pulumi("up", "--yes")
     before = project.outputs()
     metrics = before["metrics"]
@@ -341,7 +351,7 @@ def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_ser
     up = project.pulumi("up", "--yes", check=False)
     assert up.returncode != 0
     assert "failed the quality gate: eval token accuracy" in up.stdout
-    assert "below min_eval_token_accuracy 0.99" in up.stdout
+    assert f"below {project.name_of('min_eval_token_accuracy')} 0.99" in up.stdout
     assert "keeps serving" in up.stdout and "is kept, not deleted" in up.stdout
     assert project.outputs() == before and "Paris" in project.ask(before)
     (gated,) = [j for j in project.jobs() if j.name != before["tuningJobName"]]
