@@ -7,7 +7,7 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
+.PHONY: setup up down preview refresh outputs test test-fast lint sdk sdks bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -56,6 +56,12 @@ lint: setup
 sdk: setup
 	@$(PY) -m tools.codegen
 	@$(PY) -m tools.plugin_schema
+	@$(MAKE) --no-print-directory sdks
+
+# Regenerate the TypeScript and Go SDKs (sdk/nodejs, sdk/go) from the plugin's schema, as
+# `pulumi package gen-sdk` writes them (tools/sdkgen, built with Go once per machine); commit them.
+sdks:
+	@sdkgen="$$(bash scripts/install-sdkgen.sh)" && "$$sdkgen"
 
 bench: setup
 	@$(PY) bench/bench_dataset.py
