@@ -1,6 +1,7 @@
 """A TypeScript program against the generated SDK (sdk/nodejs), as a user has it after
-`npm install <checkout>/sdk/nodejs`: the SDK compiled by its own install script (its tsconfig,
-the TypeScript its package.json asks for), then the program type-checked by `tsc` in strict mode.
+`npm install --install-links <checkout>/sdk/nodejs`: the SDK compiled by its own install script
+(its tsconfig, the TypeScript its package.json asks for, one copy of @pulumi/pulumi), then the
+program type-checked by `tsc` in strict mode.
 nodejs/index.ts passes clean; each mistake a user makes (a misspelt input, a string for
 epochCount, an unknown enum value, a misspelt output or metric) is reported on its own line.
 
