@@ -95,8 +95,8 @@ build_yaml_host() {
   GOBIN="$work/yaml" go install "${build_flags[@]}" \
     -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$yaml_version" \
     "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$yaml_version" >>"$log" 2>&1
-  install -m 0755 "$work/yaml/pulumi-language-yaml" "$dest/.pulumi-language-yaml.partial"
-  mv -f "$dest/.pulumi-language-yaml.partial" "$dest/pulumi-language-yaml"
+  install -m 0755 "$work/yaml/pulumi-language-yaml" "$dest/.pulumi-language-yaml.$$"
+  mv -f "$dest/.pulumi-language-yaml.$$" "$dest/pulumi-language-yaml"
 }
 
 if [ "$(version_of "$dest/pulumi")" = "$version" ] && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
