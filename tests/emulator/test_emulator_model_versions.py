@@ -220,6 +220,23 @@ def test_models_tuned_before_2025_07_11_cannot_be_tuned_further(emulator_factory
     assert refused.value.code == 400 and "2025-07-11" in refused.value.message
 
 
+def test_other_aliases_are_added_moved_named_and_removed_as_vertex_does(tune, first, models, vertex_http):
+    second = tune(base_model=first.tuned_model.model)
+    added = models.merge_version_aliases(name=first.tuned_model.model, version_aliases=["serving", "held-a"])
+    assert list(added.version_aliases) == ["default", "held-a", "serving"]
+    assert models.get_model(name=bare(first.tuned_model.model) + "@serving").version_id == "1"
+    # An alias is on one version of a model: adding it to another moves it there.
+    moved = models.merge_version_aliases(name=second.tuned_model.model, version_aliases=["serving"])
+    assert list(moved.version_aliases) == ["serving"]
+    assert list(models.get_model(name=first.tuned_model.model).version_aliases) == ["default", "held-a"]
+    removed = models.merge_version_aliases(name=first.tuned_model.model, version_aliases=["-held-a"])
+    assert list(removed.version_aliases) == ["default"]
+    for bad in ("Upper", "v2", "ends-", "-"):
+        status, _, body = vertex_http("POST", f"/v1/{first.tuned_model.model}:mergeVersionAliases",
+                                      {"versionAliases": [bad]})
+        assert status == 400 and "Invalid version alias" in body["error"]["message"], bad
+
+
 def test_moving_the_default_alias_lets_the_first_version_go(vertex_http, gapic, tune, first, models):
     second = tune(base_model=first.tuned_model.model)
     moved = models.merge_version_aliases(name=second.tuned_model.model, version_aliases=["default"])

@@ -13,6 +13,7 @@ provider plugin), the same scenario through either face over the one core.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
     project.set_job(epoch_count=3)
     preview = project.pulumi("preview", "--diff")
     assert f"+-{project.resource_type}: (replace)" in preview.stdout
-    assert f"{project.name_of('epoch_count')}: 2 => 3" in preview.stdout
+    assert re.search(rf"{project.name_of('epoch_count')}\s*: 2 => 3", preview.stdout)
     assert "~633 training tokens (211 x 3 epochs)" in preview.stderr  # where --diff shows the engine's log lines
     # Every command shows the cost line again: the `up` after the preview, in its own preview.
     up = project.pulumi("up", "--yes")

@@ -8,6 +8,7 @@ refresh of a job gone, cancel and parallel creates, delete, and the same resourc
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -26,6 +27,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from tests.plugin.conftest import LOCATION, NAME, PROJECT, PULUMI_PROJECT, STACK, URN, Plugin, job_properties
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
+from tuning_provider.plugin import properties
 from tuning_provider.plugin.properties import TOKEN
 from tuning_provider.plugin.structs import to_struct
 from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
@@ -43,6 +45,15 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def known(value: Any) -> Any:
+    """A value without its None parts (the wire leaves them out), the face-set inputs dropped."""
+    if isinstance(value, dict):
+        return {k: known(v) for k, v in value.items() if v is not None and k not in properties.FACE_SET}
+    if isinstance(value, list):
+        return [known(v) for v in value]
+    return value
 
 
 @pytest.fixture
@@ -102,7 +113,14 @@ def test_check_lets_a_previews_unknowns_through(plugin: Plugin) -> None:
 # --- create, diff, read, delete ----------------------------------------------------------------
 
 
-def test_basic_create_serves_a_model_and_reports_camel_case_outputs(plugin: Plugin, train_uri: str) -> None:
+def test_basic_create_serves_a_model_and_reports_camel_case_outputs(
+    plugin: Plugin, train_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plugin runs its own server: nothing on its path looks for another's handlers.
+    def forbidden(*objects: object) -> list[object]:
+        raise AssertionError("the plugin path called gc.get_referrers")
+
+    monkeypatch.setattr(gc, "get_referrers", forbidden)
     inputs = plugin.checked(job_properties(train_uri))
     assert "resourceKey" not in inputs and inputs["adapterSize"] == "ADAPTER_SIZE_FOUR"
     id_, outputs = plugin.create(inputs)
@@ -219,13 +237,15 @@ def test_the_same_resource_in_both_faces_runs_one_job_whose_model_goes_with_the_
     dynamic = TuningJobProvider()
     dynamic.configure(ConfigureRequest(Config({API_ENDPOINT_KEY: plugin.emulator.url}, "tuning")))
     snake = {"project": PROJECT, "base_model": "gemini-3.5-flash", "training_dataset_uri": train_uri,
-             "epoch_count": 2, "adapter_size": 4, "poll_interval_seconds": 0.2,
+             "epoch_count": 2, "adapter_size": 4, "poll_interval_seconds": 0.2, "wait_timeout_seconds": 60,
              "resource_key": f"{PULUMI_PROJECT}/{STACK}/{NAME}"}
     python_job = dynamic.create(dynamic.check({}, snake).inputs)
     _, yaml_job = plugin.create(plugin.checked(job_properties(train_uri)))
     # One resource, two declarations: the second adopts the first's job, no second one is paid for.
     assert yaml_job["tuningJobName"] == python_job.id
     assert len(list(vertex.list_tuning_jobs(conn(plugin)))) == 1
+    # Both faces give the same outputs for the same settings, each in its own names.
+    assert known(properties.outputs_from_wire(yaml_job)) == known(python_job.outs)
 
     dynamic.delete(python_job.id, python_job.outs)  # the Python declaration goes: the YAML one serves on
     assert "Paris" in vertex.generate_content(conn(plugin), yaml_job["tunedModelEndpoint"], QUESTION, temperature=0)

@@ -29,16 +29,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning_provider.emulator.filters import Field, Predicate, parse_filter
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.operations import done_operation
-from tuning_provider.emulator.paging import Key, Page, paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
+from tuning_provider.emulator.paging import Key, ListRequest, Page, paginate
+from tuning_provider.emulator.vertex.filters import Field, Predicate, parse_filter
+from tuning_provider.emulator.vertex.operations import done_operation
+from tuning_provider.emulator.vertex.store import Store, split_name
+from tuning_provider.emulator.vertex.tuning_jobs import StoredJob, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
 
-__all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "Models"]
+__all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "ModelRegistry"]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -89,7 +88,7 @@ class ModelVersion:
     create_time: float
 
 
-class Models:
+class ModelRegistry:
     """The model_versions table. `deployments(parent, model_id, version)` says which endpoints
     serve a model version (every version when None) and `checkpoints(parent, job_id)` which
     checkpoints its job kept."""
@@ -219,8 +218,8 @@ class Models:
                 "Add it to another version instead, which moves it there."
             )
         for alias in aliases:
-            bare = alias.removeprefix("-")
-            if not isinstance(alias, str) or not _ALIAS.match(bare) or _VERSION_LIKE.match(bare):
+            bare = alias.removeprefix("-") if isinstance(alias, str) else ""
+            if not _ALIAS.match(bare) or _VERSION_LIKE.match(bare):
                 raise InvalidRequest(
                     f"Invalid version alias {alias!r}: an alias starts with a lowercase letter, holds letters, digits "
                     "and '-', ends with a letter or digit, is at most 128 characters and is not of the form v1."
@@ -245,7 +244,7 @@ class Models:
 
     # --- for the other resources -------------------------------------------------------------
 
-    def add_tuned(self, record: JobRecord, ended: float) -> str:
+    def add_tuned(self, record: StoredJob, ended: float) -> str:
         """The model version a succeeded job produced (in the caller's transaction); returns its
         version id. A job planned as a new version of a model (`plan["newVersion"]`) takes the
         number after the last one that model gave out, as Vertex documents for continuous tuning."""
