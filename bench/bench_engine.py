@@ -51,7 +51,7 @@ if str(REPO) not in sys.path:
 
 from tuning_provider.emulator import Emulator  # noqa: E402
 from tuning_provider.emulator.http.app import Request, Response  # noqa: E402
-from tuning_provider.provider_server import WORKERS_ENV  # noqa: E402
+from tuning_provider.pulumi_internals import WORKERS_ENV  # noqa: E402
 
 PULUMI = REPO / ".venv" / "bin" / "pulumi"
 PYTHON = REPO / ".venv" / "bin" / "python"

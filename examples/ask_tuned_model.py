@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's packages
 
 from tuning_provider.errors import TuningError  # noqa: E402
-from tuning_provider.vertex import Connection, generate_content  # noqa: E402
+from tuning_provider.vertex import Connection, connect, generate_content  # noqa: E402
 
 _RESOURCE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/")
 
@@ -69,7 +69,7 @@ def connection_for(endpoint: str, api_endpoint: str | None) -> Connection:
     match = _RESOURCE.match(endpoint)
     if match is None:
         raise NotReady(f"{endpoint!r} is not an endpoint name such as projects/P/locations/L/endpoints/ID")
-    return Connection(project=match["project"], location=match["location"], api_endpoint=api_endpoint)
+    return connect(match["project"], match["location"], api_endpoint)
 
 
 def find_endpoint(stack: str, job: str | None = None) -> tuple[str, str | None]:

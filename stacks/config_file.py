@@ -4,13 +4,17 @@ Problems are reported as `FILE:LINE: KEY: sentence`, as compilers and linters do
 editor jumps to them. The settings a running program judges come from the engine (which also
 takes `pulumi config set` and `--config` values); this module only finds them in the file.
 `read_stack_file` reads the settings from the file itself, for checks that run without the
-engine (before `pulumi` starts, or in tests).
+engine (before `pulumi` starts, or in tests). `Problems` collects the problems a parse finds,
+each once and at its line, into the one ConfigError that lists them all.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,7 @@ import yaml
 
 from tuning_provider.errors import ConfigError, ConfigProblem
 
-__all__ = ["display_path", "key_lines", "read_stack_file", "stack_file"]
+__all__ = ["Problems", "closest", "display_path", "key_lines", "read_stack_file", "stack_file"]
 
 
 def stack_file(stack: str, project_dir: Path) -> Path:
@@ -94,3 +98,51 @@ def _collect(node: yaml.MappingNode, prefix: str, lines: dict[str, int]) -> None
         lines[path] = key_node.start_mark.line + 1
         if isinstance(value_node, yaml.MappingNode):
             _collect(value_node, f"{path}.", lines)
+
+
+class Problems:
+    """The problems a parse of the settings finds, as it finds them: each once, and in the end
+    at the line of the stack file that holds its key (or its parent's, for a missing key)."""
+
+    def __init__(self, source: Path | None = None) -> None:
+        """`source`: the stack file the settings come from, when known."""
+        self._source = source
+        self._found: list[ConfigProblem] = []
+
+    def add(self, key: str, message: str, value: Any = None) -> None:
+        """`key` is wrong: `message` says how and the fix; `value`, the bad value, is shown
+        unless the sentence quotes it already."""
+        if value is not None and repr(value) not in message:
+            message = f"{message} (got {value!r})"
+        problem = ConfigProblem(key, message)
+        if problem not in self._found:
+            self._found.append(problem)
+
+    def __bool__(self) -> bool:
+        return bool(self._found)
+
+    def error(self) -> ConfigError:
+        """Every problem at once, each at its line, in the file's order (as an editor shows them).
+        The file is read for its lines only now: a stack without problems never pays for it."""
+        if self._source is None:
+            return ConfigError(self._found)
+        lines = key_lines(self._source)
+        located = sorted((replace(p, line=_line_of(p.key, lines)) for p in self._found), key=lambda p: p.line or 0)
+        return ConfigError(located, display_path(self._source))
+
+
+def closest(name: str, valid: Iterable[str], what: str) -> str:
+    """The sentence for a key `name` that is not `what`, with the closest valid one."""
+    valid = sorted(valid)
+    guess = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]}? " if guess else ""
+    return f"{name!r} is not {what}; {hint}valid keys: {', '.join(valid)}"
+
+
+def _line_of(key: str, lines: Mapping[str, int]) -> int | None:
+    # A key that is not in the file (a missing one) points at its parent, if that is there.
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key.rpartition(".")[0]
+    return None

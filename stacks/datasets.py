@@ -13,7 +13,6 @@ from pathlib import Path
 import pulumi
 
 from stacks.config import StackConfig
-from stacks.entries import root_base_model
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -32,11 +31,10 @@ def dataset_object_name(path: Path) -> str:
 
 def checked_datasets(config: StackConfig) -> dict[str, Path]:
     """The stack's dataset files by kind ("training", "validation"), each validated as that
-    kind for the job's base model. Raises DatasetError with the bad lines listed; warnings
+    kind (the base model is the spec's to judge). Raises DatasetError with the bad lines listed; warnings
     (a small training set, say) are shown and do not stop the run."""
     files = {"training": config.training_data, "validation": config.validation_data}
-    base_model = config.job.get("base_model")
-    return {kind: check_dataset(path, kind, base_model, f"tuning:{_KEYS[kind]}")
+    return {kind: check_dataset(path, kind, f"tuning:{_KEYS[kind]}")
             for kind, path in files.items() if path is not None}
 
 
@@ -46,22 +44,20 @@ def checked_job_datasets(config: StackConfig, shared: dict[str, Path] | None = N
     checked = {path: path for path in (checked_datasets(config) if shared is None else shared).values()}
     out: dict[str, dict[str, Path]] = {}
     for entry in config.entries:
-        files: dict[str, Path] = {}
         for kind, path in entry.datasets.items():
             if path not in checked:
                 key = f"tuning:jobs.{entry.name}.{_KEYS[kind]}"
-                checked[path] = check_dataset(path, kind, root_base_model(entry.name, config.job, config.jobs), key)
-            files[kind] = path
-        out[entry.key] = files
+                checked[path] = check_dataset(path, kind, key)
+        out[entry.key] = dict(entry.datasets)
     return out
 
 
 _KEYS = {"training": "trainingData", "validation": "validationData"}
 
 
-def check_dataset(path: Path, kind: str, base_model: str | None, key: str) -> Path:
+def check_dataset(path: Path, kind: str, key: str) -> Path:
     """`path`, validated as a `kind` dataset; DatasetError naming the setting `key` if bad."""
-    report = _report(path, kind, base_model)
+    report = _report(path, kind)
     for warning in report.warnings:
         pulumi.log.warn(f"{path.name}: {warning}")
     if not report.ok:
@@ -78,15 +74,15 @@ def check_dataset(path: Path, kind: str, base_model: str | None, key: str) -> Pa
     return path
 
 
-def training_tokens(path: Path, base_model: str | None) -> int:
+def training_tokens(path: Path) -> int:
     """A job's training data's estimated token count, for the TuningJob's cost estimate (the
     report `check_dataset` made, not read twice)."""
-    return _report(path, "training", base_model).estimated_tokens
+    return _report(path, "training").estimated_tokens
 
 
 @functools.cache
-def _report(path: Path, kind: str, base_model: str | None) -> DatasetReport:
-    return validate_dataset(path, kind=kind, base_model=base_model, max_errors=LISTED_ERRORS)  # type: ignore[arg-type]
+def _report(path: Path, kind: str) -> DatasetReport:
+    return validate_dataset(path, kind=kind, max_errors=LISTED_ERRORS)  # type: ignore[arg-type]
 
 
 def _what_is_wrong(bad_lines: int, kind: str, key: str) -> str:

@@ -31,11 +31,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "ROOT",
+    "Recovery",
     "jobs_in_flight",
     "main",
     "pulumi_executable",
@@ -146,11 +148,39 @@ def recover_interrupted_creates(stack: str, cwd: Path = ROOT, env: Mapping[str, 
     return creates
 
 
-def recover(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> None:
-    """Make a stack that an interrupted `pulumi up` left behind ready for the next one."""
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover` found on a stack: the stale locks it released, the pending creates it cleared."""
+
+    stack: str
+    locks: tuple[Path, ...] = ()
+    creates: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line: what was found and done, or that there was nothing to recover."""
+        if not self.locks and not self.creates:
+            return (f"stack {self.stack}: nothing to recover (no lock of an interrupted pulumi process, "
+                    "no pending create)")
+        done = []
+        if self.locks:
+            done.append(f"released {_count(len(self.locks), 'stale lock')}")
+        if self.creates:
+            done.append(f"cleared {_count(len(self.creates), 'pending TuningJob create')} "
+                        "(the next `pulumi up` adopts the submitted job)")
+        return f"stack {self.stack}: " + " and ".join(done)
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+def recover(stack: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> Recovery:
+    """Make a stack that an interrupted `pulumi up` left behind ready for the next one, and say
+    what was found."""
     whoami = json.loads(_checked(run_pulumi("whoami", "--json", cwd=cwd, env=env), "finding the state backend"))
-    release_stale_locks(str(whoami.get("url", "")))
-    recover_interrupted_creates(stack, cwd, env)
+    locks = release_stale_locks(str(whoami.get("url", "")))
+    creates = recover_interrupted_creates(stack, cwd, env)
+    return Recovery(stack, tuple(locks), tuple(creates))
 
 
 # What a preview does to a resource that a `pulumi up` would create anew (pulumi's step ops).
@@ -176,7 +206,7 @@ def jobs_in_flight(preview: Mapping[str, Any], api_endpoint: str | None) -> list
             spec = TuningJobSpec.model_validate(inputs)
         except SpecError:
             continue
-        conn = vertex.Connection(spec.project, spec.location, api_endpoint)
+        conn = vertex.connect(spec.project, spec.location, api_endpoint)
         jobs = vertex.list_tuning_jobs(conn, labels={FINGERPRINT_LABEL: spec.fingerprint()})
         names += [job.name for job in jobs if job.live and job.name not in names]
     return names
@@ -207,7 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _in_flight(args.stack)
         if args.command == "prepare" and stack_file(args.stack, ROOT).is_file():
             check_stack_file(stack_file(args.stack, ROOT))
-        recover(args.stack)
+        recovery = recover(args.stack)
+        if args.command == "recover":  # `prepare` runs before every `make up`: quiet when all is well
+            print(recovery.summary())
     except (RuntimeError, ConfigError, ApiError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

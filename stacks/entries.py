@@ -26,14 +26,15 @@ one tuned from it, and the old models go only once the new ones serve. A job nev
 its own model: each `up` would then replace it with one tuned from the last.
 
 Beside TuningJob inputs a job holds only `trainingData`, `validationData`, `sweep` and `tuneFrom`.
-This module turns the (already judged) settings into `JobEntry`s; stacks/config.py judges them.
+This module holds what a job is once parsed (`JobEntry`, `SweepPlan`, `TuneFrom`), the names of
+its parts, and the order jobs are declared in; stacks/job_settings.py parses and judges them.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,13 @@ __all__ = [
     "JOB_NAME",
     "KEEP_CHOICES",
     "SWEEP_KEYS",
+    "TUNE_FROM_STACK_KEYS",
     "JobEntry",
     "SweepPlan",
-    "TUNE_FROM_STACK_KEYS",
     "TuneFrom",
-    "job_entries",
-    "root_base_model",
-    "tune_from",
-    "tune_from_chain",
+    "in_declaration_order",
     "trial_name",
+    "tune_from",
 ]
 
 # A job's own datasets, by the stack setting they stand in for.
@@ -112,32 +111,6 @@ def tune_from(value: Any) -> TuneFrom | None:
     return None
 
 
-def tune_from_chain(name: str, jobs: Mapping[str, Any]) -> list[str]:
-    """`name` and the jobs of `jobs` (tuning:jobs as written) it tunes from, in turn, up to the
-    first one that tunes from no job of this stack, or up to a job seen before (a circle)."""
-    chain = [name]
-    while True:
-        own = jobs.get(chain[-1])
-        source = tune_from(own.get("tuneFrom")) if isinstance(own, Mapping) else None
-        if source is None or source.stack is not None or source.job not in jobs:
-            return chain
-        chain.append(str(source.job))
-        if source.job in chain[:-1]:
-            return chain
-
-
-def root_base_model(name: str | None, shared: Mapping[str, Any], jobs: Mapping[str, Any]) -> str | None:
-    """The base_model at the root of job `name`'s chain of tuneFrom (None: the one job of
-    `tuning:job`): the Google model whose limits apply along the chain and for which its data
-    is tokenized. None when the chain leaves the stack, circles or names no job of it."""
-    chain = tune_from_chain(name, jobs) if name is not None else []
-    if chain and chain[-1] in chain[:-1]:
-        return None
-    root = {**shared, **(jobs.get(chain[-1]) or {} if chain else {})}
-    base = root.get("base_model")
-    return base if "tuneFrom" not in root and isinstance(base, str) else None
-
-
 @dataclass(frozen=True)
 class JobEntry:
     """One named job of the stack: its TuningJob inputs (shared ones merged in), its dataset
@@ -149,52 +122,29 @@ class JobEntry:
     datasets: dict[str, Path]
     sweep: SweepPlan | None = None
     tune_from: TuneFrom | None = None
+    # The Google model at the root of its tuneFrom chain (its own base_model without one): its
+    # limits apply along the chain and its data is tokenized for it. None when the chain
+    # leaves the stack.
+    root_model: str | None = None
 
     @property
     def key(self) -> str:
         return self.name or "job"
 
 
-def job_entries(
-    shared: Mapping[str, Any],
-    jobs: Mapping[str, Mapping[str, Any]] | None,
-    datasets: Mapping[str, Path | None],
-    root: Path,
-) -> list[JobEntry]:
-    """The stack's jobs from `tuning:job` (`shared`), `tuning:jobs` and the stack's datasets;
-    a job's own dataset paths are relative to `root`, the project folder. A job comes after
-    the job of this stack it tunes from, so that its source is declared first."""
-    if not jobs:
-        return [_entry(None, {}, shared, datasets, root)]
-    entries = {name: _entry(name, settings, shared, datasets, root) for name, settings in jobs.items()}
+def in_declaration_order(entries: Sequence[JobEntry]) -> list[JobEntry]:
+    """`entries` with each job after the job of this stack it tunes from, so that its source is
+    declared first; otherwise in the order written. A circle is left as written (the parse
+    reports it)."""
+    by_key = {entry.key: entry for entry in entries}
     ordered: dict[str, JobEntry] = {}
 
-    def place(name: str, seen: frozenset[str]) -> None:
-        entry = entries[name]
+    def place(entry: JobEntry, seen: frozenset[str]) -> None:
         source = entry.tune_from.job if entry.tune_from and not entry.tune_from.stack else None
-        if source in entries and source not in seen:  # a cycle is config.py's to report
-            place(source, seen | {name})
-        ordered.setdefault(name, entry)
+        if source in by_key and source not in seen:
+            place(by_key[source], seen | {entry.key})
+        ordered.setdefault(entry.key, entry)
 
-    for name in entries:
-        place(name, frozenset())
+    for entry in entries:
+        place(entry, frozenset())
     return list(ordered.values())
-
-
-def _entry(
-    name: str | None, own: Mapping[str, Any], shared: Mapping[str, Any], datasets: Mapping[str, Path | None],
-    root: Path,
-) -> JobEntry:
-    merged = {**shared, **own}
-    files = dict(datasets)
-    for key, kind in DATASET_KEYS.items():
-        if key in merged:
-            files[kind] = root / Path(merged[key])
-    sweep = merged.get("sweep")
-    plan = SweepPlan(grid={k: list(v) for k, v in sweep["grid"].items()}, keep=sweep.get("keep", "all")) \
-        if isinstance(sweep, Mapping) else None
-    inputs = {k: v for k, v in merged.items() if k not in ENTRY_KEYS}
-    source = tune_from(merged.get("tuneFrom"))
-    if source is not None:
-        inputs.pop("base_model", None)  # the source's tuned model is the base model
-    return JobEntry(name, inputs, {kind: path for kind, path in files.items() if path is not None}, plan, source)

@@ -46,7 +46,6 @@ import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
 from stacks.datasets import checked_datasets, checked_job_datasets, dataset_object_name
-from stacks.entries import root_base_model
 from stacks.job import declare_tuning_jobs
 from tuning_provider import TuningJob, catalog
 
@@ -189,8 +188,7 @@ def _jobs_without_the_key(config: StackConfig) -> dict[str, str]:
     (and the provider's check asks Vertex what the tuned model was tuned from)."""
     without: dict[str, str] = {}
     for entry in config.entries:
-        root = root_base_model(entry.name, config.job, config.jobs)
-        info = catalog.find_model(root) if root else None
+        info = catalog.find_model(entry.root_model) if entry.root_model else None
         if config.job_cmek == "off":
             without[entry.key] = "tuning:jobCmek is off"
         elif info is not None and not info.cmek:

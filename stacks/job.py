@@ -12,10 +12,18 @@ settings, grid and data: stacks/sweep.py's `keep: best`).
 A job with `tuneFrom` (stacks/entries.py) gets as base_model the tuned model name of its source:
 another job's `tuned_model_name` output (a sweep's best trial's), or another stack's
 `tunedModelName` output through a StackReference.
+
+A sweep with `keep: best` reads the winner the last `up` recorded from the stack's own outputs,
+through a StackReference of the stack itself (read by the engine, in previews too; a first up
+finds no outputs), and declares its trials once that is read: the winner alone after a
+finished sweep, every trial otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -25,11 +33,11 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.datasets import dataset_object_name, training_tokens
-from stacks.entries import JobEntry, TuneFrom, root_base_model
+from stacks.entries import JobEntry, TuneFrom
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
 
-__all__ = ["JOB_OUTPUTS", "declare_tuning_jobs", "sweep_key"]
+__all__ = ["JOB_OUTPUTS", "SWEEP_OUTPUTS", "declare_tuning_jobs", "sweep_key"]
 
 # Stack output -> TuningJob output, for every job.
 JOB_OUTPUTS = {
@@ -80,6 +88,10 @@ def _stack_form(output: str, value: pulumi.Output[Any]) -> pulumi.Output[Any]:
     return value.apply(form) if form else value
 
 
+# What a sweep's entry exports beside JOB_OUTPUTS (its best trial's).
+SWEEP_OUTPUTS = ("bestTrial", "sweptTrials", "sweepKey", "trials")
+
+
 def declare_tuning_jobs(
     config: StackConfig,
     dataset_uris: Mapping[str, Mapping[str, Any]],
@@ -87,26 +99,24 @@ def declare_tuning_jobs(
     per_job: Mapping[str, Mapping[str, Any]] | None = None,
     **placement: Any,
 ) -> dict[str, TuningJob]:
-    """Every TuningJob of the stack (by resource name), with their outputs exported.
-    `dataset_uris` holds each job's dataset URIs by kind, keyed by the job's entry key;
-    `placement` inputs go to every job, `per_job` ones (by entry key) to that job only."""
+    """Every TuningJob of the stack, with their outputs exported; returns those declared at once,
+    by resource name (a sweep with `keep: best` declares its trials once the stack's last
+    outputs are read, so they are not among them). `dataset_uris` holds each job's dataset URIs
+    by kind, keyed by the job's entry key; `placement` inputs go to every job, `per_job` ones (by
+    entry key) to that job only."""
     declared: dict[str, TuningJob] = {}
-    outputs: dict[str, dict[str, Any]] = {}
-    previous: dict[str, Any] | None = None
+    outputs: dict[str, Mapping[str, Any]] = {}  # each entry's stack outputs
     references: dict[str, pulumi.StackReference] = {}
+    running: list[pulumi.Input[int]] = []  # how many jobs each entry runs
     for entry in config.entries:  # a job's source comes before it (stacks/entries.py)
-        uris = dataset_uris[entry.key]
-        root_model = root_base_model(entry.name, config.job, config.jobs)
-        tuned_from: dict[str, Any] = {}
-        if entry.tune_from is not None:
-            tuned_from["base_model"] = _source_model(entry.tune_from, outputs, references)
+        tuned_from = {"base_model": _source_model(entry.tune_from, outputs, references)} if entry.tune_from else {}
         inputs = {
             "project": config.project,
             "location": config.region,
-            "training_dataset_uri": uris["training"],
-            "validation_dataset_uri": uris.get("validation"),
+            "training_dataset_uri": dataset_uris[entry.key]["training"],
+            "validation_dataset_uri": dataset_uris[entry.key].get("validation"),
             # Checked locally before the upload: the preview's cost line and ceilings use it.
-            "training_dataset_tokens": training_tokens(entry.datasets["training"], root_model),
+            "training_dataset_tokens": training_tokens(entry.datasets["training"]),
             # The uploaded objects are those files, named by their content: nothing to read again
             # at check (and no storage permission for the preview's identity to need).
             "validate_dataset": False,
@@ -115,39 +125,67 @@ def declare_tuning_jobs(
             **entry.inputs,
             **tuned_from,
         }
-        base_name = f"{config.name_prefix}-{entry.name or 'job'}"
+        base_name = f"{config.name_prefix}-{entry.key}"
         if entry.sweep is None:
             job = TuningJob(base_name, TuningJobArgs(**inputs), opts=opts)
             declared[base_name] = job
-            outputs[entry.key] = {
-                output: _stack_form(output, getattr(job, name)) for output, name in JOB_OUTPUTS.items()
-            }
-            continue
-        if entry.sweep.keep == "best" and previous is None:
-            previous = _previous_outputs()
-        sweep = Sweep(base_name, SweepSettings(
-            base=inputs, grid=entry.sweep.grid, keep=entry.sweep.keep,
-            winner=_finished_winner(previous or {}, entry, config), opts=opts,
-        ))
-        declared.update(sweep.trials)
-        outputs[entry.key] = {
-            **{output: _stack_form(output, sweep.of_best(name)) for output, name in JOB_OUTPUTS.items()},
-            "bestTrial": sweep.best,
-            "sweptTrials": sweep.names,
-            "sweepKey": sweep_key(entry, config),
-            "trials": {
-                trial: {"settings": sweep.settings[trial], "tuningJobName": job.name, "tuningJobState": job.state,
-                        "tunedModelEndpoint": job.tuned_model_endpoint, "metrics": job.metrics}
-                for trial, job in sweep.trials.items()
-            },
-        }
-    _say_if_jobs_queue(len(declared))
-    if config.jobs:
+            outputs[entry.key] = {out: _stack_form(out, getattr(job, name)) for out, name in JOB_OUTPUTS.items()}
+            running.append(1)
+        else:
+            settings = SweepSettings(base=inputs, grid=entry.sweep.grid, keep=entry.sweep.keep, opts=opts)
+            if entry.sweep.keep == "best":
+                outputs[entry.key], count = _sweep_keeping_best(base_name, settings, entry, config, references)
+                running.append(count)
+            else:
+                sweep = Sweep(base_name, settings)
+                declared.update(sweep.trials)
+                outputs[entry.key] = _sweep_outputs(sweep, entry, config)
+                running.append(len(sweep.trials))
+    pulumi.Output.all(*running).apply(lambda counts: _say_if_jobs_queue(sum(counts)))
+    _export(config, outputs)
+    return declared
+
+
+def _sweep_outputs(sweep: Sweep, entry: JobEntry, config: StackConfig) -> dict[str, Any]:
+    """A sweep's stack outputs: its best trial's, and what the sweep ran."""
+    return {
+        **{output: _stack_form(output, sweep.of_best(name)) for output, name in JOB_OUTPUTS.items()},
+        "bestTrial": sweep.best,
+        "sweptTrials": sweep.names,
+        "sweepKey": sweep_key(entry, config),
+        "trials": {
+            trial: {"settings": sweep.settings[trial], "tuningJobName": job.name, "tuningJobState": job.state,
+                    "tunedModelEndpoint": job.tuned_model_endpoint, "metrics": job.metrics}
+            for trial, job in sweep.trials.items()
+        },
+    }
+
+
+def _sweep_keeping_best(
+    name: str, settings: SweepSettings, entry: JobEntry, config: StackConfig,
+    references: dict[str, pulumi.StackReference],
+) -> tuple[dict[str, pulumi.Output[Any]], pulumi.Output[int]]:
+    """A sweep with `keep: best`: its stack outputs and how many trials run. Which trials are
+    declared depends on the winner the last up recorded, an Output: so they are declared once
+    it is read (the engine reads a stack reference in previews too, so previews show them)."""
+    winner = _recorded_winner(entry, config, references)
+    declared = winner.apply(
+        lambda won: _sweep_outputs(Sweep(name, dataclasses.replace(settings, winner=won)), entry, config))
+    outputs = {output: declared.apply(functools.partial(_pick, output)) for output in [*JOB_OUTPUTS, *SWEEP_OUTPUTS]}
+    return outputs, declared.apply(lambda values: len(values["trials"]))
+
+
+def _pick(key: str, values: Mapping[str, Any]) -> Any:
+    return values[key]
+
+
+def _export(config: StackConfig, outputs: Mapping[str, Mapping[str, Any]]) -> None:
+    """The stack outputs: per job under `jobs`, or a one-job stack's at the top."""
+    if config.named_jobs:
         pulumi.export("jobs", outputs)
     else:
-        for output, value in outputs["job"].items():
-            pulumi.export(output, value)
-    return declared
+        for name, value in outputs["job"].items():
+            pulumi.export(name, value)
 
 
 def _source_model(
@@ -157,8 +195,6 @@ def _source_model(
     another stack's, read through one StackReference per stack."""
     if source.stack is None:
         return pulumi.Output.from_input(outputs[str(source.job)]["tunedModelName"])
-    if source.stack not in references:
-        references[source.stack] = pulumi.StackReference(source.stack)
     path = source.output_path()
 
     def pick(exported: Any) -> str:
@@ -170,7 +206,14 @@ def _source_model(
                              "run its `pulumi up` first, or fix tuneFrom's stack or job")
         return value
 
-    return references[source.stack].get_output(path[0]).apply(pick)
+    return _reference(source.stack, references).get_output(path[0]).apply(pick)
+
+
+def _reference(stack: str, references: dict[str, pulumi.StackReference]) -> pulumi.StackReference:
+    """One StackReference per stack (fully qualified name) the program reads."""
+    if stack not in references:
+        references[stack] = pulumi.StackReference(stack)
+    return references[stack]
 
 
 
@@ -178,7 +221,7 @@ def _say_if_jobs_queue(jobs: int) -> None:
     """Say so when the engine will not run every job at once: `pulumi up` runs at most
     --parallel resource operations at a time (4 per CPU by default), and a TuningJob's create
     is one operation until its model serves. The provider runs any number at once beyond
-    that (tuning_provider/provider_server.py)."""
+    that (tuning_provider/pulumi_internals.py)."""
     from pulumi.runtime.settings import SETTINGS
 
     parallel = SETTINGS.parallel
@@ -215,29 +258,33 @@ def _lineage(entry: JobEntry, config: StackConfig) -> dict[str, Any]:
     return payload
 
 
+def _recorded_winner(
+    entry: JobEntry, config: StackConfig, references: dict[str, pulumi.StackReference]
+) -> pulumi.Output[str | None]:
+    """The winner the last `up` recorded for this sweep (read from the stack's own outputs,
+    through a StackReference of the stack itself), if it swept the same settings, grid and data;
+    otherwise None, and every trial runs. On a stack's first up there are no outputs: None."""
+    reference = _reference(_this_stack(), references)
+
+    async def last_outputs() -> dict[str, Any]:
+        # future() is None for a value not known yet: then every trial is declared, none deleted.
+        return dict(await reference.outputs.future() or {})
+
+    last: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input(asyncio.ensure_future(last_outputs()))
+    return last.apply(lambda outputs: _finished_winner(outputs, entry, config))
+
+
+def _this_stack() -> str:
+    """This stack's fully qualified name on the backend in use: organization/project/stack.
+    Where the language host passes no organization, a file backend's applies: `organization`."""
+    return f"{pulumi.get_organization() or 'organization'}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
 def _finished_winner(previous: Mapping[str, Any], entry: JobEntry, config: StackConfig) -> str | None:
     """The winner the last `up` recorded for this sweep, if it swept the same settings, grid
-    and data; otherwise None, and every trial runs."""
+    and data; otherwise None."""
     recorded = previous.get("jobs", {}).get(entry.name, {}) if entry.name else previous
     if not isinstance(recorded, Mapping) or recorded.get("sweepKey") != sweep_key(entry, config):
         return None
     winner = recorded.get("bestTrial")
     return winner if isinstance(winner, str) else None
-
-
-def _previous_outputs() -> dict[str, Any]:
-    """The stack's outputs of its last `up` (`pulumi stack output`, which reads the state
-    without taking the update's lock); empty in a preview of a new stack or on any failure."""
-    from stacks.engine import stack_outputs
-
-    try:
-        return stack_outputs(pulumi.get_stack(), cwd=_project_dir())
-    except (RuntimeError, OSError, ValueError):
-        return {}
-
-
-def _project_dir() -> Any:
-    from pathlib import Path
-
-    root = pulumi.runtime.get_root_directory()
-    return Path(root) if root else Path.cwd()

@@ -6,7 +6,7 @@
     sweep.of_best("tuned_model_endpoint")     # Output: that trial's endpoint
 
 The trials are separate TuningJob resources (`reviews-lr0.5-a4`, ...), so they run in parallel
-(the provider runs its creates on a wide pool: tuning_provider/provider_server.py) and each is
+(the provider runs its creates on a wide pool: tuning_provider/pulumi_internals.py) and each is
 created, adopted, replaced and deleted like any other job: a trial whose settings did not change
 is untouched by the next `up`. The best trial is read from each trial's `metrics` output
 (`eval_loss`, from the job's validation data) once every trial's create has returned, that is

@@ -29,6 +29,9 @@ GCS bucket folders with datasets in them.
 - `offline_pulumi_env(folder)`: the environment for the plain pulumi CLI with its state
   backend and home in `folder` and this repository importable (for tests that run it).
 
+`--clock-at YYYY-MM-DD` moves the wall clock of the test processes to that day (time-machine):
+what fails then has a date on it (docs/development.md).
+
 google-genai warns that its tuning support is experimental; that warning is silenced here.
 """
 
@@ -76,6 +79,29 @@ SAMPLE_EXAMPLES: tuple[tuple[str, str], ...] = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at", metavar="YYYY-MM-DD",
+        help="run with the wall clock moved to this day (00:00 UTC, then ticking) in the test processes "
+        "(time-machine): what fails has a date on it. Subprocesses (the pulumi CLI, its provider) keep "
+        "the real clock",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In the controller and in every xdist worker: each is a process of its own.
+    day = config.getoption("--clock-at", default=None)
+    if day:
+        import datetime as dt
+
+        import time_machine
+
+        moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.UTC)
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
 # Workers per core for `-n auto`: measured on 2 cores, a test spends most of its time waiting
 # (on a job's clock, a poll interval, a CLI starting its plugins), so two per core keep both cores
 # busy without the engine tests' CPU bursts starving each other (docs/development.md).
@@ -104,6 +130,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--clock-at", default=None):
+        moved = pytest.mark.skip(reason="reads the real clock in C (marked real_clock): --clock-at cannot move it")
+        for item in items:
+            if item.get_closest_marker("real_clock") is not None:
+                item.add_marker(moved)
     # The longest tests (the real CLI, the installed wheel) go to the workers first, so that
     # the short ones fill the gaps instead of leaving one long test running alone at the end.
     def slow(item: pytest.Item) -> bool:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from tuning_provider.names import is_tuned_model
+
 __all__ = [
     "ADAPTER_SIZES",
     "CHARS_PER_TOKEN",
@@ -51,6 +53,7 @@ __all__ = [
     "TrainingPrice",
     "adapter_size_enum",
     "adapter_size_number",
+    "base_model_notes",
     "deprecation_warning",
     "find_model",
     "lifecycle",
@@ -312,6 +315,21 @@ def deprecation_warning(name: str, on: date | None = None) -> str | None:
         f"{model.id} is deprecated: Google retires it on {model.retirement.on.isoformat()} "
         f"(a month before, projects new to it lose access); move to {_instead(model, on)}"
     )
+
+
+def base_model_notes(name: str, on: date | None = None) -> tuple[str | None, str | None]:
+    """(error, warning) for a dataset meant to tune `name`, as `validate --base-model` shows
+    them: an unknown model is an error; a retired or deprecated one only a warning, since the
+    data itself is fine (the spec is what refuses a retired model for a job); a tuned model
+    passes, since its own base model is not known offline and the data's rules do not
+    depend on it."""
+    if is_tuned_model(name):
+        return None, None
+    model = find_model(name)
+    if model is None:
+        return f"'{name}' is not a base model Vertex can tune: choose one of {', '.join(tunable_model_ids(on))}.", None
+    note = retirement_error(model.id, on) or deprecation_warning(model.id, on)
+    return None, f"{note}." if note else None
 
 
 _PUBLISHER_PREFIX = "publishers/google/models/"

@@ -12,12 +12,13 @@ twice, and `pulumi up` checks everything in its preview and again in its update.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
 from tuning_provider import catalog, cost, engine_log, vertex
 from tuning_provider.changes import contains_unknown, input_changes
+from tuning_provider.connection import Connection
 from tuning_provider.errors import DatasetError, NotFound, SpecError
 from tuning_provider.names import DatasetName, ModelName, is_tuned_model, is_vertex_dataset
 from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
@@ -39,12 +40,14 @@ class Checked(NamedTuple):
     problems: list[Problem]
 
 
-def check_inputs(
-    olds: Mapping[str, Any], news: Mapping[str, Any], *, api_endpoint: str | None, today: date | None
-) -> Checked:
+# The Connection to a project and region (connection.connect with the provider's settings).
+Connect = Callable[[str, str], Connection]
+
+
+def check_inputs(olds: Mapping[str, Any], news: Mapping[str, Any], *, connect: Connect, today: date | None) -> Checked:
     """Judge `news` (the new inputs; `olds` the recorded ones, empty for a new resource).
-    Vertex is reached at `api_endpoint` (None: the real one); base models are judged deprecated
-    or retired on `today` (None: the real day)."""
+    Vertex and Cloud Storage are reached as `connect` says for each project and region; base
+    models are judged deprecated or retired on `today` (None: the real day)."""
     inputs = {k: v for k, v in news.items() if not k.startswith("__")}
     unknown = frozenset(k for k, v in inputs.items() if contains_unknown(v))
     problems = [(e.field, e.message) for e in spec_problems(inputs, unknown, today=today)]
@@ -61,20 +64,21 @@ def check_inputs(
     if warning:
         engine_log.progress(spec.resource_key, f"base_model: {warning}", warning=True)
     runs_a_job = _runs_a_job(olds, spec)
+    conn = connect(spec.project, spec.location)
     # The data matters to a job about to run only: a trained job's dataset may be gone.
     if spec.validate_dataset and runs_a_job:
-        problems, spec = _dataset_problems(spec, api_endpoint, today)
-        problems += _vertex_dataset_problems(spec, api_endpoint)
+        problems, spec = _dataset_problems(spec, conn)
+        problems += _vertex_dataset_problems(spec, conn)
     elif spec.training_dataset_tokens is None and olds.get("training_dataset_tokens") is not None:
         # The count the data check filled in when this job ran: the job and its data are the
         # same, so keep it rather than show it vanishing as a change on every later up.
         spec = spec.model_copy(update={"training_dataset_tokens": olds["training_dataset_tokens"]})
     if spec.existing_job_name:
-        problems += _adoption_problems(spec, api_endpoint)
+        problems += _adoption_problems(spec, conn)
     if spec.evaluation_config and (problem := vertex.evaluation_config_problem(spec.evaluation_config)):
         problems.append(("evaluation_config", problem))
     if is_tuned_model(spec.base_model) and (spec.adapter_size or spec.kms_key_name):
-        problems += _continuous_tuning_problems(spec, api_endpoint)
+        problems += _continuous_tuning_problems(spec, conn)
     if not problems and runs_a_job:
         problems += _cost_problems(spec)
     # Normalised inputs: later diffs then compare like with like.
@@ -146,12 +150,11 @@ def _ceiling_problems(spec: TuningJobSpec, estimate: cost.TrainingCostEstimate |
     return problems
 
 
-def _dataset_problems(
-    spec: TuningJobSpec, api_endpoint: str | None, today: date | None
-) -> tuple[list[Problem], TuningJobSpec]:
+def _dataset_problems(spec: TuningJobSpec, conn: Connection) -> tuple[list[Problem], TuningJobSpec]:
     """What is wrong with the gs:// data, and the spec with the training data's token
-    count filled in (for the cost estimate) when it was not given. Each object version is
-    read once per machine (tuning_provider/dataset_cache.py); a line says when it is not."""
+    count filled in (for the cost estimate) when it was not given. The data is read from the
+    Cloud Storage the connection names (never from the Vertex endpoint), each object version
+    once per machine (tuning_provider/dataset_cache.py); a line says when it is not."""
     from tuning_provider.dataset import DatasetKind
     from tuning_provider.dataset_cache import check_gcs_dataset
 
@@ -166,7 +169,7 @@ def _dataset_problems(
         if is_vertex_dataset(uri):
             continue  # its rows are in BigQuery: see _vertex_dataset_problems
         try:
-            checked = check_gcs_dataset(uri, kind, spec.base_model, api_endpoint, today=today)
+            checked = check_gcs_dataset(uri, kind, conn.storage)
         except DatasetError as exc:
             problems.append((field, exc.message))
             continue
@@ -180,7 +183,7 @@ def _dataset_problems(
     return problems, spec
 
 
-def _vertex_dataset_problems(spec: TuningJobSpec, api_endpoint: str | None) -> list[Problem]:
+def _vertex_dataset_problems(spec: TuningJobSpec, conn: Connection) -> list[Problem]:
     """A Vertex dataset named as training or validation data must exist and be multimodal
     (looked up in its own project; the spec has checked its region). Its rows live in
     BigQuery, which check does not read: a line says so and how to assess them."""
@@ -190,8 +193,7 @@ def _vertex_dataset_problems(spec: TuningJobSpec, api_endpoint: str | None) -> l
         dataset = DatasetName.parse(name) if name is not None else None
         if dataset is None:
             continue
-        problem = vertex.vertex_dataset_problem(
-            vertex.Connection(dataset.project, dataset.location, api_endpoint), str(dataset))
+        problem = vertex.vertex_dataset_problem(conn.at(dataset.project, dataset.location), str(dataset))
         if problem is not None:
             problems.append((field, (
                 f"{field} names the Vertex dataset {name}, but {problem}: name a multimodal dataset "
@@ -208,11 +210,10 @@ def _vertex_dataset_problems(spec: TuningJobSpec, api_endpoint: str | None) -> l
     return problems
 
 
-def _adoption_problems(spec: TuningJobSpec, api_endpoint: str | None) -> list[Problem]:
+def _adoption_problems(spec: TuningJobSpec, conn: Connection) -> list[Problem]:
     """existing_job_name must name a job that is running or serving: adopting a finished
     job whose model is gone would put a dead endpoint in the stack outputs."""
     assert spec.existing_job_name is not None
-    conn = vertex.Connection(spec.project, spec.location, api_endpoint)
     job = vertex.find_tuning_job(conn, spec.existing_job_name)
     if job is None:
         return [("existing_job_name", f"there is no tuning job {spec.existing_job_name}; "
@@ -224,15 +225,14 @@ def _adoption_problems(spec: TuningJobSpec, api_endpoint: str | None) -> list[Pr
              "Remove existing_job_name to run a new job, or name a job that is running or serving")]
 
 
-def _continuous_tuning_problems(spec: TuningJobSpec, api_endpoint: str | None) -> list[Problem]:
+def _continuous_tuning_problems(spec: TuningJobSpec, conn: Connection) -> list[Problem]:
     """The catalog's rules for the base model under a tuned base_model. Only the model
     itself names that base model, so this looks it up, and only when a setting it limits
     (adapter_size, kms_key_name) is given: otherwise check stays offline."""
     model = ModelName.parse(spec.base_model)
     assert model is not None  # check_inputs calls this for a tuned base_model only
-    model_conn = vertex.Connection(model.project, model.location, api_endpoint)
     try:
-        base = vertex.tuned_model_base(model_conn, spec.base_model)
+        base = vertex.tuned_model_base(conn.at(model.project, model.location), spec.base_model)
     except NotFound:
         return [("base_model", f"there is no tuned model {spec.base_model}; "
                  "check its name, or tune from a model that exists")]

@@ -4,9 +4,10 @@ Check validates a job's gs:// training and validation data by default, so that b
 the preview before anything is paid for. An object version never changes: its generation names
 it and its checksum (crc32c, else md5) confirms the content. So the verdict of one read (the
 DatasetReport) is kept in the machine cache (tuning_provider/machine_cache.py) under a key made
-of the URI, generation, checksum, the dataset's kind, the base model and the validator's own
-code, and every later preview on this machine reuses it: new data is a new generation, and a
-changed validator or catalog a new key. Only the object's metadata is read for that.
+of the URI, generation, checksum, the dataset's kind and the validator's own code (every
+module of tuning_provider/dataset/, and the catalog's limits), and every later preview on
+this machine reuses it: new data is a new generation, and a changed validator or catalog a
+new key. Only the object's metadata is read for that.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tuning_provider import catalog, dataset, machine_cache
+from tuning_provider.connection import Service
 from tuning_provider.dataset import DatasetKind, DatasetReport, GcsObjectVersion, LineError
 
 __all__ = ["CheckedDataset", "check_gcs_dataset"]
@@ -43,26 +44,21 @@ class CheckedDataset:
                 f"tokens, {self.report.error_count:,} errors; cached in {machine_cache.directory('datasets')})")
 
 
-def check_gcs_dataset(
-    uri: str, kind: DatasetKind, base_model: str | None, storage_endpoint: str | None, *, today: date | None = None
-) -> CheckedDataset:
-    """The report on the current version of the gs:// object `uri`, read only if this machine
-    has not checked that version before. Raises DatasetError when it cannot be read. `today`
-    is the day the base model is judged on (it changes only the report's warnings, which the
-    key leaves out)."""
-    version = dataset.gcs_object_version(uri, storage_endpoint)
-    path = machine_cache.directory("datasets") / f"{_key(version, kind, base_model)}.json"
+def check_gcs_dataset(uri: str, kind: DatasetKind, storage: Service) -> CheckedDataset:
+    """The report on the current version of the gs:// object `uri` in `storage`, read only if
+    this machine has not checked that version before. Raises DatasetError when it cannot be read."""
+    version = dataset.gcs_object_version(uri, storage)
+    path = machine_cache.directory("datasets") / f"{_key(version, kind)}.json"
     cached = _load(path)
     if cached is not None:
         return CheckedDataset(cached, version, reused=True)
-    report = dataset.validate_dataset(uri, kind=kind, base_model=base_model, storage_endpoint=storage_endpoint,
-                                      today=today, generation=version.generation)
+    report = dataset.validate_dataset(uri, kind=kind, storage=storage, generation=version.generation)
     _store(path, report)
     return CheckedDataset(report, version, reused=False)
 
 
-def _key(version: GcsObjectVersion, kind: str, base_model: str | None) -> str:
-    payload = [version.uri, version.generation, version.checksum, kind, base_model, _validator_digest()]
+def _key(version: GcsObjectVersion, kind: str) -> str:
+    payload = [version.uri, version.generation, version.checksum, kind, _validator_digest()]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -70,8 +66,9 @@ def _key(version: GcsObjectVersion, kind: str, base_model: str | None) -> str:
 def _validator_digest() -> str:
     """The validator's rules and the catalog's limits, as code: a change makes new keys."""
     digest = hashlib.sha256()
-    for module in (dataset, catalog):
-        digest.update(Path(str(module.__file__)).read_bytes())
+    package = Path(str(dataset.__file__)).parent
+    for module in [*sorted(package.glob("*.py")), Path(str(catalog.__file__))]:
+        digest.update(module.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -5,7 +5,9 @@ the engine) the engine's own `Log` RPC takes a message with a resource URN: the 
 it under that resource, live and in the update's diagnostics, as native providers' lines are.
 Tried with CLI 3.259.0 and a Python dynamic provider on 2026-11-30: it works, for info and
 warning lines. Anywhere else (tests, the CLI, the program), or when the call fails, the line
-goes to stderr, which the engine shows under the stack.
+goes to stderr, which the engine shows under the stack. The engine's address and the URN
+(the verbs get none: it is built from the TuningJob's resource_key) come from
+`pulumi_internals`, the one module that knows the dynamic-provider server's private layout.
 
 `log_once` shows a line once per `pulumi` command. The engine gives a provider no way to tell
 a preview from an update: CheckRequest and DiffRequest carry no preview flag, and the dynamic
@@ -35,6 +37,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tuning_provider.pulumi_internals import engine_address
+from tuning_provider.pulumi_internals import resource_urn as _urn
+
 __all__ = [
     "RESOURCE_TYPE",
     "attributed_to",
@@ -61,7 +66,7 @@ _TIMEOUT_SECONDS = 5.0
 # The engine's address when a provider plugin said it (use_engine), and the URN of the resource
 # the running request is about (attributed_to).
 _given_address: str | None = None
-_urn: contextvars.ContextVar[str | None] = contextvars.ContextVar("tuning_provider_urn", default=None)
+_request_urn: contextvars.ContextVar[str | None] = contextvars.ContextVar("tuning_provider_urn", default=None)
 # How the running request's face words a line (the plugin names fields in camelCase).
 _wording: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar(
     "tuning_provider_wording", default=None)
@@ -77,11 +82,11 @@ def use_engine(address: str) -> None:
 @contextlib.contextmanager
 def attributed_to(urn: str, wording: Callable[[str], str] | None = None) -> Iterator[None]:
     """Lines `progress` shows inside this block go under the resource `urn`, worded by `wording`."""
-    tokens = _urn.set(urn or None), _wording.set(wording)
+    tokens = _request_urn.set(urn or None), _wording.set(wording)
     try:
         yield
     finally:
-        _urn.reset(tokens[0])
+        _request_urn.reset(tokens[0])
         _wording.reset(tokens[1])
 
 
@@ -104,7 +109,9 @@ def log(message: str, *, urn: str = "", warning: bool = False) -> None:
 
 def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) -> None:
     """`log`, unless this `pulumi` command has shown `message` for `key` already (in this
-    provider process, or in the one its preview phase ran)."""
+    provider process, or in the one its preview phase ran). The row then shows "checked" in
+    its place: the CLI's non-interactive display repeats a row's last line on every status
+    line of that row (four in a replace's preview); the Diagnostics keep it, once."""
     digest = hashlib.sha256(f"{key}\n{warning}\n{message}".encode()).hexdigest()
     with _once_lock:
         if digest in _shown:
@@ -114,12 +121,28 @@ def log_once(key: str, message: str, *, urn: str = "", warning: bool = False) ->
         if record is not None and not _first_in_record(record, digest):
             return
     log(message, urn=urn, warning=warning)
+    _set_status(urn, "checked")
+
+
+def _set_status(urn: str, status: str) -> None:
+    """A status for the resource's row (the Log RPC's `ephemeral`: shown on the row only, never
+    in the Diagnostics), in place of the line before it, which the row then stops repeating."""
+    engine = _engine_stub() if urn else None
+    if engine is None:
+        return
+    from pulumi.runtime.proto import engine_pb2
+
+    try:
+        engine.Log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=status, urn=urn, ephemeral=True),
+                   timeout=_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - the line was shown; a row that repeats it is only noise
+        pass
 
 
 def progress(resource_key: str, message: str, *, warning: bool = False, once: bool = False) -> None:
     """A line about the TuningJob whose resource_key is "project/stack/name", shown under it
     (`log`); `once`: only the first time this `pulumi` command shows it (`log_once`)."""
-    urn = _urn.get() or resource_urn(resource_key)
+    urn = _request_urn.get() or resource_urn(resource_key)
     wording = _wording.get()
     message = wording(message) if wording else message
     if once:
@@ -135,7 +158,7 @@ def resource_urn(resource_key: str) -> str:
     if len(parts) != 3 or not all(parts):
         return ""
     project, stack, name = parts
-    return f"urn:pulumi:{stack}::{project}::{RESOURCE_TYPE}::{name}"
+    return _urn(stack, project, RESOURCE_TYPE, name)
 
 
 def reset_shown() -> None:
@@ -225,10 +248,8 @@ def _engine_stub() -> Any:
         return _engine
 
 
+
 def _engine_address() -> str | None:
-    if _given_address is not None:
-        return _given_address
-    # The engine starts provider plugins with its own address as the first argument.
-    if not hasattr(sys.modules.get("__main__"), "DynamicResourceProviderServicer"):
-        return None
-    return sys.argv[1] if len(sys.argv) > 1 and ":" in sys.argv[1] else None
+    """The engine's address: the one a provider plugin gave (use_engine), else the dynamic-provider
+    server's (pulumi_internals)."""
+    return _given_address if _given_address is not None else engine_address()

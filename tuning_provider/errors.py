@@ -4,13 +4,13 @@
     ├── SpecError                job inputs are wrong (each SpecProblem: field path, value, fix)
     ├── ConfigError              stack settings are missing or wrong (every ConfigProblem, file)
     ├── DatasetError             a dataset is unreadable or invalid (uri, report)
-    ├── ApiError                 Vertex answered with an error (status, code, message)
+    ├── ApiError                 Vertex or Cloud Storage answered with an error (status, code, message)
     │   ├── InvalidRequest       400 INVALID_ARGUMENT / FAILED_PRECONDITION
     │   ├── Unauthenticated      401: no or bad credentials
     │   ├── PermissionDenied     403: the caller or the job's service account lacks a role
     │   ├── NotFound             404: the named job, model or endpoint does not exist
     │   ├── Conflict             409: ABORTED / ALREADY_EXISTS
-    │   ├── Unreachable          a local endpoint (the emulator) refused the connection
+    │   ├── Unreachable          a local endpoint (an emulator) refused the connection
     │   ├── Transient            429, 5xx and connection failures: worth retrying
     │   └── ApiOutage            Vertex stopped answering during a wait for longer than allowed
     ├── WaitTimeout              a job did not reach a terminal state in time (last state)
@@ -19,8 +19,9 @@
     ├── ModelVersionKept         a job's tuned model version cannot go alone (version, why, what next)
     └── QualityGateFailed        a finished job's eval metrics miss the thresholds (figures)
 
-Foreign errors (google-genai's APIError, httpx's transport errors) are translated into these
-in one place, `tuning_provider.vertex`, and re-raised `from` the original.
+Foreign errors (google-genai's APIError, google-cloud-storage's and google-auth's errors, the
+HTTP transports' errors) are translated into these in one place, `tuning_provider.vertex.boundary`,
+and re-raised `from` the original.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ class DatasetError(TuningError):
 
 
 class ApiError(TuningError):
-    """Vertex AI (or the emulator) answered with an error."""
+    """Vertex AI or Cloud Storage (or an emulator of them) answered with an error."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -195,15 +196,18 @@ class ApiOutage(ApiError):
 
 
 class WaitTimeout(TuningError):
-    """A job was still live when the wait bound was reached."""
+    """A job was still live when the wait bound was reached; `what_next`, when given, names
+    the bound and what the user can do."""
 
-    def __init__(self, job_name: str, last_state: str, waited_seconds: float) -> None:
+    def __init__(self, job_name: str, last_state: str, waited_seconds: float, what_next: str = "") -> None:
         super().__init__(
             f"tuning job {job_name} was still {last_state} after {waited_seconds:.0f}s of waiting"
+            + (f": {what_next}" if what_next else "")
         )
         self.job_name = job_name
         self.last_state = last_state
         self.waited_seconds = waited_seconds
+        self.what_next = what_next
 
 
 class JobFailed(TuningError):

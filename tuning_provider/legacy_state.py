@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tuning_provider.vertex import LIVE_STATES
+from tuning_provider.records import LIVE_STATES
 
 __all__ = ["recorded_live"]
 

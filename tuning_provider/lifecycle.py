@@ -65,12 +65,16 @@ class Setup:
 
     face: str
     api_endpoint: str | None = None
+    storage_endpoint: str | None = None
     today: date | None = None
     read_metrics: serving.MetricReader | None = None
     sleep: Callable[[float], None] | None = None
 
+    def connect(self, project: str, location: str) -> vertex.Connection:
+        return vertex.connect(project, location, self.api_endpoint, storage_endpoint=self.storage_endpoint)
+
     def connection(self, inputs: TuningJobSpec) -> vertex.Connection:
-        return vertex.Connection(inputs.project, inputs.location, self.api_endpoint)
+        return self.connect(inputs.project, inputs.location)
 
     def metric_reader(self) -> serving.MetricReader:
         return self.read_metrics or vertex.read_metric_series
@@ -103,7 +107,7 @@ class Created(NamedTuple):
 
 def check(setup: Setup, olds: Mapping[str, Any], news: Mapping[str, Any]) -> checks.Checked:
     """The inputs judged (checks.check_inputs): the normalised inputs and (field, reason) problems."""
-    return checks.check_inputs(olds, news, api_endpoint=setup.api_endpoint, today=setup.today)
+    return checks.check_inputs(olds, news, connect=setup.connect, today=setup.today)
 
 
 def diff(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -182,7 +186,7 @@ def imported(setup: Setup, id_: str, resource_key: str) -> tuple[dict[str, Any],
     if name is None:
         raise SpecError.at("id", f"{id_!r} is not a tuning job's resource name: import a job by its full name, "
                            "projects/PROJECT/locations/REGION/tuningJobs/ID", id_)
-    conn = vertex.Connection(name.project, name.location, setup.api_endpoint)
+    conn = setup.connect(name.project, name.location)
     job = vertex.get_tuning_job(conn, str(name))
     inputs = {
         **spec.inputs_of_vertex_settings(vertex.creation_settings(job)),
@@ -216,17 +220,18 @@ def delete(setup: Setup, id_: str, props: Mapping[str, Any]) -> None:
     raise keeps the resource in state."""
     job_spec = changes.spec_of(props)
     conn = setup.connection(job_spec)
-    job = vertex.find_tuning_job(conn, id_)
-    if job is None:
-        return
-    if job.state == "SUCCEEDED":
-        others = vertex.release_tuned_model(conn, job, setup.holder_alias(job_spec))
+    retry = vertex.outage_tolerant(job_spec.api_outage_tolerance_seconds,
+                                   lambda line: engine_log.progress(job_spec.resource_key, line))
+    job = vertex.find_tuning_job(conn, id_, retry)
+    if job is not None and job.state == "SUCCEEDED":
+        others = vertex.release_tuned_model(conn, job, setup.holder_alias(job_spec), retry)
         if others:
             engine_log.progress(job_spec.resource_key, (
                 f"kept tuned model {job.outputs.tuned_model_name} and its endpoints: {len(others)} other TuningJob "
                 f"resource(s) serve it (its version aliases {', '.join(others)}); the last one deleted removes it"))
             return
-    serving.withdraw(conn, job_spec, job)
+    if job is not None:
+        serving.withdraw(conn, job_spec, id_)
 
 
 def _hold(setup: Setup, conn: vertex.Connection, job_spec: TuningJobSpec, job: vertex.JobRecord) -> None:

@@ -1,5 +1,7 @@
 """What a job's training metrics say: the final figures, each checkpoint's eval loss, which
-checkpoint serves, and whether the quality gate lets the model serve.
+checkpoint serves, and whether the quality gate lets the model serve. `measured_outputs` puts
+the first three into a job's outputs: the one place both the provider (serving.measured) and
+the command line's `--json` measure a job.
 
 Pure functions of what `vertex.read_metric_series` read and the job's record; nothing here
 calls Vertex. Vertex's series names: loss is `*_total_loss`, token accuracy is
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuning_provider.spec import Checkpoint, Metrics, ServeCheckpoint, TuningJobSpec
-from tuning_provider.vertex import JobRecord, MetricSeries
+from tuning_provider.records import JobRecord, MetricSeries
+from tuning_provider.spec import Checkpoint, Metrics, ServeCheckpoint, TuningJobOutputs, TuningJobSpec
 
 __all__ = [
     "EVAL_ACCURACY",
@@ -22,6 +24,7 @@ __all__ = [
     "Judged",
     "final_metrics",
     "judge",
+    "measured_outputs",
     "serving_checkpoint",
     "with_eval_loss",
 ]
@@ -74,6 +77,21 @@ def serving_checkpoint(checkpoints: list[Checkpoint], how: ServeCheckpoint) -> C
         if measured:
             return min(measured, key=lambda c: (c.eval_loss, c.step or 0))
     return served[-1]
+
+
+def measured_outputs(job: JobRecord, series: MetricSeries, how: ServeCheckpoint = "default") -> TuningJobOutputs:
+    """The job's outputs with what `series` says in them: the final figures, each checkpoint's
+    eval loss, the checkpoint that serves (chosen `how`) and its endpoint as the tuned model's."""
+    checkpoints = with_eval_loss(job.outputs.checkpoints, series)
+    served = serving_checkpoint(checkpoints, how)
+    outputs = job.outputs.model_copy(update={
+        "metrics": final_metrics(series, job),
+        "checkpoints": checkpoints,
+        "serving_checkpoint": served.checkpoint_id if served else None,
+    })
+    if served is not None and job.outputs.tuned_model_endpoint:
+        outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
+    return outputs
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 
 from tuning_provider.metrics import EVAL_LOSS, TRAIN_LOSS
+from tuning_provider.records import JobRecord, MetricSeries
 from tuning_provider.times import format_duration, parse_rfc3339
-from tuning_provider.vertex import JobRecord, MetricSeries
 
 __all__ = ["QUIET_SECONDS", "ProgressReporter", "progress_line"]
 
@@ -71,8 +71,11 @@ class ProgressReporter:
         self._quiet = quiet_seconds
         self._last: tuple[str, str | None] | None = None
         self._last_time = 0.0
+        self.last_seen: JobRecord | None = None
+        """The job as the last poll saw it: what a wait that stops names."""
 
     def __call__(self, job: JobRecord) -> None:
+        self.last_seen = job
         now = self._clock()
         state = (job.state, job.detail_state)
         if state == self._last and now - self._last_time < self._quiet:

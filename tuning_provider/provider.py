@@ -5,7 +5,8 @@ A face only: each verb hands Pulumi's request to `lifecycle`, where the decision
 ones the provider plugin, `tuning_provider.plugin`, serves to other languages), and turns its
 answer into Pulumi's result. The instance holds plain data only (the API endpoint read in
 `configure`), so it pickles by reference into a few hundred bytes with no client and no
-credential in Pulumi's state.
+credential in Pulumi's state (the API and Cloud Storage endpoints read in `configure`, from
+which `connection.connect` builds each verb's Connection).
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tuning_provider import cancellation, engine_log, lifecycle, provider_server
+from tuning_provider import cancellation, engine_log, lifecycle, pulumi_internals
 from tuning_provider.engine_log import RESOURCE_TYPE, resource_urn
 
 if TYPE_CHECKING:
     from tuning_provider import serving
 
-__all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "TuningJobProvider", "resource_urn"]
+__all__ = ["API_ENDPOINT_KEY", "RESOURCE_TYPE", "STORAGE_ENDPOINT_KEY", "TuningJobProvider", "resource_urn"]
 
 # Stack config key naming the Vertex API base URL (the local stack points it at the emulator).
 API_ENDPOINT_KEY = "tuning:apiEndpoint"
+# Stack config key naming the Cloud Storage base URL check reads gs:// data from (connection.py).
+STORAGE_ENDPOINT_KEY = "tuning:storageEndpoint"
 
 
 class TuningJobProvider(ResourceProvider):
@@ -48,23 +51,23 @@ class TuningJobProvider(ResourceProvider):
         in tests, so that what Pulumi pickles stays plain data."""
         super().__init__()
         self.api_endpoint: str | None = None
+        self.storage_endpoint: str | None = None
         self.today = today
         self.metric_reader = read_metric_series
 
     def configure(self, req: ConfigureRequest) -> None:
-        endpoint = req.config.get(API_ENDPOINT_KEY)
+        endpoint, storage = req.config.get(API_ENDPOINT_KEY), req.config.get(STORAGE_ENDPOINT_KEY)
         self.api_endpoint = str(endpoint) if endpoint else None
-        # Runs once per provider process, inside the engine's dynamic-provider server.
-        cancellation.listen()
-        workers = provider_server.widen_long_calls()
-        if provider_server.in_provider_server() and workers <= provider_server.SERVER_WORKERS:
-            engine_log.log(f"note: Pulumi's dynamic-provider server runs {provider_server.SERVER_WORKERS} requests at "
-                      "a time and each TuningJob create holds one until its model serves, so jobs beyond "
-                      f"{provider_server.SERVER_WORKERS} queue until one ends (see tuning_provider/provider_server.py)")
+        self.storage_endpoint = str(storage) if storage else None
+        # Runs once per provider process, inside the engine's dynamic-provider server: Ctrl-C
+        # reaches the waits, and the verbs that wait on a job run on a wide pool.
+        hooks = pulumi_internals.hook_provider_server(on_cancel=cancellation.REQUESTED.set)
+        if hooks.note:
+            engine_log.log(hooks.note)
 
     def _setup(self) -> lifecycle.Setup:
-        return lifecycle.Setup(RESOURCE_TYPE, api_endpoint=self.api_endpoint, today=self.today,
-                               read_metrics=self.metric_reader)
+        return lifecycle.Setup(RESOURCE_TYPE, api_endpoint=self.api_endpoint, storage_endpoint=self.storage_endpoint,
+                               today=self.today, read_metrics=self.metric_reader)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         checked = lifecycle.check(self._setup(), olds, news)

@@ -52,6 +52,7 @@ _INPUT_NAMES = (
     "wait_timeout_seconds",
     "poll_interval_seconds",
     "api_outage_tolerance_seconds",
+    "delete_timeout_seconds",
     "validate_dataset",
     "training_dataset_tokens",
     "max_training_tokens",
@@ -233,8 +234,14 @@ class TuningJobArgs:
 
     api_outage_tolerance_seconds: pulumi.Input[float] | None = None
     """How long a wait for a submitted job rides out a Vertex API that stops answering (connection
-    errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed:
-    >= 0. Default: 600.0. A change updates in place.
+    errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete
+    rides out an outage as long. Allowed: >= 0. Default: 600.0. A change updates in place.
+    """
+
+    delete_timeout_seconds: pulumi.Input[float] | None = None
+    """How long a delete waits for a cancelled job to stop before it fails (the resource stays in
+    the stack, and the next delete finds the job cancelled). Allowed: > 0. Default: 1800.0. A
+    change updates in place.
     """
 
     validate_dataset: pulumi.Input[bool] | None = None
@@ -325,6 +332,7 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
         wait_timeout_seconds: pulumi.Input[float] | None = None,
         poll_interval_seconds: pulumi.Input[float] | None = None,
         api_outage_tolerance_seconds: pulumi.Input[float] | None = None,
+        delete_timeout_seconds: pulumi.Input[float] | None = None,
         validate_dataset: pulumi.Input[bool] | None = None,
         training_dataset_tokens: pulumi.Input[int | None] | None = None,
         max_training_tokens: pulumi.Input[int | None] | None = None,
@@ -386,8 +394,11 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
             0, <= 600. Default: 10.0. A change updates in place.
         :param api_outage_tolerance_seconds: How long a wait for a submitted job rides out a Vertex
             API that stops answering (connection errors, timeouts, 5xx) before the update fails as
-            at its wait bound; 0: not at all. Allowed: >= 0. Default: 600.0. A change updates in
-            place.
+            at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: >= 0.
+            Default: 600.0. A change updates in place.
+        :param delete_timeout_seconds: How long a delete waits for a cancelled job to stop before it
+            fails (the resource stays in the stack, and the next delete finds the job cancelled).
+            Allowed: > 0. Default: 1800.0. A change updates in place.
         :param validate_dataset: Check the training and validation data at preview, before a job is
             paid for: every line of a gs:// file (each object version read once per machine, then
             cached) and that a Vertex dataset exists and is multimodal. false turns it off. Default:
@@ -554,9 +565,16 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
     def api_outage_tolerance_seconds(self) -> pulumi.Output[float]:
         """How long a wait for a submitted job rides out a Vertex API that stops answering
         (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not
-        at all.
+        at all. Delete rides out an outage as long.
         """
         return _output(self, "api_outage_tolerance_seconds")
+
+    @property
+    def delete_timeout_seconds(self) -> pulumi.Output[float]:
+        """How long a delete waits for a cancelled job to stop before it fails (the resource stays
+        in the stack, and the next delete finds the job cancelled).
+        """
+        return _output(self, "delete_timeout_seconds")
 
     @property
     def validate_dataset(self) -> pulumi.Output[bool]:

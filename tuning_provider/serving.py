@@ -19,7 +19,6 @@ from tuning_provider import cancellation, cost, engine_log, metrics, vertex
 from tuning_provider.errors import (
     ApiError,
     ApiOutage,
-    InvalidRequest,
     JobFailed,
     JobNotServing,
     NotFound,
@@ -31,7 +30,6 @@ from tuning_provider.progress import ProgressReporter
 from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec
 
 __all__ = [
-    "CANCEL_WAIT_SECONDS",
     "IAM_PROPAGATION_SECONDS",
     "MetricReader",
     "measured",
@@ -42,8 +40,6 @@ __all__ = [
 
 # A create may follow IAM bindings made seconds earlier: allow them this long to propagate.
 IAM_PROPAGATION_SECONDS = 150.0
-# Bound on waiting for a cancelled job to stop during delete.
-CANCEL_WAIT_SECONDS = 1800.0
 # Reads a job's training metrics: vertex.read_metric_series, or what a test hands in.
 MetricReader = Callable[[vertex.Connection, vertex.JobRecord, vertex.RetryPolicy], vertex.MetricSeries]
 # What becomes of the stack when a create or update stops short of a serving model.
@@ -86,11 +82,11 @@ def until_serving(
     # stops at once on Ctrl-C: the job is Vertex's, and a blip must not lose the wait.
     retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line),
                                    sleep=sleep)
+    reporter = ProgressReporter(
+        _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
+    )
     try:
         if job.live:
-            reporter = ProgressReporter(
-                _label(spec), lambda polled: read_metrics(conn, polled, retry), lambda line: _progress(spec, line),
-            )
             job = vertex.wait_for_tuning_job(
                 conn, job.name, timeout=spec.wait_timeout_seconds, poll_interval=spec.poll_interval_seconds,
                 on_poll=reporter, retry=retry, sleep=sleep,
@@ -102,7 +98,7 @@ def until_serving(
         problem = vertex.serving_problem(conn, job, retry)
     except cancellation.Cancelled as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"pulumi is cancelling (Ctrl-C), so this update stops waiting: {_KEPT}. The job is NOT "
             "cancelled: it keeps running in Vertex, and the next `pulumi up` adopts it and waits "
             "again, no second job is paid for. To stop paying for it, run "
@@ -117,7 +113,7 @@ def until_serving(
         ) from exc
     except ApiOutage as exc:
         raise JobNotServing(
-            job.name, job.state,
+            job.name, _last_known_state(reporter.last_seen or job),
             f"Vertex AI did not answer for {exc.waited_seconds:.0f}s, past api_outage_tolerance_seconds "
             f"({spec.api_outage_tolerance_seconds:g}s), so this update stops here: {_KEPT}. The job keeps "
             "running in Vertex; the next `pulumi up` adopts it and waits again, no second job is paid for",
@@ -136,42 +132,41 @@ def measured(
     checkpoint's eval loss, the checkpoint that serves, its endpoint as the tuned model's
     endpoint, the cost estimate), and the series they came from."""
     series = _metric_series(read_metrics, conn, spec, job, retry)
-    checkpoints = metrics.with_eval_loss(job.outputs.checkpoints, series)
-    served = metrics.serving_checkpoint(checkpoints, spec.serve_checkpoint)
     estimate = cost.job_estimate(spec)
-    outputs = job.outputs.model_copy(update={
-        "metrics": metrics.final_metrics(series, job),
-        "checkpoints": checkpoints,
-        "serving_checkpoint": served.checkpoint_id if served else None,
+    outputs = metrics.measured_outputs(job, series, spec.serve_checkpoint).model_copy(update={
         "estimated_training_tokens": estimate.training_tokens if estimate else None,
         "estimated_cost_usd": estimate.usd if estimate else None,
     })
-    if served is not None and job.outputs.tuned_model_endpoint:
-        outputs = outputs.model_copy(update={"tuned_model_endpoint": served.endpoint})
     return dataclasses.replace(job, outputs=outputs), series
 
 
-def withdraw(conn: vertex.Connection, spec: TuningJobSpec, job: vertex.JobRecord) -> None:
-    """Delete's work: cancel a live job and wait for it to stop; for a succeeded one, remove
-    its tuned model and the endpoints serving it. A raise keeps the resource in state, so a
-    job is never forgotten running."""
+def withdraw(conn: vertex.Connection, spec: TuningJobSpec, name: str) -> None:
+    """Delete's work on the job `name`: cancel it if live and wait up to delete_timeout_seconds
+    for it to stop; for a succeeded one, remove its tuned model and the endpoints serving it.
+    Every call rides out an outage of up to api_outage_tolerance_seconds, and each is safe to
+    repeat. A raise keeps the resource in state, so a job is never forgotten running."""
+    retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
+    job = vertex.find_tuning_job(conn, name, retry)
+    if job is None:
+        return  # gone: nothing left to pay for
     if job.live:
         _progress(spec, f"cancelling tuning job {job.name} ({job.state})")
-        # The job was found: a blip from here on is ridden out, as in create's wait.
-        retry = vertex.outage_tolerant(spec.api_outage_tolerance_seconds, lambda line: _progress(spec, line))
-        if job.state != "CANCELLING":
-            try:
-                vertex.cancel_tuning_job(conn, job.name, retry)
-            except InvalidRequest:
-                pass  # it ended between our read and the cancel: the wait below sees how
-        job = vertex.wait_for_tuning_job(
-            conn, job.name, timeout=CANCEL_WAIT_SECONDS, poll_interval=spec.poll_interval_seconds,
-            on_progress=lambda line: _progress(spec, line), retry=retry,
-        )
+        try:
+            job = vertex.cancel_and_wait(conn, job, timeout=spec.delete_timeout_seconds,
+                                         poll_interval=spec.poll_interval_seconds, retry=retry,
+                                         on_progress=lambda line: _progress(spec, line))
+        except WaitTimeout as exc:
+            raise WaitTimeout(exc.job_name, exc.last_state, exc.waited_seconds,
+                              f"delete_timeout_seconds ({spec.delete_timeout_seconds:g}s) was reached; the "
+                              "resource stays in the stack: run the delete again once the job has stopped, "
+                              "or raise delete_timeout_seconds") from exc
     if job.state == "SUCCEEDED":
         # A model version that cannot go alone raises ModelVersionKept: the resource stays in
         # state, and nothing of the versions other jobs made is touched.
-        for problem in vertex.delete_tuned_model(conn, job):
+        removal = vertex.delete_tuned_model(conn, job, retry)
+        for removed in removal.removed:
+            _progress(spec, removed.line())
+        for problem in removal.problems:
             _progress(spec, f"{problem}; remove it by hand or keep it", warning=True)
 
 
@@ -210,6 +205,11 @@ def _metric_series(
         _progress(spec, f"the training metrics could not be read, so the outputs go without them: {exc}",
                   warning=True)
         return vertex.MetricSeries()
+
+
+def _last_known_state(job: vertex.JobRecord) -> str:
+    """The state a stopped wait names: the detailed one (TUNING) while the job is live."""
+    return job.detail_state if job.live and job.detail_state else job.state
 
 
 def _label(spec: TuningJobSpec) -> str:

@@ -277,7 +277,12 @@ class TuningJobSpec(BaseModel):
     )
     api_outage_tolerance_seconds: Annotated[float, Number, Steering()] = Field(
         default=600.0, ge=0, description="How long a wait for a submitted job rides out a Vertex API that stops "
-        "answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all.",
+        "answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. "
+        "Delete rides out an outage as long.",
+    )
+    delete_timeout_seconds: Annotated[float, Number, Steering()] = Field(
+        default=1800.0, gt=0, description="How long a delete waits for a cancelled job to stop before it fails "
+        "(the resource stays in the stack, and the next delete finds the job cancelled).",
     )
     validate_dataset: Annotated[bool, Steering()] = Field(
         default=True, description="Check the training and validation data at preview, before a job is "

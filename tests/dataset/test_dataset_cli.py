@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -62,14 +64,71 @@ def test_an_empty_file_is_one_file_error_and_no_bad_line(tmp_path: Path, capsys:
 def test_whole_file_errors_are_listed_without_a_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_jsonl(tmp_path / "val.jsonl", VALID)
+    path = write_jsonl(tmp_path / "val.jsonl")
 
-    code = main(["validate", str(path), "--validation", "--base-model", "gemini-0"])
+    code = main(["validate", str(path), "--validation", "--base-model", "gemini-3.5-flash"])
 
     out = capsys.readouterr().out
     assert code == 1
     assert "(validation dataset)" in out
-    assert "file: 'gemini-0' is not a base model Vertex can tune" in out
+    assert "file: the file has no examples: write one JSON object per line." in out
+
+
+def on(day: dt.date) -> Callable[[], float]:
+    """A clock for main(clock=...) that reads noon UTC of `day`."""
+    return lambda: dt.datetime.combine(day, dt.time(12), dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_base_model_the_catalog_does_not_know_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], json_flag: list[str]
+) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
+
+    code = main(["validate", str(path), "--base-model", "gemini-0", *json_flag], clock=on(dt.date(2026, 11, 30)))
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")  # the flag is wrong, not the dataset
+    assert captured.err == ("error: argument --base-model: 'gemini-0' is not a base model Vertex can tune: choose "
+                            "one of gemini-3.1-flash-lite, gemini-3.5-flash, gemini-3.5-flash-lite\n")
+
+
+def test_the_base_model_is_judged_on_the_commands_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Deprecated, then retired: a warning either way, since the data itself is fine (the spec is
+    # what refuses a retired model for a job); the day is the command's clock's.
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
+    argv = ["validate", str(path), "--base-model", "gemini-2.5-pro"]
+
+    assert main(argv, clock=on(dt.date(2026, 9, 1))) == 0
+    out = capsys.readouterr().out
+    assert "(training dataset): valid" in out
+    assert "warning: gemini-2.5-pro is deprecated: Google retires it on 2026-10-20" in out
+
+    assert main(argv, clock=on(dt.date(2026, 11, 30))) == 0
+    out = capsys.readouterr().out
+    assert "(training dataset): valid" in out
+    assert ("warning: gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use "
+            "gemini-3.5-flash.") in out
+
+
+def test_an_unknown_base_model_is_a_usage_error_whatever_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", BAD, BAD, BAD)
+
+    code = main(["validate", str(path), "--base-model", "nope", "--max-errors", "2", "--json"])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("error: argument --base-model: 'nope' is not a base model Vertex can tune")
+
+
+def test_a_tuned_base_model_is_no_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "train.jsonl", *[VALID] * 100)
+
+    code = main(["validate", str(path), "--base-model", "projects/p/locations/us-central1/models/1"])
+
+    assert code == 0 and "warning" not in capsys.readouterr().out
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,20 +1,20 @@
-"""Whole-file behaviour: blank lines, line ends, counts and limits, the error bound, the base
-model, sources (paths, file objects, unreadable ones), chunking and worker processes."""
+"""Whole-file behaviour: blank lines, line ends, counts and limits, the error bound, notes a
+caller adds (the base model's), sources (paths, file objects, unreadable ones), chunking and
+worker processes."""
 
 from __future__ import annotations
 
 import io
 import os
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for, write_jsonl
-from tuning_provider import dataset
 from tuning_provider.catalog import MAX_VALIDATION_EXAMPLES, MIN_RECOMMENDED_EXAMPLES
-from tuning_provider.dataset import DatasetReport, LineError, validate_dataset
+from tuning_provider.dataset import DatasetReport, Limits, LineError, Reading, validate_dataset
+from tuning_provider.dataset.scan import split_ranges
 from tuning_provider.errors import DatasetError
 
 BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))
@@ -88,82 +88,64 @@ def test_validation_over_the_maximum_is_an_error(tmp_path: Path) -> None:
     assert at.ok and at.warnings == []  # no recommended minimum for validation sets
 
 
-def test_training_over_the_maximum_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dataset, "MAX_TRAINING_EXAMPLES", 3)
-    over = report_for(tmp_path, VALID, VALID, VALID, VALID)
-    at = report_for(tmp_path, VALID, VALID, VALID)
+def test_training_over_the_maximum_is_an_error(tmp_path: Path) -> None:
+    limits = Limits(training_examples=3)
+    over = report_for(tmp_path, VALID, VALID, VALID, VALID, limits=limits)
+    at = report_for(tmp_path, VALID, VALID, VALID, limits=limits)
 
     assert [error.line for error in over.errors] == [0]
     assert "the training set has 4 examples, over the limit of 3" in over.errors[0].message
     assert at.ok
 
 
-def test_multimodal_training_examples_have_their_own_maximum(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(dataset, "MAX_TRAINING_EXAMPLES_MULTIMODAL", 2)
-    over = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, MULTIMODAL)
-    at = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, VALID)
+def test_multimodal_training_examples_have_their_own_maximum(tmp_path: Path) -> None:
+    limits = Limits(multimodal_training_examples=2)
+    over = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, MULTIMODAL, limits=limits)
+    at = report_for(tmp_path, MULTIMODAL, VALID, MULTIMODAL, VALID, limits=limits)
 
     assert over.multimodal_examples == 3
     assert "3 multimodal examples, over the limit of 2" in over.errors[0].message
     assert at.ok and at.multimodal_examples == 2
 
 
-def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dataset, "MAX_DATASET_BYTES", 2 * (len(VALID) + 1))
-    over = report_for(tmp_path, VALID, VALID, VALID)
-    at = report_for(tmp_path, VALID, VALID)
+def test_file_size_limit(tmp_path: Path) -> None:
+    limits = Limits(dataset_bytes=2 * (len(VALID) + 1))
+    over = report_for(tmp_path, VALID, VALID, VALID, limits=limits)
+    at = report_for(tmp_path, VALID, VALID, limits=limits)
 
     assert over.errors[0].line == 0 and "GiB limit of a tuning dataset" in over.errors[0].message
     assert at.ok and at.bytes == 2 * (len(VALID) + 1)
 
 
-def test_a_line_too_long_to_hold_is_skipped_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dataset, "_CHUNK_BYTES", 64)
-    monkeypatch.setattr(dataset, "_MAX_LINE_BYTES", 256)
+def test_a_line_too_long_to_hold_is_skipped_unread(tmp_path: Path) -> None:
     huge = jsonl(example(("user", "x" * 5000), ("model", "y")))
 
-    report = report_for(tmp_path, VALID, huge, BAD, VALID)
+    report = report_for(tmp_path, VALID, huge, BAD, VALID, reading=Reading(chunk_bytes=64, max_line_bytes=256))
 
     assert [error.line for error in report.errors] == [2, 3]
     assert f"the line is {len(huge):,} bytes long" in report.errors[0].message
     assert (report.lines, report.examples, report.bad_lines) == (4, 2, 2)
 
 
-# --- the base model -------------------------------------------------------------------------
+# --- notes a caller adds (what the catalog says of the base model, in `validate`) -----------
 
 
-@pytest.mark.parametrize("model", ["gemini-3.5-flash", "publishers/google/models/gemini-3.1-flash-lite"])
-def test_a_current_base_model_passes(tmp_path: Path, model: str) -> None:
-    report = report_for(tmp_path, *[VALID] * 100, base_model=model)
-    assert report.ok and report.warnings == []
+def test_file_notes_follow_the_files_own_errors_and_precede_the_lines(tmp_path: Path) -> None:
+    report = report_for(tmp_path, BAD, BAD, BAD, limits=Limits(dataset_bytes=len(BAD)), max_errors=3)
 
+    noted = report.with_file_notes(["the base model is unknown."], ["a warning."], max_errors=3)
 
-def test_an_unknown_base_model_is_an_error(tmp_path: Path) -> None:
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-9-ultra")
-    assert report.errors[0].line == 0
-    message = report.errors[0].message
-    assert "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-3.1-flash-lite" in message
-
-
-def test_a_retired_base_model_is_a_warning_naming_the_replacement(tmp_path: Path) -> None:
-    # A warning only: the data is fine; the spec check is what refuses a retired model.
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro", today=date(2026, 11, 30))
-    assert report.ok
-    assert report.warnings == [
-        "gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use gemini-3.5-flash."
+    assert [(error.line, error.message[:12]) for error in noted.errors] == [
+        (0, "the file is "), (0, "the base mod"), (1, "contents[1] ")
     ]
+    assert (noted.error_count, report.error_count) == (5, 4)
+    assert noted.warnings == [*report.warnings, "a warning."] and not noted.ok
 
 
-def test_a_deprecated_base_model_is_a_warning(tmp_path: Path) -> None:
-    # Before the 2.5 models retired.
-    report = report_for(tmp_path, *[VALID] * 100, base_model="gemini-2.5-pro", today=date(2026, 9, 1))
-    assert report.ok
-    assert report.warnings == [
-        "gemini-2.5-pro is deprecated: Google retires it on 2026-10-20 (a month before, projects new to "
-        "it lose access); move to gemini-3.5-flash."
-    ]
+def test_file_notes_of_warnings_only_keep_a_dataset_valid(tmp_path: Path) -> None:
+    report = report_for(tmp_path, *[VALID] * 100)
+    noted = report.with_file_notes([], ["the base model is deprecated."], max_errors=50)
+    assert noted.ok and noted.errors == [] and noted.warnings == ["the base model is deprecated."]
 
 
 # --- the error list is bounded, the count is not ---------------------------------------------
@@ -186,7 +168,7 @@ def test_max_errors_zero_lists_nothing(tmp_path: Path) -> None:
 
 
 def test_whole_file_errors_come_first_within_the_bound(tmp_path: Path) -> None:
-    report = report_for(tmp_path, BAD, BAD, BAD, kind="training", base_model="nope", max_errors=2)
+    report = report_for(tmp_path, BAD, BAD, BAD, limits=Limits(training_examples=2), max_errors=2)
     assert [error.line for error in report.errors] == [0, 1]
     assert report.error_count == 4
 
@@ -306,36 +288,35 @@ def _as_dict(report: DatasetReport) -> dict[str, object]:
     return report.to_dict()
 
 
-def test_tiny_chunks_give_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tiny_chunks_give_the_same_report(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines(), end=b"")
     expected = _as_dict(validate_dataset(path, max_errors=1000))
 
     for chunk in (1, 7, 64, 1000):
-        monkeypatch.setattr(dataset, "_CHUNK_BYTES", chunk)
-        assert _as_dict(validate_dataset(path, max_errors=1000)) == expected, chunk
+        assert _as_dict(validate_dataset(path, max_errors=1000, reading=Reading(chunk_bytes=chunk))) == expected, chunk
+
+
+# Splits even a small file among processes.
+SPLIT_ANY = Reading(min_bytes_per_worker=1)
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_workers_give_the_same_report_as_one_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
+def test_workers_give_the_same_report_as_one_process(tmp_path: Path, workers: int) -> None:
     path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines())
-    monkeypatch.setattr(dataset, "_MIN_BYTES_PER_WORKER", 1)  # split even a small file
 
     for max_errors in (1000, 5):
         one = validate_dataset(path, max_errors=max_errors)
-        many = validate_dataset(path, max_errors=max_errors, workers=workers)
+        many = validate_dataset(path, max_errors=max_errors, workers=workers, reading=SPLIT_ANY)
         assert _as_dict(many) == _as_dict(one)
     assert one.error_count > 5 and one.warnings
 
 
-def test_ranges_start_at_line_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ranges_start_at_line_starts(tmp_path: Path) -> None:
     lines = _mixed_lines()
     path = write_jsonl(tmp_path / "data.jsonl", *lines)
-    monkeypatch.setattr(dataset, "_MIN_BYTES_PER_WORKER", 1)
     data = path.read_bytes()
 
-    ranges = dataset._split_ranges(str(path), str(path), 4)
+    ranges = split_ranges(str(path), 4, SPLIT_ANY)
 
     assert len(ranges) == 4
     assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
@@ -345,5 +326,5 @@ def test_ranges_start_at_line_starts(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_a_small_file_is_scanned_in_one_process_whatever_the_workers(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "data.jsonl", VALID, BAD)
-    assert dataset._split_ranges(str(path), str(path), 8) == [(0, path.stat().st_size)]
+    assert split_ranges(str(path), 8, Reading()) == [(0, path.stat().st_size)]
     assert validate_dataset(path, workers=8).to_dict() == validate_dataset(path).to_dict()

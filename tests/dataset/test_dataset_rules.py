@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.dataset.dataset_helpers import VALID, example, jsonl, report_for
-from tuning_provider import dataset
 from tuning_provider.catalog import CHARS_PER_TOKEN, MAX_TOKENS_PER_EXAMPLE
+from tuning_provider.dataset.rules import check_line
 
 MAX_CHARS = MAX_TOKENS_PER_EXAMPLE * CHARS_PER_TOKEN
 FILE = {"fileData": {"mimeType": "image/png", "fileUri": "gs://media/cat.png"}}
@@ -203,6 +203,10 @@ FAILING: list[tuple[str, bytes, str]] = [
         jsonl(example(("user", [FILE, {"text": "a" * MAX_CHARS}]), ("model", "b"))),
         "over the limit of",
     ),
+    # Beside the fields the rules read, too: the fast path once let these through.
+    ("utf-8 in another field", VALID[:-1] + b', "note": "caf\xe9"}', "is not valid UTF-8 (byte 0xe9 at column"),
+    ("number out of range", VALID[:-1] + b', "weight": 1e999}', "is not valid JSON (Number out of range"),
+    ("nesting", b'{"contents": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nests JSON too deeply to read"),
 ]
 
 # (rule, passing line, characters it counts, multimodal)
@@ -309,7 +313,7 @@ def test_precise_checker_agrees_with_the_fast_path(
     tmp_path: Path, rule: str, line: bytes, characters: int, multimodal: bool
 ) -> None:
     fast = report_for(tmp_path, line)
-    verdict = dataset._check_line(line)
+    verdict = check_line(line)
 
     assert verdict.problem is None
     assert verdict.characters == fast.characters

@@ -151,6 +151,24 @@ def test_cancel_ends_a_live_job_cancelled(clocked, write_dataset, start_tuning_j
     assert cancelled.end_time is not None and cancelled.tuned_model is None
 
 
+def test_with_cancel_seconds_a_cancel_takes_effect_later_unless_the_job_ends_first(
+    emulator_factory, manual_clock, make_genai_client, write_dataset, start_tuning_job
+):
+    client = make_genai_client(emulator_factory(clock=manual_clock, job_duration=100.0, cancel_seconds=30))
+    stopped, finished = start_tuning_job(client, write_dataset()), start_tuning_job(client, write_dataset())
+    client.tunings.cancel(name=stopped.name)  # at 0: takes effect at 30
+    manual_clock.advance(80)
+    client.tunings.cancel(name=finished.name)  # at 80: would take effect at 110, after its end at 100
+    assert client.tunings.get(name=finished.name).state == types.JobState.JOB_STATE_CANCELLING
+    client.tunings.cancel(name=finished.name)  # a second cancel of a CANCELLING job changes nothing
+    manual_clock.advance(20)
+    cancelled = client.tunings.get(name=stopped.name)
+    assert cancelled.state == types.JobState.JOB_STATE_CANCELLED and cancelled.tuned_model is None
+    assert cancelled.end_time.timestamp() == pytest.approx(manual_clock.now - 70)
+    done = client.tunings.get(name=finished.name)
+    assert done.state == types.JobState.JOB_STATE_SUCCEEDED and done.tuned_model.endpoint
+
+
 def test_cancel_of_a_cancelled_job_is_a_failed_precondition(clocked, write_dataset, start_tuning_job):
     _, client, _ = clocked
     job = start_tuning_job(client, write_dataset())

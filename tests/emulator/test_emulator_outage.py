@@ -26,7 +26,7 @@ def refuses(url: str) -> bool:
 def test_offline_refuses_connections_and_back_serves_the_same_jobs_on_the_same_port(
     emulator: Emulator, write_dataset
 ):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     spec = TuningJobSpec(project=PROJECT, location=LOCATION, base_model="gemini-3.5-flash",
                          training_dataset_uri=write_dataset())
     job, _ = vertex.submit_or_adopt(conn, spec)

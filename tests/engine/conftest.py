@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.engine import ROOT, pulumi_executable, recover, run_pulumi
+from stacks.engine import ROOT, Recovery, pulumi_executable, recover, run_pulumi
 from stacks.job import JOB_OUTPUTS
 from tests.conftest import BUCKET, SAMPLE_EXAMPLES, example_line, offline_pulumi_env
 from tuning_provider import vertex
@@ -97,7 +97,7 @@ class Project:
 
     @property
     def conn(self) -> vertex.Connection:
-        return vertex.Connection(PROJECT, LOCATION, self.emulator.url)
+        return vertex.connect(PROJECT, LOCATION, self.emulator.url)
 
     def write(self) -> None:
         path = self.dir / "stacks" / f"Pulumi.{STACK}.yaml"
@@ -140,14 +140,16 @@ class Project:
         assert outputs.get("tunedModelEndpoint"), f"the stack outputs name no endpoint: {outputs}"
         return vertex.generate_content(self.conn, outputs["tunedModelEndpoint"], QUESTION, temperature=0)
 
-    def recovered_up_adopts(self, running: vertex.JobRecord) -> None:
+    def recovered_up_adopts(self, running: vertex.JobRecord) -> Recovery:
         """After an up that stopped while `running` trained: recovery as `make up` does it, then
-        `pulumi up` adopts that job (never a second one) and the outputs name a model that answers."""
-        recover(STACK, cwd=self.dir, env=self.env)
+        `pulumi up` adopts that job (never a second one) and the outputs name a model that answers.
+        Returns what recovery found."""
+        recovery = recover(STACK, cwd=self.dir, env=self.env)
         self.pulumi("up", "--yes")
         out = self.outputs()
         assert out["tuningJobName"] == running.name and "Paris" in self.ask(out)
         assert len(self.jobs()) == 1
+        return recovery
 
     def start_pulumi(self, *args: str) -> subprocess.Popen[str]:
         """The CLI in the background in a session of its own; `close` stops what is left."""
@@ -219,9 +221,6 @@ class YamlProject(Project):
     def set_job(self, **settings: Any) -> None:
         self.job.update(settings)
         self.write()
-
-    def use_validation_data(self, path: Path) -> None:
-        self.set_job(validation_dataset_uri=self._uploaded(path))
 
     def _uploaded(self, path: Path) -> str:
         """A local file placed in the emulator's Cloud Storage folder, as its gs:// URI."""

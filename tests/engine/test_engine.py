@@ -22,9 +22,10 @@ import pytest
 from google.genai import errors as genai_errors
 
 from tests.conftest import SAMPLE_EXAMPLES
-from tests.engine.conftest import BOTH_FACES, FreezableClock, Project, kill_tree, write_training_file
+from tests.engine.conftest import BOTH_FACES, STACK, URN, FreezableClock, Project, kill_tree, write_training_file
 from tuning_provider import vertex
 from tuning_provider.errors import NotFound
+from tuning_provider.vertex import client as transport
 
 pytestmark = pytest.mark.engine
 
@@ -41,7 +42,7 @@ def live_job(project: Project, other_than: str | None = None) -> vertex.JobRecor
 
 
 def model_exists(project: Project, model: str) -> bool:
-    client = project.conn.client()
+    client = transport.vertex_client(project.conn)
     try:
         client.models.get(model=model.split("@")[0])
     except genai_errors.ClientError as exc:
@@ -65,6 +66,8 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
     preview_phase, update_phase = up.stdout.split("Updating (", 1)
     assert "~422 training tokens (211 x 2 epochs)" in preview_phase
     assert "training tokens" not in update_phase
+    # The provider found the server's layout (tuning_provider/pulumi_internals.py): no note.
+    assert "pulumi_internals.py" not in up.stdout + up.stderr
     out = project.outputs()
     assert out["tuningJobState"] == "SUCCEEDED"
     assert out["tuningJobName"].startswith("projects/engine-project/locations/us-central1/tuningJobs/")
@@ -103,6 +106,9 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
     up = project.pulumi("up", "--yes")
     preview_phase, update_phase = up.stdout.split("Updating (", 1)
     assert "~633 training tokens (211 x 3 epochs)" in preview_phase and "training tokens" not in update_phase
+    # Once on the TuningJob's row and once in the Diagnostics, not on each of a replace's rows.
+    assert preview_phase.count("~633 training tokens (211 x 3 epochs)") == 2
+    assert "delete original [diff: ~epoch_count]; checked" in preview_phase
     second = project.outputs()
     assert second["tuningJobName"] != first["tuningJobName"]
     assert [c["epoch"] for c in second["checkpoints"]] == [1, 2, 3]
@@ -158,7 +164,7 @@ def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_ke
     wait_for(lambda: live_job(project, before["tuningJobName"]) is not None, "the replacement job")
     replacement = live_job(project, before["tuningJobName"])
     assert replacement is not None
-    vertex.cancel_tuning_job(project.conn, replacement.name)
+    vertex.request_cancel(project.conn, replacement)
     output, _ = up.communicate(timeout=120)
 
     assert up.returncode != 0
@@ -239,7 +245,7 @@ def test_a_model_deleted_outside_pulumi_is_drift_for_refresh_and_up_runs_the_job
     project.pulumi("up", "--yes")
     before = project.outputs()
     job = vertex.get_tuning_job(project.conn, before["tuningJobName"])
-    assert vertex.delete_tuned_model(project.conn, job) == []
+    assert vertex.delete_tuned_model(project.conn, job).problems == ()
     with pytest.raises(NotFound):
         vertex.generate_content(project.conn, before["tunedModelEndpoint"], "hello")
 
@@ -289,7 +295,10 @@ def test_up_killed_while_waiting_then_recovered_ends_with_one_job(project: Proje
     # TuningJob create is cleared, and `pulumi up` creates again, adopting the job.
     locked = project.pulumi("up", "--yes", check=False)
     assert locked.returncode != 0 and "locked" in locked.stdout + locked.stderr
-    project.recovered_up_adopts(submitted)
+    recovery = project.recovered_up_adopts(submitted)
+    assert recovery.creates == (URN,) and len(recovery.locks) == 1
+    assert recovery.summary() == (f"stack {STACK}: released 1 stale lock and cleared 1 pending TuningJob create "
+                                  "(the next `pulumi up` adopts the submitted job)")
     assert not project.state().get("pending_operations")
     assert project.urn in {r["urn"] for r in project.state()["resources"]}
 
@@ -336,7 +345,6 @@ def test_bad_stack_config_names_the_key(project):
     assert "tuning:epochs" in preview.stdout and "Traceback" not in preview.stdout + preview.stderr
 
 
-@BOTH_FACES
 def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_serving(
     project: Project, tmp_path: Path
 ):

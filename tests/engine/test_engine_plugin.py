@@ -23,6 +23,7 @@ from tuning_provider import vertex
 from tuning_provider.errors import NotFound
 from tuning_provider.plugin import properties
 from tuning_provider.spec import TuningJobSpec
+from tuning_provider.vertex.client import vertex_client
 
 pytestmark = pytest.mark.engine
 
@@ -53,7 +54,7 @@ def test_pulumi_import_adopts_a_job_made_outside_pulumi_and_the_next_up_changes_
     assert wrong.returncode != 0
     assert "projects/PROJECT/locations/REGION/tuningJobs/ID" in wrong.stdout + wrong.stderr
 
-    client = project.conn.client()
+    client = vertex_client(project.conn)
     made = start_tuning_job(client, f"gs://{BUCKET}/engine-train.jsonl", epoch_count=3,
                             tuned_model_display_name="by-hand", labels={"team": "ml"})
     client.close()

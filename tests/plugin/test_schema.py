@@ -63,7 +63,7 @@ def test_required_inputs_are_the_specs_less_what_the_provider_defaults() -> None
     assert set(resource()["requiredInputs"]) == required == {"baseModel", "trainingDatasetUri"}
     assert "default" not in resource()["inputProperties"]["location"]  # the provider's location first
     config = json.loads(schema_text())["config"]["variables"]
-    assert set(config) == {"apiEndpoint", "project", "location"}
+    assert set(config) == {"apiEndpoint", "storageEndpoint", "project", "location"}
 
 
 def test_values_translate_key_by_key_through_nested_models_and_keep_free_form_keys() -> None:

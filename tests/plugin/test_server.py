@@ -37,7 +37,7 @@ QUESTION = "What is the capital of France?"
 
 
 def conn(plugin: Plugin) -> vertex.Connection:
-    return vertex.Connection(PROJECT, LOCATION, plugin.emulator.url)
+    return vertex.connect(PROJECT, LOCATION, plugin.emulator.url)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

@@ -88,7 +88,7 @@ def test_create_tunes_further_from_a_checkpoint_and_reports_the_new_outputs(prov
     assert outs["pre_tuned_base_model"] == "gemini-3.5-flash"
     assert outs["completed_epoch_count"] == 2 and outs["update_time"] == outs["end_time"]
     assert outs["tuning_state_detail"] is None  # only while the job is live
-    conn = vertex.Connection(PROJECT, LOCATION, provider.api_endpoint)
+    conn = vertex.connect(PROJECT, LOCATION, provider.api_endpoint)
     job = vertex.get_tuning_job(conn, outs["name"])
     assert job.base_model == first["tuned_model_name"]
     # The continued model answers what both datasets taught.

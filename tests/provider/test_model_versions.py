@@ -30,7 +30,7 @@ def provider(emulator) -> TuningJobProvider:
 
 @pytest.fixture
 def conn(emulator) -> vertex.Connection:
-    return vertex.Connection(PROJECT, LOCATION, emulator.url)
+    return vertex.connect(PROJECT, LOCATION, emulator.url)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def emulator(emulator_factory, manual_clock):
 
 
 def test_detail_state_epochs_and_update_time_follow_the_job(emulator, manual_clock, write_training_file):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     job, _ = vertex.submit_or_adopt(conn, TuningJobSpec.model_validate(inputs(write_training_file())))
     seen = []
     for _ in range(40):

@@ -8,6 +8,8 @@ failed job, pickling.
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -21,9 +23,12 @@ from pulumi.runtime.rpc import UNKNOWN
 from tests.conftest import example_line
 from tuning_provider import cancellation, engine_log, vertex
 from tuning_provider.emulator import Emulator
+from tuning_provider.emulator.http.app import Request, Response
 from tuning_provider.errors import JobFailed, JobNotServing, NotFound
 from tuning_provider.provider import API_ENDPOINT_KEY, TuningJobProvider
 from tuning_provider.spec import FINGERPRINT_LABEL, TuningJobSpec
+from tuning_provider.vertex import boundary
+from tuning_provider.vertex import client as transport
 
 PROJECT, LOCATION = "test-project", "us-central1"
 
@@ -72,14 +77,14 @@ def normalised(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_jobs(url: str) -> list[vertex.JobRecord]:
-    return list(vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, url)))
+    return list(vertex.list_tuning_jobs(vertex.connect(PROJECT, LOCATION, url)))
 
 
 def submitted(provider: TuningJobProvider, raw: dict[str, Any]) -> dict[str, Any]:
     """A job submitted and recorded while still live, as an older provider version did: the
     state the update and delete paths still meet in existing stacks."""
     spec = TuningJobSpec.model_validate(checked(provider, raw))
-    job, _ = vertex.submit_or_adopt(vertex.Connection(spec.project, spec.location, provider.api_endpoint), spec)
+    job, _ = vertex.submit_or_adopt(vertex.connect(spec.project, spec.location, provider.api_endpoint), spec)
     assert job.live
     return {**spec.model_dump(), **job.outputs.model_dump()}
 
@@ -339,6 +344,7 @@ CHANGES = {
     "wait_timeout_seconds": (7200, False),
     "poll_interval_seconds": (10, False),
     "api_outage_tolerance_seconds": (60, False),
+    "delete_timeout_seconds": (600, False),
     "validate_dataset": (True, False),
     "price_per_million_training_tokens_usd": (5.0, False),
     "training_dataset_tokens": (9000, False),
@@ -479,22 +485,45 @@ def test_wait_bound_fails_the_create_and_the_next_create_adopts_the_job(
         assert len(all_jobs(emu.url)) == 1
 
 
-def test_a_job_cancelled_while_waited_for_fails_the_create(slow_provider, train_uri):
-    import threading
+def after_submit(emulator_factory, act: Callable[[Emulator, str], None], **settings: Any) -> Emulator:
+    """An emulator that calls `act(emulator, job name)` as it answers each job's submission,
+    before the submitter hears of it: what happens to a job between its submit and the wait."""
+    started: list[Emulator] = []
 
-    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
+    def watch(request: Request, response: Response) -> None:
+        if request.method == "POST" and request.path.endswith("/tuningJobs") and response.status == 200:
+            assert isinstance(response.body, bytes)
+            act(started[0], json.loads(response.body)["name"])
 
-    def cancel_when_submitted() -> None:
-        while not (jobs := list(vertex.list_tuning_jobs(conn))):
-            pass
-        vertex.cancel_tuning_job(conn, jobs[0].name)
+    started.append(emulator_factory(on_answer=watch, **settings))
+    return started[0]
 
-    canceller = threading.Thread(target=cancel_when_submitted)
-    canceller.start()
+
+def test_a_job_cancelled_while_waited_for_fails_the_create(emulator_factory, train_uri):
+    def cancel(emulator: Emulator, name: str) -> None:
+        assert emulator.state is not None
+        emulator.state.tuning_jobs.cancel_tuning_job(name)  # as someone else's `jobs cancel` would
+
+    provider = make_provider(after_submit(emulator_factory, cancel, job_duration=60.0).url)
     with pytest.raises(JobFailed) as info:
-        slow_provider.create(checked(slow_provider, inputs(train_uri)))
-    canceller.join()
+        provider.create(checked(provider, inputs(train_uri)))
     assert info.value.state == "CANCELLED" and "keeps serving" in info.value.message
+
+
+def test_pulumi_cancelling_names_the_state_the_job_was_last_seen_in(emulator_factory, manual_clock, train_uri):
+    # Submitted PENDING; half way through its 100 s on the clock when the wait first polls it.
+    emulator = after_submit(emulator_factory, lambda emulator, name: manual_clock.advance(50),
+                            clock=manual_clock, job_duration=100.0)
+    provider = make_provider(emulator.url)
+    cancellation.REQUESTED.set()  # Ctrl-C: the wait stops after its first poll
+    try:
+        with pytest.raises(JobNotServing) as info:
+            provider.create(checked(provider, inputs(train_uri)))
+    finally:
+        cancellation.REQUESTED.clear()
+    assert info.value.state == "TUNING"
+    assert str(info.value).startswith(f"tuning job {info.value.job_name} (TUNING) has no serving model: pulumi is "
+                                      "cancelling (Ctrl-C)")
 
 
 def test_pulumi_cancelling_stops_the_wait_at_once_and_leaves_the_job_running(slow_provider, train_uri):
@@ -505,15 +534,41 @@ def test_pulumi_cancelling_stops_the_wait_at_once_and_leaves_the_job_running(slo
     finally:
         cancellation.REQUESTED.clear()
     assert "keeps running in Vertex" in str(info.value) and "jobs cancel" in str(info.value)
-    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint),
+    job = vertex.get_tuning_job(vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint),
                                 info.value.job_name)
     assert job.live
 
 
+def test_of_several_jobs_with_the_fingerprint_the_newest_that_can_serve_is_adopted(
+    emulator_factory, manual_clock, make_genai_client, start_tuning_job, train_uri
+):
+    # Interrupted `pulumi up`s (of a provider that submitted before looking up) left several
+    # live jobs with one fingerprint; the newest of them is adopted, and a newer failed one is not.
+    emulator = emulator_factory(clock=manual_clock, job_duration=100.0)
+    provider = make_provider(emulator.url)
+    spec = TuningJobSpec.model_validate(checked(provider, inputs(train_uri)))
+    client = make_genai_client(emulator)
+    label = {FINGERPRINT_LABEL: spec.fingerprint()}
+    submitted_jobs = []
+    for config in ({}, {}, {"adapter_size": "ADAPTER_SIZE_THIRTY_TWO"}):  # the last fails as it starts
+        submitted_jobs.append(start_tuning_job(client, train_uri, labels=label, **config))
+        manual_clock.advance(1)
+    older, newer, failed = submitted_jobs
+    manual_clock.advance(10)  # all started; the last has failed
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
+    assert vertex.get_tuning_job(conn, failed.name).state == "FAILED"
+
+    job, adopted = vertex.submit_or_adopt(conn, spec)
+
+    assert (job.name, adopted) == (newer.name, True)
+    assert job.state == "RUNNING" and older.name != newer.name
+    assert len(all_jobs(emulator.url)) == 3  # nothing submitted
+
+
 def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_uri, emulator, capfd):
     first = provider.create(checked(provider, inputs(train_uri))).outs
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
-    assert vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"])) == []
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
+    assert vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"])).problems == ()
     second = provider.create(checked(provider, inputs(train_uri))).outs
     assert second["name"] != first["name"] and second["state"] == "SUCCEEDED"
     assert f"not adopting tuning job {first['name']}" in capfd.readouterr().err
@@ -522,7 +577,7 @@ def test_a_succeeded_job_whose_model_was_deleted_is_not_adopted(provider, train_
 
 def test_existing_job_name_of_a_job_whose_model_is_gone_fails_check(provider, train_uri, emulator):
     first = provider.create(checked(provider, inputs(train_uri))).outs
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, first["name"]))
     failures = provider.check({}, inputs(train_uri, existing_job_name=first["name"])).failures
     assert [f.property for f in failures] == ["existing_job_name"]
@@ -577,6 +632,16 @@ def test_update_raises_only_for_a_failure_it_sees_happen(provider, write_trainin
     assert provider.update(outs["name"], refreshed, news).outs["state"] == "FAILED"
 
 
+def test_an_update_of_a_job_gone_from_vertex_fails_naming_it(provider, train_uri):
+    # Recorded in state, but Vertex no longer has it (another project's, a region deleted...).
+    olds = {**succeeded_outs(provider), "name": f"projects/{PROJECT}/locations/{LOCATION}/tuningJobs/404"}
+    news = checked(provider, inputs("gs://tuning-data/data/train.jsonl", wait_timeout_seconds=30))
+    with pytest.raises(NotFound, match=f"reading tuning job {olds['name']}"):
+        provider.update(olds["name"], olds, news)
+    # What `pulumi refresh` then does: drops it from state, and the next up runs the job again.
+    assert provider.read(olds["name"], olds).id == ""
+
+
 def test_missing_dataset_fails_the_job_with_vertex_message(provider):
     with pytest.raises(JobFailed, match="does not exist"):
         provider.create(checked(provider, inputs("gs://tuning-data/absent.jsonl")))
@@ -587,8 +652,8 @@ def test_missing_dataset_fails_the_job_with_vertex_message(provider):
 
 def test_read_sees_a_cancel_made_outside_pulumi(slow_provider, train_uri):
     outs = submitted(slow_provider, inputs(train_uri))
-    conn = vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint)
-    vertex.cancel_tuning_job(conn, outs["name"])
+    conn = vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint)
+    vertex.request_cancel(conn, vertex.get_tuning_job(conn, outs["name"]))
     refreshed = slow_provider.read(outs["name"], outs)
     assert refreshed.id == outs["name"]
     assert refreshed.outs["state"] in {"CANCELLING", "CANCELLED"}
@@ -598,7 +663,7 @@ def test_read_sees_a_cancel_made_outside_pulumi(slow_provider, train_uri):
 def test_read_reports_a_model_deleted_outside_pulumi_as_drift(provider, train_uri, emulator):
     outs = provider.create(checked(provider, inputs(train_uri))).outs
     assert provider.read(outs["name"], outs).outs == outs  # serving: nothing to report
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     vertex.delete_tuned_model(conn, vertex.get_tuning_job(conn, outs["name"]))
     refreshed = provider.read(outs["name"], outs).outs
     assert refreshed["state"] == "SUCCEEDED"
@@ -623,21 +688,29 @@ def test_read_of_a_vanished_job_drops_it(provider):
 def test_delete_cancels_a_running_job(slow_provider, train_uri):
     outs = submitted(slow_provider, inputs(train_uri))
     slow_provider.delete(outs["name"], outs)
-    job = vertex.get_tuning_job(vertex.Connection(PROJECT, LOCATION, slow_provider.api_endpoint), outs["name"])
+    job = vertex.get_tuning_job(vertex.connect(PROJECT, LOCATION, slow_provider.api_endpoint), outs["name"])
     assert job.state == "CANCELLED"
 
 
-def test_delete_of_a_finished_job_removes_endpoints_and_model(provider, train_uri, emulator, genai_client):
+def test_delete_of_a_finished_job_removes_endpoints_and_model(provider, train_uri, emulator, genai_client, capfd):
     outs = provider.create(checked(provider, inputs(train_uri))).outs
+    capfd.readouterr()
     provider.delete(outs["name"], outs)
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    said = capfd.readouterr().err
+    assert f"deleted endpoint {outs['tuned_model_endpoint']}" in said
+    assert f"deleted tuned model {outs['tuned_model_name']}" in said
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     for endpoint in {outs["tuned_model_endpoint"], *(c["endpoint"] for c in outs["checkpoints"])}:
         with pytest.raises(NotFound):
-            vertex._call("get endpoint", lambda e=endpoint: vertex._rest(conn, "get", e))
+            boundary.call("get endpoint", lambda e=endpoint: transport.rest(conn, "get", e))
     with pytest.raises(Exception) as info:
         genai_client.models.get(model=outs["tuned_model_name"].split("@")[0])
     assert "404" in str(info.value)
-    provider.delete(outs["name"], outs)  # again: gone is done
+    provider.delete(outs["name"], outs)  # again: gone is done, and said so
+    again = capfd.readouterr().err
+    assert "deleted " not in again
+    assert f"endpoint {outs['tuned_model_endpoint']} was already gone" in again
+    assert f"tuned model {outs['tuned_model_name']} was already gone" in again
 
 
 # --- pickling --------------------------------------------------------------------------

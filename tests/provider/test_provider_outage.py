@@ -160,3 +160,28 @@ def test_a_first_contact_that_finds_nothing_fails_at_once_naming_the_endpoint(
         provider.create(checked_props)
     emulator.come_back()
     assert all_jobs(emulator.url) == []
+
+
+def test_a_delete_rides_out_an_outage_from_its_first_look_up_and_removes_the_model(
+    emulator: Emulator, manual_clock: ManualClock, provider: TuningJobProvider, props: Callable[..., dict[str, Any]]
+):
+    heard = Heard()
+
+    def finish() -> None:
+        heard.wait_for("submitted tuning job")
+        manual_clock.advance(10)
+
+    with meanwhile(finish), contextlib.redirect_stderr(heard):
+        outs = provider.create(props(api_outage_tolerance_seconds=60)).outs
+
+    def blip() -> None:
+        heard.wait_for("Vertex AI unreachable")
+        emulator.come_back()
+
+    emulator.go_offline()  # before the delete's first call: its look-up of the job
+    with meanwhile(blip), contextlib.redirect_stderr(heard):
+        provider.delete(outs["name"], outs)
+
+    assert heard.text.count("Vertex AI answers again after ") == 1
+    assert f"deleted tuned model {outs['tuned_model_name']}" in heard.text
+    assert f"deleted endpoint {outs['tuned_model_endpoint']}" in heard.text

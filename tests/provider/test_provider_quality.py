@@ -15,10 +15,11 @@ import pytest
 from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
-from tuning_provider.errors import QualityGateFailed
+from tuning_provider.errors import JobNotServing, NotFound, QualityGateFailed
 from tuning_provider.provider import TuningJobProvider
 from tuning_provider.spec import TuningJobSpec
-from tuning_provider.vertex import MetricSeries
+from tuning_provider.vertex import MetricSeries, boundary
+from tuning_provider.vertex import client as transport
 
 VALIDATION = "val.jsonl"
 
@@ -43,14 +44,14 @@ def validated(data: dict[str, str], **overrides: Any) -> dict[str, Any]:
 
 
 def conn(provider: TuningJobProvider) -> vertex.Connection:
-    return vertex.Connection(PROJECT, LOCATION, provider.api_endpoint)
+    return vertex.connect(PROJECT, LOCATION, provider.api_endpoint)
 
 
 def model_exists(provider: TuningJobProvider, model: str) -> bool:
     try:
-        vertex._call("get model", lambda: vertex._with_client(
+        boundary.call("get model", lambda: transport.with_client(
             conn(provider), lambda c: c.models.get(model=model.split("@")[0])))
-    except vertex.NotFound:
+    except NotFound:
         return False
     return True
 
@@ -256,6 +257,25 @@ def test_changing_serve_checkpoint_updates_the_endpoint_in_place(provider, emula
     updated = provider.update(outs["name"], outs, news).outs
     assert updated["name"] == outs["name"] and updated["serving_checkpoint"] == outs["checkpoints"][0]["checkpoint_id"]
     assert updated["tuned_model_endpoint"] == outs["checkpoints"][0]["endpoint"]
+
+
+def test_a_new_serving_checkpoint_that_does_not_answer_fails_the_update_and_keeps_the_old(
+    provider, emulator, data, vertex_http
+):
+    outs = provider.create(checked(provider, validated(data))).outs
+    first = outs["checkpoints"][0]["endpoint"]
+    _, _, endpoint = vertex_http("GET", f"/v1/{first}", emulator=emulator)
+    (deployed,) = endpoint["deployedModels"]
+    status, _, _ = vertex_http("POST", f"/v1/{first}:undeployModel", {"deployedModelId": deployed["id"]},
+                               emulator=emulator)  # someone undeployed the first checkpoint's model
+    assert status == 200
+    provider = make_provider(emulator.url, read_metric_series=first_epoch_best)
+    news = checked(provider, validated(data, serve_checkpoint="best_eval_loss"))
+    with pytest.raises(JobNotServing, match=f"its endpoint {first} serves no model \\(undeployed\\); the stack "
+                                            "keeps serving the endpoint it had"):
+        provider.update(outs["name"], outs, news)
+    # The old endpoint still answers: the failed update recorded nothing.
+    assert vertex.serving_problem(conn(provider), vertex.get_tuning_job(conn(provider), outs["name"])) is None
 
 
 def test_preview_with_data_still_to_upload_shows_the_cost_and_enforces_the_ceiling(provider, capfd):

@@ -19,6 +19,7 @@ from tests.provider.test_provider import inputs as file_inputs
 from tuning_provider import vertex
 from tuning_provider.errors import JobFailed
 from tuning_provider.spec import TuningJobSpec
+from tuning_provider.vertex import convert
 
 MISSING = f"projects/{PROJECT}/locations/{LOCATION}/datasets/5"
 QUESTION, ANSWER = SAMPLE_EXAMPLES[0]
@@ -78,7 +79,7 @@ def test_an_unknown_dataset_at_preview_passes_check_untouched(provider, unknown)
 
 def test_google_genai_sends_it_in_the_dataset_uri_field():
     spec = TuningJobSpec.model_validate(inputs(MISSING, validation_dataset_uri=MISSING.replace("/5", "/6")))
-    arguments = vertex._tune_arguments(spec, {})
+    arguments = convert.tune_arguments(spec, {})
     assert arguments["training_dataset"].vertex_dataset_resource == MISSING
     assert arguments["config"].validation_dataset.vertex_dataset_resource.endswith("/datasets/6")
 
@@ -86,7 +87,7 @@ def test_google_genai_sends_it_in_the_dataset_uri_field():
 def test_a_job_on_a_dataset_trains_and_its_endpoint_answers(provider, emulator, dataset):
     outs = provider.create(checked(provider, inputs(dataset))).outs
     assert outs["state"] == "SUCCEEDED" and outs["tuning_data_stats"]["examples"] == len(SAMPLE_EXAMPLES)
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     assert vertex.generate_content(conn, outs["tuned_model_endpoint"], QUESTION, temperature=0) == ANSWER
 
 
@@ -102,7 +103,7 @@ def test_a_job_on_a_dataset_that_does_not_exist_fails_with_vertexs_reason(provid
     # As when the dataset is deleted between preview and up: check is not run again.
     with pytest.raises(JobFailed, match=f"dataset {MISSING} does not exist"):
         provider.create(normalised(inputs(MISSING)))
-    (job,) = vertex.list_tuning_jobs(vertex.Connection(PROJECT, LOCATION, provider.api_endpoint))
+    (job,) = vertex.list_tuning_jobs(vertex.connect(PROJECT, LOCATION, provider.api_endpoint))
     assert job.training_dataset_uri == MISSING
 
 

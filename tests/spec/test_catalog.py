@@ -1,4 +1,5 @@
-"""The catalog's own consistency, and the lifecycle of base models in spec validation."""
+"""The catalog's own consistency, and the lifecycle of base models in spec validation and in
+`validate --base-model`."""
 
 from __future__ import annotations
 
@@ -106,3 +107,30 @@ def test_an_unknown_base_model_lists_only_the_tunable_models() -> None:
                                                    today=BEFORE_THE_2_5_RETIREMENT)[0])
     assert problem.field == "base_model"
     assert "use one of: gemini-3.1-flash-lite, gemini-3.5-flash, gemini-3.5-flash-lite" in str(problem)
+
+
+# --- what `validate --base-model` says of the base model a dataset is for -------------------
+
+
+@pytest.mark.parametrize("model", ["gemini-3.5-flash", "publishers/google/models/gemini-3.1-flash-lite",
+                                   "projects/p/locations/us-central1/models/123@2"])
+def test_a_current_or_tuned_base_model_has_no_dataset_note(model: str) -> None:
+    assert catalog.base_model_notes(model, AFTER_THE_2_5_RETIREMENT) == (None, None)
+
+
+def test_an_unknown_base_model_is_a_dataset_error_listing_the_tunable_models() -> None:
+    assert catalog.base_model_notes("gemini-9-ultra", AFTER_THE_2_5_RETIREMENT) == (
+        "'gemini-9-ultra' is not a base model Vertex can tune: choose one of gemini-3.1-flash-lite, "
+        "gemini-3.5-flash, gemini-3.5-flash-lite.", None)
+
+
+def test_a_retired_base_model_is_only_a_dataset_warning_naming_the_replacement() -> None:
+    # The data is fine; the spec check is what refuses a retired model for a job.
+    assert catalog.base_model_notes("gemini-2.5-pro", AFTER_THE_2_5_RETIREMENT) == (
+        None, "gemini-2.5-pro was retired by Google on 2026-10-20 and can no longer be tuned; use gemini-3.5-flash.")
+
+
+def test_a_deprecated_base_model_is_a_dataset_warning() -> None:
+    assert catalog.base_model_notes("gemini-2.5-pro", BEFORE_THE_2_5_RETIREMENT) == (
+        None, "gemini-2.5-pro is deprecated: Google retires it on 2026-10-20 (a month before, projects new to "
+        "it lose access); move to gemini-3.5-flash.")

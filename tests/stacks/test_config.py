@@ -139,10 +139,10 @@ def test_every_stack_file_of_the_repository_is_valid() -> None:
         assert load(path).project
 
 
-def run_with_config(monkeypatch: pytest.MonkeyPatch, project: Path, stack: str, settings: dict[str, Any]) -> None:
-    """Load the config as the running program does: from the engine's settings, in `project`."""
-    monkeypatch.setattr(pulumi.runtime, "get_root_directory", lambda: str(project))
-    pulumi.runtime.reset_options(project="tuning", stack=stack)
+def run_with_config(project: Path, stack: str, settings: dict[str, Any]) -> None:
+    """Load the config as the running program does: from the engine's settings (Pulumi's own
+    options, as the language host sets them), in the project folder `project`."""
+    pulumi.runtime.reset_options(project="tuning", stack=stack, root_directory=str(project))
     pulumi.runtime.set_all_config({f"tuning:{key}": value if isinstance(value, str) else json.dumps(value)
                                    for key, value in settings.items()})
     try:
@@ -152,20 +152,28 @@ def run_with_config(monkeypatch: pytest.MonkeyPatch, project: Path, stack: str, 
         pulumi.runtime.reset_options()
 
 
-def test_the_running_program_names_its_stack_file_and_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_running_program_names_its_stack_file_and_lines(tmp_path: Path) -> None:
     path = write_stack(tmp_path, stack_text("dev", **{"tuning:region": "us-central9"}))
     with pytest.raises(ConfigError) as caught:
-        run_with_config(monkeypatch, tmp_path, "dev", read_stack_file(path, "tuning"))
+        run_with_config(tmp_path, "dev", read_stack_file(path, "tuning"))
     assert Path(caught.value.source or "").resolve() == path.resolve()
     assert caught.value.problems[0].line == key_lines(path)["tuning:region"]
 
 
-def test_a_file_that_is_not_where_the_settings_came_from_is_not_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_file_that_is_not_where_the_settings_came_from_is_not_named(tmp_path: Path) -> None:
     path = write_stack(tmp_path, stack_text("dev"))
     overridden = {**read_stack_file(path, "tuning"), "region": "us-central9"}  # e.g. `--config`
     with pytest.raises(ConfigError) as caught:
-        run_with_config(monkeypatch, tmp_path, "dev", overridden)
+        run_with_config(tmp_path, "dev", overridden)
     assert caught.value.source is None
     assert str(caught.value).startswith("tuning:region: 'us-central9'")
+
+
+def test_only_an_endpoint_on_this_machine_makes_the_local_stack(tmp_path: Path) -> None:
+    # A private Vertex endpoint (Private Service Connect, behind VPC Service Controls) is a cloud
+    # stack's: it creates the bucket, key and identities, and its jobs go to that endpoint.
+    private = "https://us-central1-aiplatform-vpcsc.p.googleapis.com"
+    remote = load(write_stack(tmp_path, stack_text("dev", **{"tuning:apiEndpoint": private})))
+    assert remote.api_endpoint == private and not remote.emulated
+    assert load(write_stack(tmp_path, stack_text("local"), stack="local")).emulated
+    assert not load(write_stack(tmp_path, stack_text("dev"))).emulated

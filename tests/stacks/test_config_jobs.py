@@ -30,10 +30,12 @@ def two_jobs(stack: str = "dev", **support: object) -> str:
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_every_stack_accepts_two_named_jobs_sharing_tuning_job(tmp_path: Path, stack: str) -> None:
     config = check_stack_file(write_stack(tmp_path, two_jobs(stack), stack))
+    shared = yaml.safe_load(stack_text(stack))["config"]["tuning:job"]
     reviews, support = config.entries
     assert (reviews.name, support.name) == ("reviews", "support")
-    assert reviews.inputs == config.job  # the shared settings as they are
-    assert support.inputs == {**config.job, "epoch_count": 5}
+    assert reviews.inputs == shared  # the shared settings as they are
+    assert support.inputs == {**shared, "epoch_count": 5}
+    assert reviews.root_model == support.root_model == shared["base_model"]
     assert reviews.datasets["training"] == config.training_data
     assert support.datasets["training"] == ROOT / SUPPORT_DATA
     assert support.datasets["validation"] == config.validation_data  # shared
@@ -70,7 +72,8 @@ def test_a_sweep_expands_into_named_trials_and_each_trial_is_judged(tmp_path: Pa
     path = write_stack(tmp_path, stack_text("dev", **{"tuning:job": job}))
     with pytest.raises(ConfigError) as caught:
         check_stack_file(path)
-    assert {p.key for p in caught.value.problems} == {"tuning:job.sweep.keep"}
+    # Both at once: a bad keep does not hide the trials' problems.
+    assert {p.key for p in caught.value.problems} == {"tuning:job.sweep.keep", "tuning:job.sweep.grid.adapter_size"}
     job["sweep"]["keep"] = "best"
     path = write_stack(tmp_path, stack_text("dev", **{"tuning:job": job}))
     with pytest.raises(ConfigError) as caught:
@@ -142,3 +145,26 @@ def test_a_one_job_sweep_with_values_written_alike_is_reported(tmp_path: Path) -
         check_stack_file(write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False)))
     (problem,) = caught.value.problems
     assert problem.key == "tuning:job.sweep.grid" and "second resource named 'job-a4'" in problem.message
+
+
+def test_a_jobs_own_validation_data_counts_for_its_eval_settings(tmp_path: Path) -> None:
+    document = yaml.safe_load(stack_text("dev", **{"tuning:validationData": None}))
+    document["config"]["tuning:jobs"] = {"gated": {"validationData": SUPPORT_DATA, "max_eval_loss": 1.5}, "plain": {}}
+    gated, plain = check_stack_file(write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False))).entries
+    assert gated.datasets["validation"] == ROOT / SUPPORT_DATA and "validation" not in plain.datasets
+
+    document["config"]["tuning:jobs"]["plain"] = {"max_eval_loss": 1.5}  # no validation data of its own
+    with pytest.raises(ConfigError) as caught:
+        check_stack_file(write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False)))
+    (problem,) = caught.value.problems
+    assert problem.key == "tuning:jobs.plain.max_eval_loss"
+    assert "needs eval metrics, which Vertex computes only with validation data: set tuning:validationData" in (
+        problem.message)
+
+
+def test_a_missing_project_is_reported_once_as_the_setting_not_again_per_job(tmp_path: Path) -> None:
+    document = yaml.safe_load(two_jobs())
+    del document["config"]["tuning:project"]
+    with pytest.raises(ConfigError) as caught:
+        check_stack_file(write_stack(tmp_path, yaml.safe_dump(document, sort_keys=False)))
+    assert caught.value.keys == ["tuning:project"]

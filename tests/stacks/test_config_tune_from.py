@@ -48,6 +48,7 @@ def test_a_job_tunes_from_another_and_comes_after_it(tmp_path: Path) -> None:
     assert (reviews.name, more.name) == ("reviews", "more")
     assert more.tune_from == TuneFrom(job="reviews")
     assert "base_model" not in more.inputs  # it is the source's tuned model, known at run time
+    assert more.root_model == reviews.root_model == reviews.inputs["base_model"]  # its data's tokenizer
     assert more.inputs["pre_tuned_model_checkpoint_id"] == "2" and more.inputs["epoch_count"] == 1
 
 
@@ -56,6 +57,7 @@ def test_a_job_or_a_one_job_stack_tunes_from_another_stack(tmp_path: Path) -> No
     (more,) = check_stack_file(write_stack(tmp_path, text, "local")).entries
     assert more.tune_from == TuneFrom(job="reviews", stack="organization/vertex-tuning/dev")
     assert more.tune_from.output_path() == ("jobs", "reviews", "tunedModelName")
+    assert more.root_model is None  # another stack's: not known before the up
 
     document = yaml.safe_load(stack_text("local"))
     document["config"]["tuning:job"]["tuneFrom"] = {"stack": "organization/vertex-tuning/dev"}

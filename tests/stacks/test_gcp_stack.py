@@ -54,6 +54,7 @@ ACCOUNT = "gcp:serviceaccount/account:Account"
 ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 TUNING_JOB = "pulumi-python:dynamic/vertex:TuningJob"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 IAM_TYPES = {KEY_MEMBER, BUCKET_MEMBER, ACCOUNT_MEMBER, PROJECT_MEMBER}
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
@@ -67,16 +68,21 @@ CLOUD_OUTPUTS = JOB_OUTPUTS | {"bucket", "trainingDatasetUri", "validationDatase
 
 class CloudMocks(Mocks):
     """Answers like Google Cloud would (real-looking ids, emails and key names) and keeps the
-    inputs of every resource by name."""
+    inputs of every resource by name. A stack reference reads `stack_outputs` (by stack name;
+    none: a stack that has not run)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
         self.inputs: dict[str, dict[str, Any]] = {}
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         self.inputs[args.name] = inputs
         extra: dict[str, Any] = {}
-        if args.typ == SERVICE:
+        if args.typ == STACK_REFERENCE:
+            id_ = str(args.resource_id)
+            extra = {"outputs": self.stack_outputs.get(id_, {}), "secretOutputNames": []}
+        elif args.typ == SERVICE:
             id_ = f"{inputs['project']}/{inputs['service']}"
         elif args.typ == SERVICE_IDENTITY:
             id_ = f"projects/{inputs['project']}/services/{inputs['service']}"
@@ -188,12 +194,13 @@ def _config_value(value: Any) -> str:
 
 
 def deploy(
-    config: dict[str, Any], stack: str, registered: list[str] | None = None, *, preview: bool = False
+    config: dict[str, Any], stack: str, registered: list[str] | None = None, *, preview: bool = False,
+    mocks: CloudMocks | None = None,
 ) -> Deployment:
     """Run the stack program under the mocks with this `tuning:*` config (keys without namespace),
     on the day DAY. `registered`, if given, receives the type of every registration, also when the
-    program fails; `preview`: as `pulumi preview` runs it."""
-    mocks = CloudMocks()
+    program fails; `preview`: as `pulumi preview` runs it; `mocks`: answers other than CloudMocks()'s."""
+    mocks = mocks or CloudMocks()
     monitor = RecordingMonitor(mocks)
     if registered is not None:
         monitor.types = registered
@@ -281,7 +288,8 @@ def prod_cmek_config(prod_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_shipped_stack_files_pass_todays_checks(stack: str, tmp_path: Path) -> None:
     config = load_config(with_datasets(stack_file_config(stack), tmp_path), today=date(2026, 11, 30))
-    assert config.job["base_model"] == "gemini-3.5-flash" and config.job_cmek == "auto"
+    (entry,) = config.entries
+    assert entry.inputs["base_model"] == entry.root_model == "gemini-3.5-flash" and config.job_cmek == "auto"
     assert catalog.MODELS["gemini-3.5-flash"].cmek is False and catalog.MODELS[CMEK_MODEL].cmek is True
 
 

@@ -43,7 +43,7 @@ def preview(op: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(emulator: Emulator, spec: TuningJobSpec) -> vertex.JobRecord:
-    job, adopted = vertex.submit_or_adopt(vertex.Connection(spec.project, spec.location, emulator.url), spec)
+    job, adopted = vertex.submit_or_adopt(vertex.connect(spec.project, spec.location, emulator.url), spec)
     assert not adopted and job.live
     return job
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.engine import ROOT, run_pulumi
+from stacks.engine import ROOT, Recovery, recover, run_pulumi
 from tests.conftest import offline_pulumi_env
 
 pytestmark = pytest.mark.engine
@@ -55,3 +55,14 @@ def test_a_stack_file_with_two_mistakes_fails_preview_naming_both(tmp_path: Path
     assert "tuning:region: 'us-central9' does not run Gemini tuning jobs" in message
     assert "tuning:job.epoch_cout: 'epoch_cout' is not a TuningJob input; did you mean epoch_count?" in message
     assert "Traceback" not in message
+
+
+def test_recover_says_in_one_line_that_a_stack_had_nothing_to_recover(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    env = offline_pulumi_env(tmp_path / "pulumi")
+    run_pulumi("stack", "init", "calm", cwd=project, env=env)
+    recovery = recover("calm", cwd=project, env=env)
+    assert recovery == Recovery("calm")
+    assert recovery.summary() == (
+        "stack calm: nothing to recover (no lock of an interrupted pulumi process, no pending create)"
+    )

@@ -28,7 +28,7 @@ def finished_job(genai_client, start_tuning_job, write_dataset, sample_examples)
 
 
 def test_the_provider_reads_what_the_aiplatform_clients_read(emulator, finished_job):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     series = vertex.read_metric_series(conn, vertex.get_tuning_job(conn, finished_job))
     assert series.points == read_metrics_with_aiplatform(emulator, finished_job)
     assert len(series.points) == 6
@@ -37,5 +37,5 @@ def test_the_provider_reads_what_the_aiplatform_clients_read(emulator, finished_
 
 def test_a_job_without_an_experiment_has_no_series(emulator, genai_client, start_tuning_job):
     job = start_tuning_job(genai_client, "gs://tuning-data/missing.jsonl", base_model="gemini-3.5-flash")
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     assert vertex.read_metric_series(conn, vertex.get_tuning_job(conn, job.name)).points == {}

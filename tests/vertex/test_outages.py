@@ -18,13 +18,13 @@ from tuning_provider.spec import TuningJobSpec
 def submitted(emulator: Emulator, write_dataset: Callable[..., str]) -> vertex.JobRecord:
     spec = TuningJobSpec(project=PROJECT, location=LOCATION, base_model="gemini-3.5-flash",
                          training_dataset_uri=write_dataset())
-    job, adopted = vertex.submit_or_adopt(vertex.Connection(PROJECT, LOCATION, emulator.url), spec)
+    job, adopted = vertex.submit_or_adopt(vertex.connect(PROJECT, LOCATION, emulator.url), spec)
     assert not adopted and job.live
     return job
 
 
 def test_a_wait_rides_out_an_outage_shorter_than_its_window(emulator: Emulator, submitted: vertex.JobRecord):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     lines: list[str] = []
 
     def report(line: str) -> None:
@@ -44,7 +44,7 @@ def test_a_wait_rides_out_an_outage_shorter_than_its_window(emulator: Emulator, 
 def test_an_outage_longer_than_the_window_fails_the_wait_and_the_job_runs_on(
     emulator: Emulator, submitted: vertex.JobRecord
 ):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     lines: list[str] = []
     emulator.go_offline()
     with pytest.raises(ApiOutage) as info:
@@ -58,7 +58,7 @@ def test_an_outage_longer_than_the_window_fails_the_wait_and_the_job_runs_on(
 
 
 def test_ctrl_c_during_an_outage_stops_the_wait_at_its_first_pause(emulator: Emulator, submitted: vertex.JobRecord):
-    conn = vertex.Connection(PROJECT, LOCATION, emulator.url)
+    conn = vertex.connect(PROJECT, LOCATION, emulator.url)
     pauses: list[float] = []
 
     def cancelled(seconds: float) -> None:  # cancellation.sleep once pulumi has asked to cancel

@@ -1,4 +1,4 @@
-"""vertex._call's retry policy on google-genai's own errors (the emulator's faults cover
+"""boundary.call's retry policy on google-genai's own errors (the emulator's faults cover
 429/503 over HTTP; permission denials right after IAM changes it cannot produce)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from google.genai import errors as genai_errors
 
 from tuning_provider import vertex
 from tuning_provider.errors import ApiOutage, InvalidRequest, NotFound, PermissionDenied, Transient, Unreachable
+from tuning_provider.vertex import boundary
 
 
 def api_error(code: int, status: str, message: str = "boom") -> genai_errors.APIError:
@@ -37,14 +38,14 @@ def policy(**overrides: float) -> vertex.RetryPolicy:
 def test_transient_errors_are_retried_until_success():
     call, calls = failing(api_error(429, "RESOURCE_EXHAUSTED"), api_error(503, "UNAVAILABLE"),
                           ConnectionResetError("reset by peer"))
-    assert vertex._call("reading", call, policy()) == "ok"
+    assert boundary.call("reading", call, policy()) == "ok"
     assert len(calls) == 4
 
 
 def test_transient_errors_stop_at_the_attempt_bound():
     call, calls = failing(*[api_error(503, "UNAVAILABLE")] * 10)
     with pytest.raises(Transient) as info:
-        vertex._call("reading job j", call, policy(attempts=3))
+        boundary.call("reading job j", call, policy(attempts=3))
     assert len(calls) == 3 and info.value.status == 503 and "reading job j" in str(info.value)
 
 
@@ -59,14 +60,14 @@ def test_transient_errors_stop_at_the_attempt_bound():
 def test_other_errors_are_not_retried_and_keep_their_status(code, status, kind):
     call, calls = failing(api_error(code, status, "nope"))
     with pytest.raises(kind) as info:
-        vertex._call("reading", call, policy())
+        boundary.call("reading", call, policy())
     assert len(calls) == 1 and (info.value.status, info.value.code) == (code, status)
     assert isinstance(info.value.__cause__, genai_errors.APIError)
 
 
 def test_permission_denied_is_retried_within_the_iam_grace_and_says_why(capsys):
     call, calls = failing(api_error(403, "PERMISSION_DENIED"), api_error(403, "PERMISSION_DENIED"))
-    assert vertex._call("creating", call, policy(permission_grace=60)) == "ok"
+    assert boundary.call("creating", call, policy(permission_grace=60)) == "ok"
     assert len(calls) == 3
     assert "IAM changes take a minute or two" in capsys.readouterr().err
 
@@ -74,7 +75,7 @@ def test_permission_denied_is_retried_within_the_iam_grace_and_says_why(capsys):
 def test_permission_denied_message_names_the_roles():
     call, _ = failing(api_error(403, "PERMISSION_DENIED", "Permission 'aiplatform.tuningJobs.create' denied"))
     with pytest.raises(PermissionDenied, match="roles/aiplatform.user"):
-        vertex._call("creating", call, policy())
+        boundary.call("creating", call, policy())
 
 
 def test_backoff_is_capped_and_jittered():
@@ -91,7 +92,7 @@ class TwoSecondPauses(vertex.RetryPolicy):
 
 def test_a_long_pause_before_a_retry_says_why(capsys):
     call, _ = failing(api_error(503, "UNAVAILABLE"))
-    assert vertex._call("reading job j", call, TwoSecondPauses(sleep=lambda _: None)) == "ok"
+    assert boundary.call("reading job j", call, TwoSecondPauses(sleep=lambda _: None)) == "ok"
     assert "reading job j: UNAVAILABLE, retrying in 2s (attempt 2 of 8)" in capsys.readouterr().err
 
 
@@ -99,7 +100,7 @@ def test_a_refused_local_endpoint_fails_at_once_naming_it_and_the_fix():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    conn = vertex.connect("local-project", "us-central1", f"http://127.0.0.1:{port}")
     slept: list[float] = []
     with pytest.raises(Unreachable) as info:
         vertex.get_tuning_job(conn, "123", vertex.RetryPolicy(sleep=slept.append))
@@ -135,7 +136,7 @@ def test_an_outage_is_ridden_out_past_the_attempt_bound_with_one_line_as_it_star
     clock, lines = SteppingClock(), []
     call, calls = failing(*[api_error(503, "UNAVAILABLE")] * 3, ConnectionResetError("reset by peer"),
                           *[api_error(502, "BAD_GATEWAY")] * 5)
-    assert vertex._call("reading job j", call, riding_out(60, lines, clock, attempts=3)) == "ok"
+    assert boundary.call("reading job j", call, riding_out(60, lines, clock, attempts=3)) == "ok"
     assert len(calls) == 10
     assert lines == [
         "Vertex AI unreachable (HTTP 503 UNAVAILABLE), still retrying (up to 1 min); the job is not affected",
@@ -147,7 +148,7 @@ def test_past_the_window_the_call_fails_with_api_outage_saying_how_long():
     clock, lines = SteppingClock(), []
     call, calls = failing(*[ConnectionResetError("reset by peer")] * 100)
     with pytest.raises(ApiOutage) as info:
-        vertex._call("reading job j", call, riding_out(12, lines, clock))
+        boundary.call("reading job j", call, riding_out(12, lines, clock))
     assert len(calls) == 4 and info.value.waited_seconds == 15 and info.value.tolerance_seconds == 12
     assert "reading job j: Vertex AI did not answer for 15s, longer than the 12s" in str(info.value)
     assert "ConnectionResetError: reset by peer" in str(info.value)
@@ -162,9 +163,9 @@ def test_one_outage_spans_the_calls_of_a_wait():
     first, _ = failing(*[api_error(504, "DEADLINE_EXCEEDED")] * 100)
     second, calls = failing(*[api_error(504, "DEADLINE_EXCEEDED")] * 100)
     with pytest.raises(ApiOutage):
-        vertex._call("reading job j", first, retry)
+        boundary.call("reading job j", first, retry)
     with pytest.raises(ApiOutage):
-        vertex._call("reading metrics of j", second, retry)
+        boundary.call("reading metrics of j", second, retry)
     assert len(calls) == 1 and len(lines) == 1  # still the same outage, already too long
 
 
@@ -172,7 +173,7 @@ def test_a_quota_answer_is_no_outage_and_keeps_its_attempt_bound():
     clock, lines = SteppingClock(), []
     call, calls = failing(*[api_error(429, "RESOURCE_EXHAUSTED")] * 10)
     with pytest.raises(Transient):
-        vertex._call("reading job j", call, riding_out(600, lines, clock, attempts=3))
+        boundary.call("reading job j", call, riding_out(600, lines, clock, attempts=3))
     assert len(calls) == 3 and not any("unreachable" in line for line in lines)
 
 
@@ -180,7 +181,7 @@ def test_a_refused_local_endpoint_is_an_outage_once_a_job_is_waited_for():
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    conn = vertex.connect("local-project", "us-central1", f"http://127.0.0.1:{port}")
     clock, lines = SteppingClock(), []
     with pytest.raises(ApiOutage, match="did not answer for 10s") as info:
         vertex.get_tuning_job(conn, "123", riding_out(10, lines, clock))
@@ -193,6 +194,6 @@ def test_a_window_of_zero_fails_at_the_first_refusal_as_a_first_contact_does():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    conn = vertex.Connection("local-project", "us-central1", f"http://127.0.0.1:{port}")
+    conn = vertex.connect("local-project", "us-central1", f"http://127.0.0.1:{port}")
     with pytest.raises(Unreachable, match=f"nothing answers at http://127.0.0.1:{port}"):
         vertex.get_tuning_job(conn, "123", vertex.outage_tolerant(0, sleep=lambda _: None))

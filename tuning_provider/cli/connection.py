@@ -11,8 +11,8 @@ Each of the three settings comes from the first source that has it:
 4. the location defaults to us-central1, the endpoint to Vertex's regional endpoint.
 
 A full resource name on the command line (projects/P/locations/L/...) names its own project
-and location, and those win. An API endpoint on localhost (the emulator) is reached with a
-placeholder token; anything else uses Application Default Credentials.
+and location, and those win. What the endpoint means (the emulator, reached with a placeholder
+token, or Google's, with Application Default Credentials) is `connection.connect`'s decision.
 
 Problems here are usage problems: `UsageError`, one sentence, exit code 2.
 """
@@ -31,9 +31,10 @@ from urllib.parse import urlparse
 
 import yaml
 
+from tuning_provider.connection import Connection, connect
 from tuning_provider.errors import NotFound
 from tuning_provider.names import EndpointName, TuningJobName
-from tuning_provider.vertex import Connection, RetryPolicy
+from tuning_provider.vertex import RetryPolicy
 
 __all__ = [
     "CLI_RETRY",
@@ -148,7 +149,7 @@ def resolve_connection(
         url = urlparse(endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise UsageError(f"API endpoint {endpoint!r} is not a URL such as http://127.0.0.1:8765")
-    return Connection(project=project, location=location, api_endpoint=endpoint)
+    return connect(project, location, endpoint, environ=env)
 
 
 def _text(value: Any, key: str, origin: str) -> str | None:

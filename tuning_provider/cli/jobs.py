@@ -1,29 +1,36 @@
 """`jobs list | get | cancel | metrics | delete-model`: day-2 operations on tuning jobs.
 
-    python -m tuning_provider jobs list [--state S] [--label k=v] [--limit N] [--json]
+    python -m tuning_provider jobs list [--state S] [--label k=v] [--limit N] [--json [--no-metrics]]
     python -m tuning_provider jobs get NAME_OR_ID [--json]
     python -m tuning_provider jobs cancel NAME_OR_ID [--wait [--api-outage-tolerance SECONDS]]
     python -m tuning_provider jobs metrics NAME_OR_ID [--json] [--plot loss.png]
     python -m tuning_provider jobs delete-model NAME_OR_ID
 
 Project, location and API endpoint: see `tuning_provider.cli.connection`. Tables and details
-go to stdout; progress of waits goes to stderr. Exit codes: 0 done; 1 nothing to cancel (the
-job had ended) or the wait ended otherwise than CANCELLED; 2 usage; 3 API error (not found,
-permission denied, quota).
+go to stdout; progress of waits goes to stderr. `--json` measures each job as the provider
+does (metrics.measured_outputs over its metric series: final figures, each checkpoint's eval
+loss, the serving checkpoint), which reads its metrics: up to five calls a job, made
+METRIC_READERS at a time for a list (`--limit` bounds them, `--no-metrics` skips them).
+Exit codes: 0 done (a job found cancelling or cancelled already, and a model found gone
+already, are done: each says so); 1 nothing to cancel (the job had ended otherwise) or the wait
+ended otherwise than CANCELLED; 2 usage; 3 API error (not found, permission denied, quota).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from tuning_provider import catalog, times
+from tuning_provider import catalog, metrics, times
+from tuning_provider.cli import utc_now
 from tuning_provider.cli.connection import (
     CLI_RETRY,
     add_connection_options,
@@ -34,21 +41,19 @@ from tuning_provider.cli.connection import (
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.cli.numbers import number
-from tuning_provider.errors import InvalidRequest, WaitTimeout
+from tuning_provider.errors import ApiError, WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
+from tuning_provider.records import JobRecord, JobState
 from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
-    LIVE_STATES,
-    TERMINAL_STATES,
     Connection,
-    JobRecord,
-    cancel_tuning_job,
+    cancel_and_wait,
     delete_tuned_model,
     get_tuning_job,
     list_tuning_jobs,
     outage_tolerant,
     read_metric_series,
-    wait_for_tuning_job,
+    request_cancel,
 )
 
 __all__ = [
@@ -58,11 +63,14 @@ __all__ = [
     "job_json",
     "job_seconds",
     "jobs_table",
+    "measured",
     "register",
 ]
 
-STATES = sorted(TERMINAL_STATES | LIVE_STATES)
+STATES = sorted(state for state in JobState if state is not JobState.UNSPECIFIED)
 TABLE_HEADERS = ("ID", "DISPLAY NAME", "BASE MODEL", "STATE", "CREATED (UTC)", "DURATION")
+# Jobs whose metrics `list --json` reads at once (each read is up to five calls in a row).
+METRIC_READERS = 8
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,14 +89,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing.add_argument("--limit", type=number(int, at_least=1), metavar="N", help="at most N jobs")
     listing.add_argument("--page-size", type=number(int, at_least=1), default=100, metavar="N",
                          help="jobs fetched per API call (default 100)")
-    listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    listing.add_argument("--json", action="store_true",
+                         help="a JSON array instead of a table, each job measured as `jobs get --json` does")
+    listing.add_argument("--no-metrics", action="store_true",
+                         help="with --json, do not read the jobs' metrics (they stay null): one call per page, "
+                              "instead of up to five more per job")
     add_connection_options(listing)
     listing.set_defaults(func=list_command)
 
     get = actions.add_parser("get", help="every detail of one tuning job",
                              description="State, timing, settings, data, tuned model and error of one job.")
     get.add_argument("job", metavar="NAME_OR_ID", help="the job's resource name or its bare id")
-    get.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    get.add_argument("--json", action="store_true",
+                     help="one JSON object instead of text, with the job's metrics, each checkpoint's eval loss "
+                          "and the serving checkpoint")
     add_connection_options(get)
     get.set_defaults(func=get_command)
 
@@ -166,10 +180,14 @@ def list_command(args: argparse.Namespace) -> int:
         records.append(record)
         if args.limit and len(records) >= args.limit:
             break
+    moment = utc_now(args)
     if args.json:
-        print(json.dumps([job_json(r) for r in records], indent=2))
+        if not args.no_metrics:
+            with ThreadPoolExecutor(max_workers=METRIC_READERS) as pool:
+                records = list(pool.map(lambda record: measured(conn, record), records))
+        print(json.dumps([job_json(r, moment) for r in records], indent=2))
     elif records:
-        print(jobs_table(records))
+        print(jobs_table(records, moment))
     else:
         filters = [f"state {args.state}"] if args.state else []
         filters += [f"label {k}={v}" for k, v in labels.items()]
@@ -183,48 +201,46 @@ def get_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
     if args.json:
-        print(json.dumps(job_json(record), indent=2))
+        print(json.dumps(job_json(measured(conn, record), utc_now(args)), indent=2))
     else:
-        print(job_details(record))
+        print(job_details(record, utc_now(args)))
     return 0
 
 
 @command
 def cancel_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
+    job_id = resource_id(name)
     record = _read_job(conn, name)
+    if record.state is JobState.CANCELLED:
+        print(f"tuning job {job_id} is CANCELLED already")
+        return 0
     if not record.live:
         return _nothing_to_cancel(record)
-    if record.state != "CANCELLING":
-        try:
-            cancel_tuning_job(conn, name, CLI_RETRY)
-        except InvalidRequest:
-            # Vertex answers 400 FAILED_PRECONDITION when the job ended in the meantime.
-            record = _read_job(conn, name)
-            if not record.live:
-                return _nothing_to_cancel(record)
-            raise
-        print(f"cancel requested for tuning job {resource_id(name)} (was {record.state})")
-    else:
-        print(f"tuning job {resource_id(name)} is being cancelled already")
+    if record.state is JobState.CANCELLING:
+        print(f"tuning job {job_id} is being cancelled already")
     if not args.wait:
+        after = request_cancel(conn, record, CLI_RETRY)
+        if not after.live and after.state is not JobState.CANCELLED:
+            return _nothing_to_cancel(after)  # it ended before the cancel reached it
+        if record.state is not JobState.CANCELLING:
+            print(f"cancel requested for tuning job {job_id} (was {record.state})")
         return 0
     progress = Progress(sys.stderr)
-    # The job was found: a blip during the wait is ridden out rather than ending it.
+    # The job was found: a blip from here on is ridden out rather than ending the wait.
     retry = outage_tolerant(args.api_outage_tolerance, progress.report, base=CLI_RETRY)
     try:
-        final = wait_for_tuning_job(
-            conn, name, timeout=args.timeout, poll_interval=args.poll_interval,
-            on_progress=progress.report, retry=retry, sleep=progress.sleep,
-        )
+        final = cancel_and_wait(conn, record, timeout=args.timeout, poll_interval=args.poll_interval,
+                                retry=retry, on_progress=progress.report, sleep=progress.sleep)
     except WaitTimeout as exc:
-        print(f"error: {exc}; check again with `jobs get {resource_id(name)}`", file=sys.stderr)
+        print(f"error: {exc}; check again with `jobs get {job_id}`", file=sys.stderr)
         return 1
-    if final.state != "CANCELLED":
-        print(f"error: tuning job {resource_id(name)} ended {final.state} before the cancel took effect",
-              file=sys.stderr)
+    if final.state is not JobState.CANCELLED:
+        print(f"error: tuning job {job_id} ended {final.state} before the cancel took effect", file=sys.stderr)
         return 1
-    print(f"tuning job {resource_id(name)} is CANCELLED")
+    if record.state is not JobState.CANCELLING:
+        print(f"cancel requested for tuning job {job_id} (was {record.state})")
+    print(f"tuning job {job_id} is CANCELLED")
     return 0
 
 
@@ -244,16 +260,34 @@ def metrics_command(args: argparse.Namespace) -> int:
 def delete_model_command(args: argparse.Namespace) -> int:
     conn, name = _job_connection(args)
     record = _read_job(conn, name)
-    if record.state != "SUCCEEDED" or not record.outputs.tuned_model_name:
-        print(f"tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete", file=sys.stderr)
+    if record.state is not JobState.SUCCEEDED or not record.outputs.tuned_model_name:
+        print(f"error: tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete",
+              file=sys.stderr)
         return 1
-    problems = delete_tuned_model(conn, record, CLI_RETRY)
-    for problem in problems:
+    removal = delete_tuned_model(conn, record, CLI_RETRY)
+    for removed in removal.removed:
+        print(removed.line())
+    for problem in removal.problems:
         print(f"error: {problem}", file=sys.stderr)
-    if problems:
+    if removal.problems:
         return 3
-    print(f"deleted tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} and its endpoints")
+    if not removal.deleted:
+        print(f"nothing deleted: the tuned model of tuning job {resource_id(name)} and its endpoints were gone already")
     return 0
+
+
+def measured(conn: Connection, record: JobRecord) -> JobRecord:
+    """The job with its metrics in its outputs, measured as the provider measures them
+    (metrics.measured_outputs) with Vertex's serving checkpoint, the last one: a stack with
+    `serve_checkpoint: best_eval_loss` exports the one it chose. A failed read leaves them null
+    and says so on stderr: the job itself was read."""
+    try:
+        series = read_metric_series(conn, record, CLI_RETRY)
+    except ApiError as exc:
+        print(f"warning: the training metrics of tuning job {resource_id(record.name)} could not be read, so "
+              f"its metrics, checkpoints' eval loss and serving checkpoint are null: {exc}", file=sys.stderr)
+        return record
+    return dataclasses.replace(record, outputs=metrics.measured_outputs(record, series))
 
 
 def _nothing_to_cancel(record: JobRecord) -> int:
@@ -300,8 +334,9 @@ def format_time(value: str | None) -> str:
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else "-"
 
 
-def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | None:
-    """How long the job ran (from start, else creation, to end); for a live job, so far."""
+def job_seconds(record: JobRecord, now: dt.datetime) -> float | None:
+    """How long the job ran (from start, else creation, to end); for a live job, until `now`
+    (at least 0: this machine's clock may lag Vertex's)."""
     outputs = record.outputs
     begin = parse_rfc3339(outputs.start_time) or parse_rfc3339(outputs.create_time)
     if begin is None:
@@ -310,7 +345,7 @@ def job_seconds(record: JobRecord, now: dt.datetime | None = None) -> float | No
     if end is None:
         if not record.live:
             return None
-        end = now or dt.datetime.now(dt.UTC)
+        end = now
     return max(0.0, (end - begin).total_seconds())
 
 
@@ -328,7 +363,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> str:
+def jobs_table(records: Iterable[JobRecord], now: dt.datetime) -> str:
     """Aligned columns: id, display name, base model, state, created (UTC), duration."""
     return _table(TABLE_HEADERS, (
         (
@@ -343,7 +378,7 @@ def jobs_table(records: Iterable[JobRecord], now: dt.datetime | None = None) -> 
     ))
 
 
-def job_json(record: JobRecord, now: dt.datetime | None = None) -> dict[str, Any]:
+def job_json(record: JobRecord, now: dt.datetime) -> dict[str, Any]:
     """The job as plain JSON data: its outputs and the settings it was created with."""
     return {
         "id": resource_id(record.name),
@@ -386,7 +421,7 @@ def _data_stats(record: JobRecord) -> str:
     return ", ".join(parts) or "-"
 
 
-def job_details(record: JobRecord, now: dt.datetime | None = None) -> str:
+def job_details(record: JobRecord, now: dt.datetime) -> str:
     """Every detail of a job that matters, one 'field: value' line each ('-' when absent)."""
     out = record.outputs
     lines: list[tuple[str, str]] = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tuning_provider import metrics
 from tuning_provider.cli.connection import UsageError
-from tuning_provider.vertex import JobRecord, MetricSeries
+from tuning_provider.records import JobRecord, MetricSeries
 
 __all__ = ["metrics_json", "metrics_table", "plot_metrics", "sparkline"]
 

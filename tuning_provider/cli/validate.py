@@ -5,8 +5,10 @@
 
 Prints a readable report (counts, estimated tokens, warnings, every listed error as
 `line N: sentence`), or with --json the report as one JSON object. Exit codes: 0 the dataset
-is valid (warnings allowed), 1 it is not, 2 it could not be read (missing file, no
-permission, bad URI). The work lives in `tuning_provider.dataset`.
+is valid (warnings allowed), 1 it is not, 2 a usage error (a --base-model the catalog does
+not know: the flag is wrong, not the dataset) or a dataset that could not be read (missing
+file, no permission, bad URI). The work lives in `tuning_provider.dataset`; what is said of
+the base model, in `tuning_provider.catalog`, judged on the command's day (`main`'s clock).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import json
 import sys
 from typing import TextIO
 
-from tuning_provider.catalog import CHARS_PER_TOKEN
+from tuning_provider.catalog import CHARS_PER_TOKEN, base_model_notes
+from tuning_provider.cli import utc_now
 from tuning_provider.cli.numbers import number
+from tuning_provider.connection import storage_service
 from tuning_provider.dataset import DatasetReport, validate_dataset
 from tuning_provider.errors import DatasetError
 
@@ -26,6 +30,7 @@ __all__ = ["format_report", "register", "run"]
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
+EXIT_USAGE = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Check a Gemini supervised-tuning dataset against Vertex AI's rules and limits, "
             "and count its examples and estimated tokens. Exit code 0: valid; 1: invalid; "
-            "2: unreadable."
+            "2: unreadable, or a bad flag value."
         ),
     )
     parser.add_argument("source", metavar="PATH_OR_GS_URI", help="a local JSONL file or gs://bucket/object")
@@ -58,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--storage-endpoint", metavar="URL",
         help=(
-            "Cloud Storage endpoint for gs:// (the local emulator's URL); "
-            "default $STORAGE_EMULATOR_HOST, else Google with Application Default Credentials"
+            "Cloud Storage endpoint for gs:// (an emulator on this machine is read without credentials, "
+            "any other with Application Default Credentials); default $STORAGE_EMULATOR_HOST, else Google's"
         ),
     )
     parser.set_defaults(func=run)
@@ -68,14 +73,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    base_error, base_warning = (
+        base_model_notes(args.base_model, utc_now(args).date()) if args.base_model is not None else (None, None)
+    )
+    if base_error is not None:
+        print(f"error: argument --base-model: {base_error.rstrip('.')}", file=err)
+        return EXIT_USAGE
     try:
         report = validate_dataset(
             args.source,
             kind="validation" if args.validation else "training",
-            base_model=args.base_model,
             max_errors=args.max_errors,
             workers=args.workers,
-            storage_endpoint=args.storage_endpoint,
+            storage=storage_service(args.storage_endpoint),
         )
     except DatasetError as exc:
         if args.json:
@@ -83,6 +93,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             out.write("\n")
         print(f"error: {exc}", file=err)
         return EXIT_UNREADABLE
+    if base_warning is not None:  # retired or deprecated: the data itself is fine
+        report = report.with_file_notes([], [base_warning], args.max_errors)
     if args.json:
         json.dump(report.to_dict(), out, ensure_ascii=False)
         out.write("\n")

@@ -38,6 +38,7 @@ class Emulator:
     (`http.faults`: `FaultRule`s, or their lines), which `faults` also holds for adding more
     while it runs; `list_lag` how long (on `clock`) a new tuning job stays out of filtered lists.
     `clock` (seconds since the epoch) decides job states; tests pass a fake one.
+    `cancel_seconds` is how long a cancelled job stays CANCELLING (0: CANCELLED at once).
     `validate_dataset` replaces `tuning_provider.dataset.validate_dataset`.
     `on_answer(request, response)` sees every request once answered (benchmarks watch with it).
     `go_offline()` and `come_back()` make it refuse connections for a while, as a network blip.
@@ -59,11 +60,13 @@ class Emulator:
         on_answer: AnswerObserver | None = None,
         faults: Iterable[FaultRule | str] | str = (),
         list_lag: float = 0.0,
+        cancel_seconds: float = 0.0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.gcs_dir = Path(gcs_dir)
         self.bigquery_dir = Path(bigquery_dir) if bigquery_dir is not None else self.state_dir / "bigquery"
         self.job_duration = job_duration
+        self.cancel_seconds = cancel_seconds
         self.host = host
         self.port = port
         # Checked here, before anything starts: the rate, each rule, the lag.
@@ -121,6 +124,7 @@ class Emulator:
             self.state_dir / DB_FILE_NAME,
             self.gcs,
             job_duration=self.job_duration,
+            cancel_seconds=self.cancel_seconds,
             clock=self._clock,
             validate_dataset=self._validate_dataset,
             bigquery=BigQueryStore(self.bigquery_dir),

@@ -1,8 +1,11 @@
-"""The plugin's provider configuration: `vertex-tuning:apiEndpoint`, `:project`, `:location`.
+"""The plugin's provider configuration: `vertex-tuning:apiEndpoint`, `:storageEndpoint`,
+`:project`, `:location`.
 
 `apiEndpoint` points the plugin at a Vertex API of its own (the emulator: `make emulator`
 prints its URL), the way `tuning:apiEndpoint` does for the dynamic provider; absent, the plugin
-reaches Vertex with Application Default Credentials. `project` and `location` are what a user
+reaches Vertex with Application Default Credentials. `storageEndpoint` is where check reads
+gs:// data, as `tuning:storageEndpoint` (connection.connect says how both are read). `project`
+and `location` are what a user
 expects of a provider: the default of every TuningJob that sets none (a TuningJob's own value
 wins). They are the spec's own fields, judged by its rules.
 
@@ -20,9 +23,10 @@ from urllib.parse import urlparse
 from tuning_provider.plugin.properties import PACKAGE, property_name
 from tuning_provider.spec import TuningJobSpec, spec_problems
 
-__all__ = ["API_ENDPOINT", "DEFAULTED_INPUTS", "ProviderConfig", "config_problems", "variables"]
+__all__ = ["API_ENDPOINT", "DEFAULTED_INPUTS", "STORAGE_ENDPOINT", "ProviderConfig", "config_problems", "variables"]
 
 API_ENDPOINT = "apiEndpoint"
+STORAGE_ENDPOINT = "storageEndpoint"
 # Inputs a provider's configuration gives every TuningJob that sets none of its own.
 DEFAULTED_INPUTS = ("project", "location")
 # Keys the engine itself keeps in a provider's inputs (pkg/resource/deploy/providers).
@@ -31,6 +35,10 @@ _API_ENDPOINT_DESCRIPTION = (
     "Base URL of the Vertex AI API the plugin calls instead of Vertex's own (the emulator: "
     "http://127.0.0.1:PORT). Unset: Vertex AI with Application Default Credentials."
 )
+_STORAGE_ENDPOINT_DESCRIPTION = (
+    "Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator "
+    "itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage."
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class ProviderConfig:
     """A configured provider: where Vertex is, and the inputs every TuningJob gets by default."""
 
     api_endpoint: str | None = None
+    storage_endpoint: str | None = None
     defaults: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -45,8 +54,8 @@ class ProviderConfig:
         """The configuration in a provider's (checked) config values, keyed as `variables`."""
         defaults = {f: str(values[property_name(TuningJobSpec, f)]) for f in DEFAULTED_INPUTS
                     if values.get(property_name(TuningJobSpec, f))}
-        endpoint = values.get(API_ENDPOINT)
-        return cls(str(endpoint) if endpoint else None, defaults)
+        endpoint, storage = values.get(API_ENDPOINT), values.get(STORAGE_ENDPOINT)
+        return cls(str(endpoint) if endpoint else None, str(storage) if storage else None, defaults)
 
     def applied(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """A TuningJob's inputs (field names) with this provider's defaults where it sets none."""
@@ -55,7 +64,7 @@ class ProviderConfig:
 
 def variables() -> dict[str, str]:
     """Each configuration key (as `vertex-tuning:KEY`) and what it means, for the schema."""
-    found = {API_ENDPOINT: _API_ENDPOINT_DESCRIPTION}
+    found = {API_ENDPOINT: _API_ENDPOINT_DESCRIPTION, STORAGE_ENDPOINT: _STORAGE_ENDPOINT_DESCRIPTION}
     for name in DEFAULTED_INPUTS:
         described = " ".join((TuningJobSpec.model_fields[name].description or "").split()).rstrip(".")
         found[property_name(TuningJobSpec, name)] = (
@@ -73,12 +82,12 @@ def config_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         if key not in known and key not in _ENGINE_KEYS and not key.startswith("__"):
             problems.append((key, f"{PACKAGE}:{key} is not a setting of the {PACKAGE} provider; its settings are "
                                   f"{', '.join(f'{PACKAGE}:{k}' for k in known)}"))
-    endpoint = values.get(API_ENDPOINT)
-    if endpoint:
-        url = urlparse(str(endpoint))
-        if url.scheme not in ("http", "https") or not url.netloc:
-            problems.append((API_ENDPOINT, f"{endpoint!r} is not a URL: write it as http://HOST:PORT (the emulator) "
-                                           f"or https://HOST, or unset {PACKAGE}:{API_ENDPOINT} to reach Vertex AI"))
+    for key in (API_ENDPOINT, STORAGE_ENDPOINT):
+        endpoint = values.get(key)
+        url = urlparse(str(endpoint)) if endpoint else None
+        if url is not None and (url.scheme not in ("http", "https") or not url.netloc):
+            problems.append((key, f"{endpoint!r} is not a URL: write it as http://HOST:PORT (the emulator) "
+                                  f"or https://HOST, or unset {PACKAGE}:{key} to reach Google's"))
     given = {f: values[property_name(TuningJobSpec, f)] for f in DEFAULTED_INPUTS
              if values.get(property_name(TuningJobSpec, f))}
     for problem in spec_problems(given):

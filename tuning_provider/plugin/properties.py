@@ -150,11 +150,11 @@ def to_wire(values: Mapping[str, Any]) -> dict[str, Any]:
 def worded(text: str) -> str:
     """A message of the core's, with every spec field it names written as the plugin's property
     (`epoch_count` -> `epochCount`), so that it reads in the words of the user's program."""
-    return _FIELD_WORDS().sub(lambda m: name_of(m.group(0)), text)
+    return _field_words().sub(lambda m: name_of(m.group(0)), text)
 
 
 @cache
-def _FIELD_WORDS() -> re.Pattern[str]:  # noqa: N802 - a compiled constant, built on first use
+def _field_words() -> re.Pattern[str]:
     # Only names that differ in camelCase (those with an underscore); longest first.
     fields = sorted((f for f in _by_field() if "_" in f), key=len, reverse=True)
     return re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, fields)) + r")(?![\w])")

@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent import futures
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2  # type: ignore[import-untyped]
@@ -45,6 +45,9 @@ from tuning_provider.errors import TuningError
 from tuning_provider.plugin import properties
 from tuning_provider.plugin.config import ProviderConfig, config_problems
 from tuning_provider.plugin.structs import from_struct, to_struct
+
+if TYPE_CHECKING:
+    from tuning_provider.serving import MetricReader
 
 __all__ = ["WORKERS", "TuningJobPlugin", "main", "resource_key", "schema_text", "serve"]
 
@@ -98,7 +101,7 @@ def _answered(verb: Callable[..., Reply]) -> Callable[..., Reply]:
 class TuningJobPlugin(provider_pb2_grpc.ResourceProviderServicer):
     """The ResourceProvider verbs of the `vertex-tuning` package, over `lifecycle`."""
 
-    def __init__(self, *, today: date | None = None, read_metrics: Any = None) -> None:
+    def __init__(self, *, today: date | None = None, read_metrics: MetricReader | None = None) -> None:
         """`today` and `read_metrics`: the seams of lifecycle.Setup, for tests."""
         self._config = ProviderConfig()
         self._cancelled = threading.Event()
@@ -106,7 +109,8 @@ class TuningJobPlugin(provider_pb2_grpc.ResourceProviderServicer):
         self._read_metrics = read_metrics
 
     def _setup(self) -> lifecycle.Setup:
-        return lifecycle.Setup(properties.TOKEN, api_endpoint=self._config.api_endpoint, today=self._today,
+        return lifecycle.Setup(properties.TOKEN, api_endpoint=self._config.api_endpoint,
+                               storage_endpoint=self._config.storage_endpoint, today=self._today,
                                read_metrics=self._read_metrics, sleep=self._sleep)
 
     def _sleep(self, seconds: float) -> None:

@@ -305,7 +305,7 @@ class JobCreation:
         reports: dict[str, DatasetReport] = {}
         for kind, uri in datasets:
             try:
-                report = self._validate(found[kind].source(), kind=kind, base_model=model.id)
+                report = self._validate(found[kind].source(), kind=kind)
             except TuningError as exc:
                 return (f"Failed to read the {kind} dataset {uri}: {exc}", None, [], [])
             if not report.ok:

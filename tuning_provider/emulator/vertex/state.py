@@ -57,6 +57,7 @@ class VertexState:
         gcs: GcsStore,
         *,
         job_duration: JobDuration,
+        cancel_seconds: float = 0.0,
         clock: Clock = time.time,
         validate_dataset: DatasetValidator | None = None,
         bigquery: BigQueryStore | None = None,
@@ -65,8 +66,9 @@ class VertexState:
         self._store = Store(db_path, clock)
         self.datasets = Datasets(self._store, bigquery or BigQueryStore(Path(db_path).parent / "bigquery"))
         self.tuning_jobs = TuningJobs(
-            self._store, gcs, job_duration=job_duration, validate_dataset=validate_dataset,
-            tuned_model=self._tuned_source, vertex_dataset=self.datasets.tuning_requests, list_lag=list_lag,
+            self._store, gcs, job_duration=job_duration, cancel_seconds=cancel_seconds,
+            validate_dataset=validate_dataset, tuned_model=self._tuned_source,
+            vertex_dataset=self.datasets.tuning_requests, list_lag=list_lag,
         )
         self.endpoints = Endpoints(self._store, examples_of=self._examples_of)
         self.model_registry = ModelRegistry(

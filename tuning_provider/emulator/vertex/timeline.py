@@ -4,7 +4,9 @@ long it takes, whether it fails and when it was cancelled, never advanced by a w
 - JOB_STATE_PENDING for the first PENDING_FRACTION of the job's duration (its detail state
   WAITING_FOR_QUOTA, then PROCESSING_DATASET), then JOB_STATE_RUNNING until create time +
   duration, then JOB_STATE_SUCCEEDED. A failing job shows its failure when it would have
-  started running. A cancelled job is JOB_STATE_CANCELLED from the moment of the cancel.
+  started running. A cancel takes effect at `cancel_time` (the emulator's `cancel_seconds`
+  after it was asked: Vertex's cancel is asynchronous); until then the job is
+  JOB_STATE_CANCELLING, and a job whose natural end comes first ends as it would have.
 - While RUNNING the job trains step by step over the first TUNING_FRACTION of its running
   time (detail state TUNING), then post-processes (POST_PROCESSING): `steps_done` is what the
   metrics and `completedEpochCount` are read from.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CANCELLED",
+    "CANCELLING",
     "FAILED",
     "PENDING",
     "PENDING_FRACTION",
@@ -33,6 +36,7 @@ RUNNING = "JOB_STATE_RUNNING"
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
 FAILED = "JOB_STATE_FAILED"
 CANCELLED = "JOB_STATE_CANCELLED"
+CANCELLING = "JOB_STATE_CANCELLING"
 TERMINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED, "JOB_STATE_EXPIRED"})
 
 # The share of a job's duration spent PENDING before it runs (and before a failure shows).
@@ -65,10 +69,13 @@ class Timeline:
         return self.start_time + (self.create_time + self.duration - self.start_time) * TUNING_FRACTION
 
     def state_at(self, now: float) -> str:
-        if self.cancel_time is not None and now >= self.cancel_time:
+        cancel = self.cancel_time
+        if cancel is not None and cancel < self.natural_end and now >= cancel:
             return CANCELLED
         if now >= self.natural_end:
             return FAILED if self.fails else SUCCEEDED
+        if self.cancel_time is not None:
+            return CANCELLING  # asked (the column is set by the request), not in effect yet
         return RUNNING if now >= self.start_time else PENDING
 
     def end_time(self, now: float) -> float | None:

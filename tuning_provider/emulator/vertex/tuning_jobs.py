@@ -159,6 +159,7 @@ class TuningJobs:
         gcs: GcsStore,
         *,
         job_duration: JobDuration,
+        cancel_seconds: float = 0.0,
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
         vertex_dataset: VertexDatasetReader | None = None,
@@ -166,9 +167,12 @@ class TuningJobs:
     ) -> None:
         if not callable(job_duration):
             _check_duration(job_duration)
+        if not cancel_seconds >= 0:
+            raise ValueError(f"cancel_seconds must be 0 or more, not {cancel_seconds}")
         store.declare(_SCHEMA)
         self._store = store
         self._job_duration = job_duration
+        self._cancel_seconds = cancel_seconds
         self._list_lag = list_lag
         self._creation = JobCreation(
             store, gcs, validate_dataset=validate_dataset, tuned_model=tuned_model, vertex_dataset=vertex_dataset
@@ -216,7 +220,8 @@ class TuningJobs:
         return page.answer("tuningJobs")
 
     def cancel_tuning_job(self, name: str) -> dict[str, Any]:
-        """POST {name}:cancel: a live job ends CANCELLED now; a finished one cannot be."""
+        """POST {name}:cancel: a live job ends CANCELLED `cancel_seconds` from now (CANCELLING
+        until then, unless it ends first); a finished one cannot be cancelled."""
         parent, job_id = split_name(name, "tuningJobs")
         with self._store.lock:
             row = self._row(parent, job_id)
@@ -227,7 +232,9 @@ class TuningJobs:
                     f"Cannot cancel tuning job {name}: it is in state {state}, and only a job "
                     "that is JOB_STATE_QUEUED, JOB_STATE_PENDING or JOB_STATE_RUNNING can be cancelled."
                 )
-            self._store.execute("UPDATE tuning_jobs SET cancel_time = ? WHERE seq = ?", (now, row["seq"]))
+            # A second cancel of a CANCELLING job changes nothing.
+            self._store.execute("UPDATE tuning_jobs SET cancel_time = ? WHERE seq = ? AND cancel_time IS NULL",
+                                (now + self._cancel_seconds, row["seq"]))
         return {}
 
     # --- what other resources read ----------------------------------------------------------
@@ -261,7 +268,8 @@ class TuningJobs:
         """Jobs that have reached SUCCEEDED and whose model and endpoints are not written yet."""
         now = self._store.clock()
         rows = self._store.all(
-            "SELECT * FROM tuning_jobs WHERE materialized = 0 AND failure IS NULL AND cancel_time IS NULL"
+            "SELECT * FROM tuning_jobs WHERE materialized = 0 AND failure IS NULL"
+            " AND (cancel_time IS NULL OR cancel_time >= create_time + duration)"  # a cancel too late
             " AND create_time + duration <= ?", (now,),
         )
         return [_stored_job(r) for r in rows]
