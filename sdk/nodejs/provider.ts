@@ -34,6 +34,10 @@ export class Provider extends pulumi.ProviderResource {
      * Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
      */
     declare public readonly project: pulumi.Output<string | undefined>;
+    /**
+     * Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+     */
+    declare public readonly storageEndpoint: pulumi.Output<string | undefined>;
 
     /**
      * Create a Provider resource with the given unique name, arguments, and options.
@@ -49,6 +53,7 @@ export class Provider extends pulumi.ProviderResource {
             resourceInputs["apiEndpoint"] = args?.apiEndpoint;
             resourceInputs["location"] = args?.location;
             resourceInputs["project"] = args?.project;
+            resourceInputs["storageEndpoint"] = args?.storageEndpoint;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(Provider.__pulumiType, name, resourceInputs, opts);
@@ -71,4 +76,8 @@ export interface ProviderArgs {
      * Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
      */
     project?: pulumi.Input<string | undefined>;
+    /**
+     * Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+     */
+    storageEndpoint?: pulumi.Input<string | undefined>;
 }

@@ -42,7 +42,7 @@ export class TuningJob extends pulumi.CustomResource {
      */
     declare public readonly adapterSize: pulumi.Output<string | undefined>;
     /**
-     * How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+     * How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
      */
     declare public readonly apiOutageToleranceSeconds: pulumi.Output<number>;
     /**
@@ -61,6 +61,10 @@ export class TuningJob extends pulumi.CustomResource {
      * When the job was created (RFC 3339).
      */
     declare public /*out*/ readonly createTime: pulumi.Output<string | undefined>;
+    /**
+     * How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+     */
+    declare public readonly deleteTimeoutSeconds: pulumi.Output<number>;
     /**
      * Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).
      */
@@ -250,6 +254,7 @@ export class TuningJob extends pulumi.CustomResource {
             resourceInputs["adapterSize"] = args?.adapterSize;
             resourceInputs["apiOutageToleranceSeconds"] = (args?.apiOutageToleranceSeconds) ?? 600;
             resourceInputs["baseModel"] = args?.baseModel;
+            resourceInputs["deleteTimeoutSeconds"] = (args?.deleteTimeoutSeconds) ?? 1800;
             resourceInputs["description"] = args?.description;
             resourceInputs["epochCount"] = args?.epochCount;
             resourceInputs["evaluationConfig"] = args?.evaluationConfig;
@@ -302,6 +307,7 @@ export class TuningJob extends pulumi.CustomResource {
             resourceInputs["checkpoints"] = undefined /*out*/;
             resourceInputs["completedEpochCount"] = undefined /*out*/;
             resourceInputs["createTime"] = undefined /*out*/;
+            resourceInputs["deleteTimeoutSeconds"] = undefined /*out*/;
             resourceInputs["description"] = undefined /*out*/;
             resourceInputs["endTime"] = undefined /*out*/;
             resourceInputs["epochCount"] = undefined /*out*/;
@@ -359,13 +365,17 @@ export interface TuningJobArgs {
      */
     adapterSize?: pulumi.Input<number | string | undefined>;
     /**
-     * How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+     * How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
      */
     apiOutageToleranceSeconds?: pulumi.Input<number | undefined>;
     /**
      * Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name (projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning). A change replaces the job (a new, paid tuning job).
      */
     baseModel: pulumi.Input<string>;
+    /**
+     * How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+     */
+    deleteTimeoutSeconds?: pulumi.Input<number | undefined>;
     /**
      * Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).
      */

@@ -21,6 +21,8 @@ type Provider struct {
 	Location pulumi.StringPtrOutput `pulumi:"location"`
 	// Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
 	Project pulumi.StringPtrOutput `pulumi:"project"`
+	// Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+	StorageEndpoint pulumi.StringPtrOutput `pulumi:"storageEndpoint"`
 }
 
 // NewProvider registers a new resource with the given unique name, arguments, and options.
@@ -46,6 +48,8 @@ type providerArgs struct {
 	Location *string `pulumi:"location"`
 	// Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
 	Project *string `pulumi:"project"`
+	// Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+	StorageEndpoint *string `pulumi:"storageEndpoint"`
 }
 
 // The set of arguments for constructing a Provider resource.
@@ -56,6 +60,8 @@ type ProviderArgs struct {
 	Location pulumi.StringPtrInput
 	// Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
 	Project pulumi.StringPtrInput
+	// Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+	StorageEndpoint pulumi.StringPtrInput
 }
 
 func (ProviderArgs) ElementType() reflect.Type {
@@ -108,6 +114,11 @@ func (o ProviderOutput) Location() pulumi.StringPtrOutput {
 // Google Cloud project id that runs the job, for every TuningJob of this provider that sets no project of its own.
 func (o ProviderOutput) Project() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.Project }).(pulumi.StringPtrOutput)
+}
+
+// Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+func (o ProviderOutput) StorageEndpoint() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.StorageEndpoint }).(pulumi.StringPtrOutput)
 }
 
 func init() {

@@ -18,7 +18,7 @@ type TuningJob struct {
 
 	// LoRA adapter size: 1, 2, 4, 8, 16 or 32 (or ADAPTER_SIZE_FOUR...), as the base model allows. A change replaces the job (a new, paid tuning job).
 	AdapterSize pulumi.StringPtrOutput `pulumi:"adapterSize"`
-	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
 	ApiOutageToleranceSeconds pulumi.Float64Output `pulumi:"apiOutageToleranceSeconds"`
 	// Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name (projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning). A change replaces the job (a new, paid tuning job).
 	BaseModel pulumi.StringOutput `pulumi:"baseModel"`
@@ -28,6 +28,8 @@ type TuningJob struct {
 	CompletedEpochCount pulumi.IntPtrOutput `pulumi:"completedEpochCount"`
 	// When the job was created (RFC 3339).
 	CreateTime pulumi.StringPtrOutput `pulumi:"createTime"`
+	// How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+	DeleteTimeoutSeconds pulumi.Float64Output `pulumi:"deleteTimeoutSeconds"`
 	// Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).
 	Description pulumi.StringPtrOutput `pulumi:"description"`
 	// When the job ended (RFC 3339).
@@ -130,6 +132,9 @@ func NewTuningJob(ctx *pulumi.Context,
 	if args.ApiOutageToleranceSeconds == nil {
 		args.ApiOutageToleranceSeconds = pulumi.Float64Ptr(600.0)
 	}
+	if args.DeleteTimeoutSeconds == nil {
+		args.DeleteTimeoutSeconds = pulumi.Float64Ptr(1800.0)
+	}
 	if args.ExportLastCheckpointOnly == nil {
 		args.ExportLastCheckpointOnly = pulumi.BoolPtr(false)
 	}
@@ -183,10 +188,12 @@ func (TuningJobState) ElementType() reflect.Type {
 type tuningJobArgs struct {
 	// LoRA adapter size: 1, 2, 4, 8, 16 or 32 (or ADAPTER_SIZE_FOUR...), as the base model allows. A change replaces the job (a new, paid tuning job).
 	AdapterSize interface{} `pulumi:"adapterSize"`
-	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
 	ApiOutageToleranceSeconds *float64 `pulumi:"apiOutageToleranceSeconds"`
 	// Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name (projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning). A change replaces the job (a new, paid tuning job).
 	BaseModel string `pulumi:"baseModel"`
+	// How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+	DeleteTimeoutSeconds *float64 `pulumi:"deleteTimeoutSeconds"`
 	// Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).
 	Description *string `pulumi:"description"`
 	// Passes over the training data (unset: Vertex picks it from the dataset size). Allowed: at least 1, at most 100. A change replaces the job (a new, paid tuning job).
@@ -243,10 +250,12 @@ type tuningJobArgs struct {
 type TuningJobArgs struct {
 	// LoRA adapter size: 1, 2, 4, 8, 16 or 32 (or ADAPTER_SIZE_FOUR...), as the base model allows. A change replaces the job (a new, paid tuning job).
 	AdapterSize pulumi.Input
-	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+	// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
 	ApiOutageToleranceSeconds pulumi.Float64PtrInput
 	// Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name (projects/P/locations/L/models/ID[@VERSION]) to tune it further (continuous tuning). A change replaces the job (a new, paid tuning job).
 	BaseModel pulumi.StringInput
+	// How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+	DeleteTimeoutSeconds pulumi.Float64PtrInput
 	// Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).
 	Description pulumi.StringPtrInput
 	// Passes over the training data (unset: Vertex picks it from the dataset size). Allowed: at least 1, at most 100. A change replaces the job (a new, paid tuning job).
@@ -341,7 +350,7 @@ func (o TuningJobOutput) AdapterSize() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *TuningJob) pulumi.StringPtrOutput { return v.AdapterSize }).(pulumi.StringPtrOutput)
 }
 
-// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
+// How long a wait for a submitted job rides out a Vertex API that stops answering (connection errors, timeouts, 5xx) before the update fails as at its wait bound; 0: not at all. Delete rides out an outage as long. Allowed: at least 0. A change updates the resource in place, with no call to Vertex.
 func (o TuningJobOutput) ApiOutageToleranceSeconds() pulumi.Float64Output {
 	return o.ApplyT(func(v *TuningJob) pulumi.Float64Output { return v.ApiOutageToleranceSeconds }).(pulumi.Float64Output)
 }
@@ -364,6 +373,11 @@ func (o TuningJobOutput) CompletedEpochCount() pulumi.IntPtrOutput {
 // When the job was created (RFC 3339).
 func (o TuningJobOutput) CreateTime() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *TuningJob) pulumi.StringPtrOutput { return v.CreateTime }).(pulumi.StringPtrOutput)
+}
+
+// How long a delete waits for a cancelled job to stop before it fails (the resource stays in the stack, and the next delete finds the job cancelled). Allowed: more than 0. A change updates the resource in place, with no call to Vertex.
+func (o TuningJobOutput) DeleteTimeoutSeconds() pulumi.Float64Output {
+	return o.ApplyT(func(v *TuningJob) pulumi.Float64Output { return v.DeleteTimeoutSeconds }).(pulumi.Float64Output)
 }
 
 // Description of the tuning job in Vertex. A change replaces the job (a new, paid tuning job).

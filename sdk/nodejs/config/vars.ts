@@ -40,3 +40,14 @@ Object.defineProperty(exports, "project", {
     enumerable: true,
 });
 
+/**
+ * Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+ */
+export declare const storageEndpoint: string | undefined;
+Object.defineProperty(exports, "storageEndpoint", {
+    get() {
+        return __config.get("storageEndpoint");
+    },
+    enumerable: true,
+});
+

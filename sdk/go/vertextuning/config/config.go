@@ -25,3 +25,8 @@ func GetLocation(ctx *pulumi.Context) string {
 func GetProject(ctx *pulumi.Context) string {
 	return config.Get(ctx, "vertex-tuning:project")
 }
+
+// Base URL of the Cloud Storage API a preview reads gs:// training data from. Unset: the emulator itself when apiEndpoint is one, else $STORAGE_EMULATOR_HOST, else Cloud Storage.
+func GetStorageEndpoint(ctx *pulumi.Context) string {
+	return config.Get(ctx, "vertex-tuning:storageEndpoint")
+}
