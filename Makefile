@@ -7,7 +7,7 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
+.PHONY: setup up down preview refresh outputs test test-fast lint sdk sdks bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -54,8 +54,14 @@ lint: setup
 # plugin's schema (tuning_provider/plugin/schema.json) from tuning_provider/spec.py, after adding
 # or changing a field there; commit them.
 sdk: setup
-	@$(PY) -m tuning_provider.codegen
+	@$(PY) -m tools.codegen
 	@$(PY) -m tools.plugin_schema
+	@$(MAKE) --no-print-directory sdks
+
+# Regenerate the TypeScript and Go SDKs (sdk/nodejs, sdk/go) from the plugin's schema, as
+# `pulumi package gen-sdk` writes them (tools/sdkgen, built with Go once per machine); commit them.
+sdks:
+	@sdkgen="$$(bash scripts/install-sdkgen.sh)" && "$$sdkgen"
 
 bench: setup
 	@$(PY) bench/bench_dataset.py

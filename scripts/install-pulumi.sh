@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Prints the folder of a pulumi CLI with its Python language host and dynamic-provider shim,
-# in this order of preference:
-#   1. a pulumi on PATH at version $version or newer with its Python plugins beside it (an
-#      ordinary pulumi install): used as it is, no Go needed;
+# Prints the folder of a pulumi CLI with its Python language host and dynamic-provider shim, and
+# the YAML language host (`runtime: yaml` programs), in this order of preference:
+#   1. a pulumi on PATH at version $version or newer with those plugins beside it (an ordinary
+#      pulumi install ships them): used as it is, no Go needed;
 #   2. the one this script built before, for any clone on this machine (a per-user cache);
 #   3. otherwise one built now from the Go module proxy (no prebuilt downloads are reachable
 #      here) into that cache, once: about 5 minutes.
@@ -11,6 +11,8 @@ version="${PULUMI_VERSION:-3.259.0}"
 # The newest sdk/v3 that still holds python/cmd/pulumi-language-python: the host's own module is
 # not served by the module proxy. It works with the CLI above (preview, up, refresh, destroy).
 host_version="3.79.0"
+# The YAML language host: pulumi-yaml's own module, served and free of replace directives.
+yaml_version="${PULUMI_YAML_VERSION:-1.25.0}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${PULUMI_VERTEX_TUNING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-vertex-tuning}"
 dest="$cache/pulumi-v$version/bin"
@@ -25,15 +27,24 @@ have_python_plugins() {
   [ -x "$1/pulumi-resource-pulumi-python" ] && [ -x "$1/pulumi-language-python" ] \
     && [ -x "$1/pulumi-language-python-exec" ]
 }
+# The host has no --version: the module version Go recorded in the binary says which it is.
+# Without Go nothing could rebuild it, so a host already there is taken as it is.
+have_yaml_host() {
+  [ -x "$1/pulumi-language-yaml" ] || return 1
+  [ "${2:-}" = "any" ] || ! command -v go >/dev/null \
+    || go version -m "$1/pulumi-language-yaml" 2>/dev/null \
+      | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/pulumi/pulumi-yaml[[:space:]]+v$yaml_version([[:space:]]|$)"
+}
 
 # Every pulumi on PATH but this project's own wrapper (.venv/bin/pulumi, which execs a CLI found here).
 while IFS= read -r existing; do
   [ "$existing" = "$root/.venv/bin/pulumi" ] && continue
-  if at_least_pinned "$existing" && have_python_plugins "$(dirname "$existing")"; then
+  if at_least_pinned "$existing" && have_python_plugins "$(dirname "$existing")" \
+    && have_yaml_host "$(dirname "$existing")" any; then
     dirname "$existing"; exit 0
   fi
 done < <(type -ap pulumi 2>/dev/null || true)
-if [ "$(version_of "$dest/pulumi")" = "$version" ] && have_python_plugins "$dest"; then
+if [ "$(version_of "$dest/pulumi")" = "$version" ] && have_python_plugins "$dest" && have_yaml_host "$dest"; then
   echo "$dest"; exit 0
 fi
 
@@ -77,8 +88,20 @@ SH
   cd "$work"
 }
 
+# The YAML language host, built with `go install` from its own module (about 3 minutes, once):
+# into the work folder first, so that an interrupted build leaves no half-written host behind.
+build_yaml_host() {
+  echo "install-pulumi: building the YAML language host (pulumi-yaml v$yaml_version)" >&2
+  GOBIN="$work/yaml" go install "${build_flags[@]}" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$yaml_version" \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$yaml_version" >>"$log" 2>&1
+  install -m 0755 "$work/yaml/pulumi-language-yaml" "$dest/.pulumi-language-yaml.$$"
+  mv -f "$dest/.pulumi-language-yaml.$$" "$dest/pulumi-language-yaml"
+}
+
 if [ "$(version_of "$dest/pulumi")" = "$version" ] && [ -x "$dest/pulumi-resource-pulumi-python" ]; then
-  build_language_host
+  have_python_plugins "$dest" || build_language_host
+  have_yaml_host "$dest" || build_yaml_host
   echo "$dest"; exit 0
 fi
 echo "install-pulumi: building pulumi v$version from source (first run only, several minutes)" >&2
@@ -102,4 +125,5 @@ go build "${build_flags[@]}" \
 install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$dest/"
 [ "$(version_of "$dest/pulumi")" = "$version" ] || { echo "install-pulumi: the built CLI does not report v$version" >&2; exit 1; }
 build_language_host
+build_yaml_host
 echo "$dest"

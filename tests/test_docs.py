@@ -16,7 +16,7 @@ README_MAX_LINES = 250
 MAPPED_PACKAGES = (
     "tuning_provider", "tuning_provider/vertex", "tuning_provider/cli", "tuning_provider/dataset",
     "tuning_provider/emulator", "tuning_provider/emulator/http", "tuning_provider/emulator/vertex",
-    "tuning_provider/plugin", "stacks",
+    "tuning_provider/plugin", "stacks", "tools",
 )
 
 _FENCE = re.compile(r"^\s*(```|~~~)")

@@ -96,7 +96,8 @@ class _Types:
         kinds = {type(v) for v in values}
         if kinds != {str}:
             raise SchemaError(f"{name}: only string enums are described; got {values!r}")
-        self.declared[token] = {"type": "string", "enum": [{"value": v} for v in values]}
+        # A name per value: what the generated SDKs call it (ServeCheckpoint.BestEvalLoss in TypeScript).
+        self.declared[token] = {"type": "string", "enum": [{"name": _pascal(v), "value": v} for v in values]}
         return {"$ref": f"#/types/{token}"}
 
     def _object(self, model: type[BaseModel]) -> dict[str, Any]:
@@ -209,6 +210,16 @@ _RESOURCE_DESCRIPTION = (
 )
 
 
+# What the TypeScript and Go SDKs generated from this schema (tools/sdkgen, into sdk/) are named.
+# Neither is published: the npm package is installed from the checkout's sdk/nodejs, and the Go
+# module path names no host (a program's go.mod replaces it with the checkout's sdk/go).
+# supportPack: the SDKs carry the schema's version, and the Go SDK its own go.mod.
+_SDK_NAMES = {
+    "nodejs": {"packageName": "pulumi-vertex-tuning"},
+    "go": {"importBasePath": "pulumi-vertex-tuning/sdk/go/vertextuning"},
+}
+
+
 def schema() -> dict[str, Any]:
     """The package schema, as a JSON document."""
     types_ = _Types()
@@ -227,6 +238,8 @@ def schema() -> dict[str, Any]:
                      "of TuningJobs that set none.", "inputProperties": variables, "properties": variables},
         "resources": {properties.TOKEN: resource},
         "types": dict(sorted(types_.declared.items())),
+        "language": _SDK_NAMES,
+        "meta": {"supportPack": True},
     }
 
 

@@ -89,7 +89,7 @@ class Steering:
 @dataclass(frozen=True)
 class Accepts:
     """What a user may write for an input when that is more than its normalised type (the typed
-    SDK, tuning_provider/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
+    SDK, tools/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
 
     type: Any
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 from pydantic import BaseModel, Field
 
-from tuning_provider import codegen
+from tools import codegen
 from tuning_provider.resource import TuningJob, TuningJobArgs
 from tuning_provider.spec import TuningJobOutputs, TuningJobSpec
 
@@ -26,12 +26,12 @@ def test_the_committed_file_is_what_the_spec_gives(path) -> None:
     ))[:40])
     assert committed == wanted, (
         f"{path} is not what tuning_provider/spec.py gives: run `make sdk` "
-        f"(python -m tuning_provider.codegen) and commit the result.\n{diff}"
+        f"(python -m tools.codegen) and commit the result.\n{diff}"
     )
 
 
 def test_check_mode_names_no_file_when_current() -> None:
-    run = subprocess.run([sys.executable, "-m", "tuning_provider.codegen", "--check"],
+    run = subprocess.run([sys.executable, "-m", "tools.codegen", "--check"],
                          capture_output=True, text=True, cwd=codegen.ROOT, check=False)
     assert (run.returncode, run.stderr) == (0, "")
 

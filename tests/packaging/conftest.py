@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the wheel is built from; everything else in the repository is not part of it.
-SOURCES = ("pyproject.toml", "README.md", "tuning_provider")
+# What the wheel is built from; everything else in the repository is not part of it. tools/ (the
+# generators) is there too, as in a checkout, so that the wheel shows it left out, not just absent.
+SOURCES = ("pyproject.toml", "README.md", "tuning_provider", "tools")
 
 
 @dataclass(frozen=True)

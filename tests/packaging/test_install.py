@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -22,6 +23,14 @@ def test_the_wheel_holds_the_library_its_emulator_cli_and_typing_marker_only(whe
     for module in ("resource.py", "provider.py", "emulator/server.py", "cli/validate.py", "py.typed",
                    "plugin/server.py", "plugin/schema.json"):
         assert f"tuning_provider/{module}" in names
+
+
+def test_the_generators_stay_out_of_the_wheel_and_nothing_in_it_imports_them(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        sources = {n: archive.read(n).decode() for n in names if n.endswith(".py")}
+    assert [n for n in names if n.startswith("tools/") or n.endswith("/codegen.py")] == []
+    assert [n for n, text in sources.items() if re.search(r"^\s*(from|import) tools\b", text, re.M)] == []
 
 
 def test_the_metadata_names_ranged_dependencies_and_the_console_script(wheel: Path) -> None:

@@ -1,8 +1,8 @@
 """Writes the typed SDK and the reference tables from the spec, as Pulumi's codegen writes its
 SDKs from a schema, so that neither can drift from `TuningJobSpec` and `TuningJobOutputs`.
 
-    python -m tuning_provider.codegen           # rewrite both files (`make sdk`)
-    python -m tuning_provider.codegen --check   # exit 1 naming each file that is not current
+    python -m tools.codegen           # rewrite both files (`make sdk`)
+    python -m tools.codegen --check   # exit 1 naming each file that is not current
 
 It writes
 - tuning_provider/resource.py: `TuningJobArgs` (one typed, documented, keyword-only field per
@@ -13,6 +13,9 @@ It writes
 Both are committed; tests/codegen checks that they are what the spec gives. Types come from
 each field's annotation; an `Accepts` marker widens what an input takes (adapter_size takes 4),
 and a `Serving` marker says an output is never None after a successful up.
+
+A development tool, not part of the distribution: tools/ is left out of the wheel, and the
+files it writes are those of the checkout it sits in, never an installed package's.
 """
 
 from __future__ import annotations
@@ -46,8 +49,8 @@ __all__ = [
     "stale_files",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMAND = "make sdk (python -m tuning_provider.codegen)"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: tools/ is never installed
+COMMAND = "make sdk (python -m tools.codegen)"
 RESOURCE = Path("tuning_provider/resource.py")
 REFERENCE = Path("docs/reference.md")
 # Set by TuningJob itself (project/stack/name), so not an argument a user passes.
@@ -104,7 +107,7 @@ class _Types:
                 self.models.append(annotation)
             return _typed_dict_name(annotation)
         raise CodegenError(
-            f"tuning_provider/codegen.py cannot write the type {annotation!r} as "
+            f"tools/codegen.py cannot write the type {annotation!r} as "
             f"{'an input' if as_input else 'an output'}: teach _Types.render about it"
         )
 
@@ -532,7 +535,7 @@ def stale_files(root: Path = ROOT, generated: Mapping[Path, str] | None = None) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tuning_provider.codegen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.codegen", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether the generated files are current")
     options = parser.parse_args(argv)
     try:
