@@ -19,7 +19,7 @@ from tuning_provider.dataset.scan import (
     readinto_of,
     scan,
     scan_file_range,
-    scan_ranges_in_pool,
+    scan_ranges_in_processes,
     split_ranges,
 )
 from tuning_provider.errors import DatasetError
@@ -37,7 +37,7 @@ def validate_dataset(
     *,
     kind: DatasetKind = "training",
     max_errors: int = 50,
-    workers: int = 1,
+    workers: int | None = 1,
     storage_endpoint: str | None = None,
     generation: int | None = None,
     limits: Limits = VERTEX_LIMITS,
@@ -47,11 +47,13 @@ def validate_dataset(
 
     `source` is a local path, a binary file object, or a "gs://bucket/object" URI (read with
     google-cloud-storage: Application Default Credentials, or anonymous against
-    `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in that many
-    processes; other sources are read by one. Raises DatasetError when the source cannot be
-    read at all; problems in the data are in the report, never raised. `generation` reads that
-    version of a gs:// object (see `gcs_object_version`). `limits` (Vertex's by default) and
-    `reading` (chunk sizes) are seams for tests.
+    `storage_endpoint` / $STORAGE_EMULATOR_HOST). `workers` > 1 scans a local file in up to that
+    many processes (None: one per CPU this process may run on), each with at least
+    `reading.min_bytes_per_worker` bytes of it; other sources are read by one. Raises
+    DatasetError when the source cannot be read at all; problems in the data are in the
+    report, never raised. `generation` reads that version of a gs:// object (see
+    `gcs_object_version`). `limits` (Vertex's by default) and `reading` (sizes of reads and
+    of a worker's share) are seams for tests.
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -99,12 +101,16 @@ def _open_error(uri: str, exc: OSError) -> DatasetError:
     return DatasetError(uri, f"the file cannot be read ({exc.strerror or exc}).")
 
 
-def _scan_file(uri: str, path: str, workers: int, max_errors: int, limits: Limits, reading: Reading) -> Tally:
+def _scan_file(
+    uri: str, path: str, workers: int | None, max_errors: int, limits: Limits, reading: Reading
+) -> Tally:
     """A local file, in `workers` processes when it is large enough to pay for them."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
         ranges = split_ranges(path, workers, reading) if workers > 1 else []
         if len(ranges) > 1:
-            return scan_ranges_in_pool(path, ranges, max_errors, limits, reading)
+            return scan_ranges_in_processes(path, ranges, max_errors, limits, reading)
         return scan_file_range(path, 0, None, max_errors, limits, reading)
     except OSError as exc:
         raise _open_error(uri, exc) from exc
