@@ -11,14 +11,15 @@ Prints, in one run:
 - the whole `python -m tuning_provider validate --json` process on the ~300 MB file of
   bench_dataset.py vs a whole process that only decodes each line with msgspec (best of R;
   bench_dataset.py's own comparison, which also says where the time goes);
-- the targets of issue 23, each with the figure it is judged on and whether it is met.
+- the targets of issues 23 and 29, each with the figure it is judged on and whether it is met.
 
 Every command's wall time and CPU time (user+sys of its whole process tree, from
 getrusage(RUSAGE_CHILDREN)) are taken. The machine may be shared: previews are judged on CPU
 time, which other work on the machine barely moves; `up` on wall time, since jobs run on the
 clock, and the validate process on wall time too, since that is what its user waits for
-(issue 29; its CPU time is shown beside). Python processes write and reuse bytecode caches as they
-do for a user (PYTHONDONTWRITEBYTECODE is cleared for them; the package is compiled first).
+(issue 29; its CPU time is shown beside). Python processes write and reuse bytecode caches as
+they do for a user (PYTHONDONTWRITEBYTECODE is cleared for them; the package is compiled
+first).
 
 Each scenario is a fresh project folder (Pulumi.yaml, a small __main__.py, the repository's
 .venv) with its own file state backend; the emulator runs in this process, jobs of
