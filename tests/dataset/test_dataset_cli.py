@@ -176,3 +176,16 @@ def test_the_module_entry_point(tmp_path: Path) -> None:
 
     assert finished.returncode == 1, finished.stderr
     assert json.loads(finished.stdout)["errors"][0]["line"] == 2
+
+
+def test_a_pipe_is_read_through_dev_stdin() -> None:
+    data = b"\n".join([VALID, BAD, VALID]) + b"\n"
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tuning_provider", "validate", "/dev/stdin", "--json"],
+        input=data, cwd=REPO, capture_output=True, timeout=60,
+    )
+
+    assert finished.returncode == 1, finished.stderr
+    report = json.loads(finished.stdout)
+    assert (report["uri"], report["bytes"], report["lines"], report["bad_lines"]) == ("/dev/stdin", len(data), 3, 1)

@@ -5,7 +5,11 @@ worker processes."""
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from tuning_provider.dataset.scan import split_ranges
 from tuning_provider.errors import DatasetError
 
 BAD = jsonl(example(("user", "a"), ("user", "b"), ("model", "c")))
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = {"fileData": {"mimeType": "image/png", "fileUri": "gs://m/c.png"}}
 MULTIMODAL = jsonl(example(("user", [IMAGE]), ("model", "A cat.")))
 
@@ -328,3 +333,52 @@ def test_a_small_file_is_scanned_in_one_process_whatever_the_workers(tmp_path: P
     path = write_jsonl(tmp_path / "data.jsonl", VALID, BAD)
     assert split_ranges(str(path), 8, Reading()) == [(0, path.stat().st_size)]
     assert validate_dataset(path, workers=8).to_dict() == validate_dataset(path).to_dict()
+
+
+def test_workers_are_forked_by_a_process_running_no_other_thread(tmp_path: Path) -> None:
+    # pytest's own process may run threads: a fresh one runs none, and forks its workers.
+    path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines())
+    script = (
+        "import json, sys, threading\n"
+        "from tuning_provider.dataset import Reading, validate_dataset\n"
+        "assert threading.active_count() == 1\n"
+        "report = validate_dataset(sys.argv[1], workers=3, max_errors=5, reading=Reading(min_bytes_per_worker=1))\n"
+        "print(json.dumps(report.to_dict()))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(path)], cwd=REPO, capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert json.loads(run.stdout) == validate_dataset(path, max_errors=5).to_dict()
+
+
+def test_workers_of_a_process_running_threads_come_from_a_fork_server(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", *_mixed_lines())
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        many = validate_dataset(path, max_errors=5, workers=2, reading=SPLIT_ANY)
+    finally:
+        stop.set()
+        thread.join()
+    assert many.to_dict() == validate_dataset(path, max_errors=5).to_dict()
+
+
+def test_a_forked_workers_error_is_raised_in_the_parent() -> None:
+    script = (
+        "import os\n"
+        "from tuning_provider.dataset.scan import _fork, _result\n"
+        "def fails(): raise FileNotFoundError(2, 'gone', 'data.jsonl')\n"
+        "def dies(): os._exit(3)\n"
+        "for work in (fails, dies):\n"
+        "    pid, pipe = _fork(work)\n"
+        "    try:\n"
+        "        _result(pid, pipe)\n"
+        "    except OSError as exc:\n"
+        "        print(type(exc).__name__, exc)\n"
+        "    os.waitpid(pid, 0)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True,
+                         timeout=60)
+    gone, died = run.stdout.splitlines()
+    assert gone == "FileNotFoundError [Errno 2] gone: 'data.jsonl'"
+    assert died.startswith("OSError the process scanning part of the file (pid ") and "ended before it finished" in died

@@ -57,8 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list at most N errors (all are counted; default 50)",
     )
     parser.add_argument(
-        "--workers", type=number(int, at_least=1), default=1, metavar="N",
-        help="processes to scan a large local file with (default 1)",
+        "--workers", type=number(int, at_least=1), default=None, metavar="N",
+        help="processes to scan a large local file with (default: one per CPU, each with 32 MiB of the file at "
+        "least)",
     )
     parser.add_argument(
         "--storage-endpoint", metavar="URL",

@@ -8,11 +8,10 @@ stay exact."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import IO, Any
 
 from tuning_provider.dataset.fast import scan_fast
@@ -20,7 +19,8 @@ from tuning_provider.dataset.report import Limits, Tally
 from tuning_provider.dataset.rules import check_line, is_blank, line_too_long, too_many_tokens
 
 __all__ = [
-    "READING", "ReadInto", "Reading", "readinto_of", "scan", "scan_file_range", "scan_ranges_in_pool", "split_ranges",
+    "READING", "ReadInto", "Reading", "readinto_of", "scan", "scan_file_range", "scan_ranges_in_processes",
+    "split_ranges",
 ]
 
 # Reads into the buffer it is given and returns the number of bytes read, 0 at the end.
@@ -171,7 +171,8 @@ def scan_file_range(
 ) -> Tally:
     """Scan bytes [start, end) of a file (to its end if `end` is None); raises OSError."""
     with open(path, "rb", buffering=0) as file:
-        file.seek(start)
+        if start:  # a pipe (/dev/stdin) cannot seek, and is read from its start
+            file.seek(start)
         return scan(file.readinto, max_errors, limits, reading, None if end is None else end - start)
 
 
@@ -205,15 +206,74 @@ def _next_line_start(file: IO[bytes], offset: int) -> int:
         position += len(block)
 
 
-def scan_ranges_in_pool(
+def scan_ranges_in_processes(
     path: str, ranges: list[tuple[int, int]], max_errors: int, limits: Limits, reading: Reading
 ) -> Tally:
-    """Scan the first range here and the others in worker processes; merge in file order.
-    Raises OSError."""
-    # fork starts fastest, but forking a process that runs threads (a Pulumi provider's gRPC
-    # server) can deadlock the child: then use a fork server.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(len(ranges) - 1, mp_context=get_context(method)) as pool:
+    """Scan the first range here and each other one in a process of its own; merge in file
+    order. Raises OSError."""
+    # A forked child costs a few milliseconds. But forking a process that runs threads (a
+    # Pulumi provider's gRPC server) can deadlock the child: there, a fork server's pool.
+    if threading.active_count() > 1:
+        return _scan_in_fork_server_pool(path, ranges, max_errors, limits, reading)
+    children = [_fork(scan_file_range, path, start, end, max_errors, limits, reading) for start, end in ranges[1:]]
+    try:
+        tally = scan_file_range(path, *ranges[0], max_errors, limits, reading)
+        for child in children:
+            tally.merge(_result(*child))
+    except BaseException:
+        for pid, _ in children:
+            os.kill(pid, signal.SIGKILL)  # its work is of no use now
+        raise
+    finally:
+        for pid, pipe in children:
+            os.close(pipe)
+            os.waitpid(pid, 0)
+    return tally
+
+
+def _fork(work: Callable[..., Tally], *args: Any) -> tuple[int, int]:
+    """Run `work(*args)` in a forked child; returns its pid and the pipe its result comes on."""
+    import pickle
+
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it shares the parent's modules, and leaves without their cleanup
+        try:
+            os.close(readable)
+            try:
+                result: Tally | BaseException = work(*args)
+            except BaseException as exc:  # handed to the parent, which raises it
+                result = exc
+            with open(writable, "wb") as pipe:
+                pickle.dump(result, pipe)
+        finally:
+            os._exit(0)
+    os.close(writable)
+    return pid, readable
+
+
+def _result(pid: int, pipe: int) -> Tally:
+    """What a forked child sent: its tally, or the error it raised, raised here."""
+    import pickle
+
+    try:
+        with open(pipe, "rb", closefd=False) as stream:
+            result = pickle.load(stream)
+    except (EOFError, pickle.UnpicklingError):
+        raise OSError(f"the process scanning part of the file (pid {pid}) ended before it finished") from None
+    if isinstance(result, BaseException):
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+def _scan_in_fork_server_pool(
+    path: str, ranges: list[tuple[int, int]], max_errors: int, limits: Limits, reading: Reading
+) -> Tally:
+    # Imported here: only a process with threads running needs them (they take ~20 ms).
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(len(ranges) - 1, mp_context=get_context("forkserver")) as pool:
         futures = [
             pool.submit(scan_file_range, path, start, end, max_errors, limits, reading) for start, end in ranges[1:]
         ]

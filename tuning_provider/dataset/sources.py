@@ -21,7 +21,7 @@ from tuning_provider.dataset.scan import (
     readinto_of,
     scan,
     scan_file_range,
-    scan_ranges_in_pool,
+    scan_ranges_in_processes,
     split_ranges,
 )
 from tuning_provider.errors import ApiError, DatasetError, NotFound, PermissionDenied, Unauthenticated, Unreachable
@@ -38,7 +38,7 @@ def validate_dataset(
     *,
     kind: DatasetKind = "training",
     max_errors: int = 50,
-    workers: int = 1,
+    workers: int | None = 1,
     storage: Service | None = None,
     generation: int | None = None,
     limits: Limits = VERTEX_LIMITS,
@@ -48,11 +48,13 @@ def validate_dataset(
 
     `source` is a local path, a binary file object, or a "gs://bucket/object" URI, read from
     the Cloud Storage `storage` names (None: Google's with Application Default Credentials, or
-    $STORAGE_EMULATOR_HOST's; see tuning_provider.connection). `workers` > 1 scans a local file in that many
-    processes; other sources are read by one. Raises DatasetError when the source cannot be
-    read at all; problems in the data are in the report, never raised. `generation` reads that
-    version of a gs:// object (see `gcs_object_version`). `limits` (Vertex's by default) and
-    `reading` (chunk sizes) are seams for tests.
+    $STORAGE_EMULATOR_HOST's; see tuning_provider.connection). `workers` > 1 scans a local file
+    in up to that many processes (None: one per CPU this process may run on), each with at
+    least `reading.min_bytes_per_worker` bytes of it; other sources are read by one. Raises
+    DatasetError when the source cannot be read at all; problems in the data are in the
+    report, never raised. `generation` reads that version of a gs:// object (see
+    `gcs_object_version`). `limits` (Vertex's by default) and `reading` (sizes of reads and
+    of a worker's share) are seams for tests.
     """
     if kind not in ("training", "validation"):
         raise ValueError(f"kind must be 'training' or 'validation', not {kind!r}")
@@ -100,12 +102,16 @@ def _open_error(uri: str, exc: OSError) -> DatasetError:
     return DatasetError(uri, f"the file cannot be read ({exc.strerror or exc}).")
 
 
-def _scan_file(uri: str, path: str, workers: int, max_errors: int, limits: Limits, reading: Reading) -> Tally:
+def _scan_file(
+    uri: str, path: str, workers: int | None, max_errors: int, limits: Limits, reading: Reading
+) -> Tally:
     """A local file, in `workers` processes when it is large enough to pay for them."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
         ranges = split_ranges(path, workers, reading) if workers > 1 else []
         if len(ranges) > 1:
-            return scan_ranges_in_pool(path, ranges, max_errors, limits, reading)
+            return scan_ranges_in_processes(path, ranges, max_errors, limits, reading)
         return scan_file_range(path, 0, None, max_errors, limits, reading)
     except OSError as exc:
         raise _open_error(uri, exc) from exc
