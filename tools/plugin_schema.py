@@ -207,7 +207,7 @@ _RESOURCE_DESCRIPTION = (
     "this resource's settings that is already running or serving is adopted, never paid for twice. Settings sent "
     "to Vertex replace the job when changed (jobs are immutable); waiting and polling settings update in place. "
     "Delete cancels a running job, or removes the tuned model and its endpoints. Import an existing job with "
-    "`pulumi import vertex-tuning:index:TuningJob NAME projects/PROJECT/locations/REGION/tuningJobs/ID`."
+    f"`pulumi import {properties.TOKEN} NAME projects/PROJECT/locations/REGION/tuningJobs/ID`."
 )
 
 
