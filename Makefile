@@ -51,7 +51,7 @@ lint: setup
 	@$(PY) -m mypy
 
 # Regenerate the typed SDK (tuning_provider/resource.py), docs/reference.md and the provider
-# plugin's schema (tuning_provider/plugin/schema.json) from tuning_provider/spec.py, after adding
+# plugin's schema (tuning_provider/plugin/schema.json) from tuning_provider/spec/, after adding
 # or changing a field there; commit them.
 sdk: setup
 	@$(PY) -m tools.codegen

@@ -30,7 +30,6 @@ __all__ = [
     "BUCKET_TYPE",
     "PLUGIN_TUNING_JOB_TYPE",
     "COST_CEILINGS",
-    "DEFAULT_LOCATION",
     "POLICIES",
     "QUALITY_GATES",
     "TUNING_JOB_TYPE",
@@ -41,13 +40,13 @@ __all__ = [
     "python_name",
 ]
 
-# The type Pulumi records for `tuning_provider.TuningJob` (a dynamic resource of module "vertex").
+# The type Pulumi records for `tuning_provider.TuningJob` (a dynamic resource of module "vertex"),
+# and the same resource through the provider plugin (camelCase properties). Copies, as are the
+# input names below: the pack's venv cannot import the provider (engine_log.RESOURCE_TYPE,
+# plugin/properties.TOKEN, the spec); tests/policy/test_rules.py proves each copy the same.
 TUNING_JOB_TYPE = "pulumi-python:dynamic/vertex:TuningJob"
-# The same resource through the provider plugin (tuning_provider/plugin), camelCase properties.
 PLUGIN_TUNING_JOB_TYPE = "vertex-tuning:index:TuningJob"
 BUCKET_TYPE = "gcp:storage/bucket:Bucket"
-# The region of a TuningJob that sets no location (TuningJobSpec's default).
-DEFAULT_LOCATION = "us-central1"
 
 # The TuningJob inputs the rules read besides labels, base_model and location.
 COST_CEILINGS = ("max_training_tokens", "max_training_cost_usd")
@@ -222,7 +221,7 @@ def _allowed_regions(resource: Resource, config: Mapping[str, Any], today: date)
         what, prop, fix = f"Bucket {resource.name!r}", "location", "create the bucket in one of them"
     else:
         return []
-    location = resource.props.get(prop, DEFAULT_LOCATION if resource.type == TUNING_JOB_TYPE else None)
+    location = resource.props.get(prop, catalog.DEFAULT_REGION if resource.type == TUNING_JOB_TYPE else None)
     if not isinstance(location, str) or location.lower() in allowed:
         return []
     return [

@@ -49,7 +49,7 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     project: str = Field(alias="project")
-    region: str = Field(default="us-central1", alias="region")
+    region: str = Field(default=catalog.DEFAULT_REGION, alias="region")
     api_endpoint: str | None = Field(default=None, alias="apiEndpoint")
     # Where check reads gs:// data from when not Google's storage host (connection.py).
     storage_endpoint: str | None = Field(default=None, alias="storageEndpoint")

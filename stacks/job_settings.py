@@ -5,7 +5,7 @@ One pass per job: its settings merged with the shared ones (`merged_settings`, t
 that merges them), its keys, its own dataset files, its `tuneFrom`, its sweep; then, with every
 job known, what needs them all (a source job, a circle, the model at a chain's root, two
 resources of one name) and the spec's judgement of each run (the job, or each trial of its
-sweep). The spec itself judges the job settings (tuning_provider/spec.py), so no job field is
+sweep). The spec itself judges the job settings (tuning_provider/spec/), so no job field is
 listed here. Values the stack cannot know before the up (the uploaded datasets' URIs, the model a
 `tuneFrom` job starts from, a missing project) reach the spec as unknown
 (`spec_problems(..., unknown=...)`): it judges the known fields and the rules between them, and

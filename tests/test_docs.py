@@ -12,12 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 250
-# Packages whose every module docs/design.md names, in the section headed by the package's path.
-MAPPED_PACKAGES = (
-    "tuning_provider", "tuning_provider/vertex", "tuning_provider/cli", "tuning_provider/dataset",
-    "tuning_provider/emulator", "tuning_provider/emulator/http", "tuning_provider/emulator/vertex",
-    "tuning_provider/plugin", "stacks", "tools",
-)
+# Every package of the code, found in the tree (a new one needs its own section): docs/design.md
+# names each of its modules in the section headed by the package's path.
+MAPPED_PACKAGES = tuple(sorted(
+    init.parent.relative_to(ROOT).as_posix()
+    for top in ("tuning_provider", "stacks", "tools") for init in (ROOT / top).rglob("__init__.py")
+))
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

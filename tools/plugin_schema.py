@@ -176,7 +176,8 @@ def _resource(types_: _Types) -> dict[str, Any]:
     for prop in properties.input_properties():
         info = TuningJobSpec.model_fields[prop.field]
         if not info.description:
-            raise SchemaError(f"TuningJobSpec.{prop.field} has no description: add Field(description=...) in spec.py")
+            raise SchemaError(f"TuningJobSpec.{prop.field} has no description: "
+                              "add Field(description=...) in tuning_provider/spec/")
         inputs[prop.name] = _input(types_, prop.field, info)
         # As recorded (normalised): the field's own type, whatever the input accepts.
         kept = ("description", "willReplaceOnChanges")
@@ -206,7 +207,7 @@ _RESOURCE_DESCRIPTION = (
     "this resource's settings that is already running or serving is adopted, never paid for twice. Settings sent "
     "to Vertex replace the job when changed (jobs are immutable); waiting and polling settings update in place. "
     "Delete cancels a running job, or removes the tuned model and its endpoints. Import an existing job with "
-    "`pulumi import vertex-tuning:index:TuningJob NAME projects/PROJECT/locations/REGION/tuningJobs/ID`."
+    f"`pulumi import {properties.TOKEN} NAME projects/PROJECT/locations/REGION/tuningJobs/ID`."
 )
 
 
@@ -261,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.check:
         if path.exists() and path.read_text(encoding="utf-8") == text:
             return 0
-        print(f"{SCHEMA} is not what tuning_provider/spec.py gives: run {COMMAND}", file=sys.stderr)
+        print(f"{SCHEMA} is not what tuning_provider/spec/ gives: run {COMMAND}", file=sys.stderr)
         return 1
     path.write_text(text, encoding="utf-8")
     return 0

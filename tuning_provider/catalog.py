@@ -33,6 +33,7 @@ from tuning_provider.names import is_tuned_model
 __all__ = [
     "ADAPTER_SIZES",
     "CHARS_PER_TOKEN",
+    "DEFAULT_REGION",
     "EVALUATION_REGIONS",
     "LIMITS_SOURCE",
     "MAX_TOKENS_PER_EXAMPLE",
@@ -162,6 +163,10 @@ TUNING_REGIONS: frozenset[str] = frozenset(
         "asia-southeast1", "australia-southeast1", "me-central1", "me-central2", "me-west1",
     }
 )
+# The region of a job that names none, and of a stack or a command that names none: one
+# where every model of the catalog tunes and evaluation runs. Its one home: the spec's
+# `location` default, the stacks' tuning:region, the command line and the policy pack read it.
+DEFAULT_REGION = "us-central1"
 _US_CENTRAL1_EUROPE_WEST4 = frozenset({"us-central1", "europe-west4"})
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["PRICE_INPUT", "TrainingCostEstimate", "estimate_training_cost", "job_estimate"]
 
 _TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are per 1M training tokens
-# The TuningJob input that holds a team's own price (tuning_provider/spec.py).
+# The TuningJob input that holds a team's own price (tuning_provider/spec/).
 PRICE_INPUT = "price_per_million_training_tokens_usd"
 
 

@@ -78,7 +78,7 @@ class SpecProblem:
 
 class SpecError(TuningError):
     """Tuning job inputs are invalid: every problem found, each a SpecProblem. The spec's
-    validation raises nothing else (pydantic's own errors are translated in spec.py);
+    validation raises nothing else (pydantic's own errors are translated in tuning_provider/spec/);
     `field` and `message` are the first problem's."""
 
     def __init__(self, problems: Sequence[SpecProblem]) -> None:

@@ -20,7 +20,7 @@ job = TuningJob(
     "review-sentiment",
     TuningJobArgs(
         project=config.require("project"),
-        location=config.get("region") or "us-central1",
+        location=config.get("region"),  # unset: the library's default region
         base_model="gemini-3.5-flash",
         training_dataset_uri=config.require("trainingDataUri"),
         epoch_count=config.get_int("epochs") or 3,

@@ -25,7 +25,7 @@ def test_the_committed_file_is_what_the_spec_gives(path) -> None:
         committed.splitlines(keepends=True), wanted.splitlines(keepends=True), "committed", "from the spec"
     ))[:40])
     assert committed == wanted, (
-        f"{path} is not what tuning_provider/spec.py gives: run `make sdk` "
+        f"{path} is not what tuning_provider/spec/ gives: run `make sdk` "
         f"(python -m tools.codegen) and commit the result.\n{diff}"
     )
 

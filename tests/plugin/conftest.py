@@ -17,12 +17,13 @@ import pytest
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from tuning_provider.emulator import Emulator
+from tuning_provider.plugin.properties import TOKEN
 from tuning_provider.plugin.server import TuningJobPlugin, serve
 from tuning_provider.plugin.structs import from_struct, to_struct
 
 PROJECT, LOCATION = "test-project", "us-central1"
 STACK, PULUMI_PROJECT, NAME = "test", "tuning", "reviews"
-URN = f"urn:pulumi:{STACK}::{PULUMI_PROJECT}::vertex-tuning:index:TuningJob::{NAME}"
+URN = f"urn:pulumi:{STACK}::{PULUMI_PROJECT}::{TOKEN}::{NAME}"
 # A day after the gemini-2.5 models retired: the day base models are judged on.
 TODAY = date(2026, 11, 30)
 

@@ -14,6 +14,8 @@ import pytest
 from policy import rules
 from policy.rules import BUCKET_TYPE, TUNING_JOB_TYPE, UNKNOWN, Resource
 from tuning_provider import catalog
+from tuning_provider.engine_log import RESOURCE_TYPE
+from tuning_provider.plugin.properties import TOKEN
 from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec
 
 DAY = date(2026, 12, 1)  # the day the rules judge on: never today's date
@@ -61,12 +63,14 @@ def test_the_pack_has_the_policies_users_configure_by_name() -> None:
         rules.policy("regions")
 
 
-def test_the_rules_name_real_tuning_job_inputs() -> None:
-    # The pack's venv has no pydantic, so the rules name these fields themselves: keep them true.
+def test_the_rules_name_real_tuning_job_inputs_and_types() -> None:
+    # The pack's venv has no pydantic (nor the provider's modules), so the rules name these fields
+    # and the two faces' type tokens themselves: keep them the same as the provider's.
     for name in (*rules.COST_CEILINGS, *rules.QUALITY_GATES, "labels", "base_model", "location"):
         assert name in TuningJobSpec.model_fields, name
     assert rules.QUALITY_GATES == EVAL_FIELDS
-    assert TuningJobSpec.model_fields["location"].default == rules.DEFAULT_LOCATION
+    assert rules.TUNING_JOB_TYPE == RESOURCE_TYPE
+    assert rules.PLUGIN_TUNING_JOB_TYPE == TOKEN
 
 
 # --- tuning-job-labels --------------------------------------------------------------------------

@@ -54,6 +54,12 @@ def test_every_model_supports_its_adapter_sizes_and_tunes_in_known_regions() -> 
     assert "global" not in catalog.TUNING_REGIONS  # no stored tuning page lists it
 
 
+def test_the_default_region_tunes_every_model_and_runs_evaluation() -> None:
+    # A job, a stack or a command that names no region gets this one: it must fit any of them.
+    assert all(catalog.DEFAULT_REGION in model.regions for model in catalog.MODELS.values())
+    assert catalog.DEFAULT_REGION in catalog.EVALUATION_REGIONS
+
+
 # --- lifecycle ----------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tuning_provider.errors import SpecError
-from tuning_provider.spec import TuningJobSpec, replaces_on_change, spec_problems
+from tuning_provider.spec import EVAL_FIELDS, TuningJobSpec, replaces_on_change, spec_problems
 
 BASE: dict[str, Any] = {
     "project": "my-project",
@@ -63,6 +63,13 @@ def test_every_field_has_exactly_one_marker():
         markers = [m for m in info.metadata if isinstance(m, (Vertex, Identity, Steering))]
         assert len(markers) == 1, name
     assert not replaces_on_change("wait_timeout_seconds") and replaces_on_change("epoch_count")
+
+
+def test_the_quality_gate_fields_are_the_inputs_that_say_so():
+    # EVAL_FIELDS names them once (the rules and serving read it): it must stay the spec's own.
+    gates = [name for name, info in TuningJobSpec.model_fields.items()
+             if (info.description or "").startswith("Quality gate")]
+    assert gates == list(EVAL_FIELDS)
 
 
 def test_cross_field_rules_raise_spec_errors_naming_the_field():

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from tuning_provider import catalog
 from tuning_provider.connection import Connection, connect
 from tuning_provider.errors import NotFound
 from tuning_provider.names import EndpointName, TuningJobName
@@ -52,7 +53,7 @@ __all__ = [
 # Relative to the working directory, the Pulumi project's folder: the package may be installed
 # anywhere, and a user's project keeps its stack files in its own stacks/.
 STACKS_DIR = Path("stacks")
-DEFAULT_LOCATION = "us-central1"
+DEFAULT_LOCATION = catalog.DEFAULT_REGION
 # A person is waiting at the terminal: give up on transient errors sooner than the provider.
 CLI_RETRY = RetryPolicy(attempts=4, max_elapsed=20.0)
 

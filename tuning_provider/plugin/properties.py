@@ -22,7 +22,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from tuning_provider.spec import PropertyName, TuningJobOutputs, TuningJobSpec
+from tuning_provider.spec import TuningJobOutputs, TuningJobSpec, property_name
 
 __all__ = [
     "FACE_SET",
@@ -64,15 +64,6 @@ class Property:
     annotation: Any
 
 
-def property_name(model: type[BaseModel], field: str) -> str:
-    """The camelCase name of a field of `model`."""
-    marker = next((m for m in model.model_fields[field].metadata if isinstance(m, PropertyName)), None)
-    if marker is not None:
-        return marker.name
-    head, *rest = field.split("_")
-    return head + "".join(word[:1].upper() + word[1:] for word in rest)
-
-
 def _properties(model: type[BaseModel], skip: Mapping[str, str] | None = None) -> tuple[Property, ...]:
     skip = skip or {}
     return tuple(Property(property_name(model, name), name, info.annotation)
@@ -97,7 +88,7 @@ def _by_name() -> dict[str, Property]:
     for prop in (*input_properties(), *output_properties()):
         if prop.name in found:
             raise ValueError(f"two fields are the property {prop.name!r}: {found[prop.name].field} and {prop.field}; "
-                             "give one a PropertyName marker in tuning_provider/spec.py")
+                             "give one a PropertyName marker in tuning_provider/spec/")
         found[prop.name] = prop
     return found
 

@@ -1,18 +1,15 @@
-"""The tuning job's inputs and outputs: the single list of every field.
+"""`TuningJobSpec`: every input of a TuningJob, the one list of job fields.
 
-Each input field carries one marker in its `Annotated` metadata saying what a change does:
-- `Vertex("sdk_name")`: the value is sent to Vertex when the job is created, under that
-  google-genai name. Jobs are immutable, so changing it replaces the job.
-- `Identity()`: not sent as a job setting, but it names where or which job this is
-  (project, location, an adopted job): changing it replaces the job too.
-- `Steering()`: steers the provider only (waiting, polling, dataset checks); a change
-  updates the resource in place with no API call.
-Diff, create and the fingerprint all read these markers; nothing else lists the fields.
-Validation raises one error type, SpecError (tuning_provider/errors.py), listing every
-problem with its field path, the value given and the fix: pydantic's own errors never leave
-this module. Values are normalised on validation ("4" -> "ADAPTER_SIZE_FOUR",
+Each field carries its type, default, bounds, description, normalisation and one marker
+(tuning_provider/spec/markers.py) saying what a change does: `Vertex` (sent to Vertex, so a
+change replaces the job), `Identity` (names which job: replaces too) or `Steering` (steers
+the provider: updates in place). Diff, create and the fingerprint read the markers.
+Validation raises one error type, SpecError (tuning_provider/errors.py), listing every problem
+with its field path, the value given and the fix: pydantic's own errors never leave the spec.
+Values are normalised on validation ("4" -> "ADAPTER_SIZE_FOUR",
 "publishers/google/models/gemini-2.5-flash" -> "gemini-2.5-flash") so that equal settings in
-other spellings compare equal and never retrain a model by accident.
+other spellings compare equal and never retrain a model by accident. The rules between fields
+are in rules.py, which a whole spec runs here.
 """
 
 from __future__ import annotations
@@ -20,10 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any, Literal, Self, cast
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -39,74 +34,23 @@ from pydantic import (
 
 from tuning_provider import catalog
 from tuning_provider.errors import SpecError, SpecProblem
-from tuning_provider.names import DatasetName, KmsKeyName, ModelName, TuningJobName, is_tuned_model, is_vertex_dataset
+from tuning_provider.names import KmsKeyName, TuningJobName, is_tuned_model, is_vertex_dataset
+from tuning_provider.spec.markers import Accepts, Identity, Steering, Vertex, marked
+from tuning_provider.spec.rules import cross_field_problems
 
 __all__ = [
-    "EVAL_FIELDS",
+    "CROSS_FIELD_RULES",
     "FINGERPRINT_LABEL",
-    "Accepts",
-    "Checkpoint",
-    "DataStats",
-    "EvaluationRun",
-    "Identity",
-    "Metrics",
-    "PropertyName",
     "ServeCheckpoint",
-    "Serving",
-    "Steering",
-    "TuningJobOutputs",
     "TuningJobSpec",
-    "Vertex",
-    "base_model_problems",
     "inputs_of_vertex_settings",
+    "problems_of",
     "replaces_on_change",
-    "serving_outputs",
-    "spec_problems",
 ]
 
 # The label create() puts on every job it submits, so that a retried create finds and adopts
 # the job instead of paying for a second one.
 FINGERPRINT_LABEL = "pulumi-tuning-fingerprint"
-
-
-@dataclass(frozen=True)
-class Vertex:
-    """Sent to Vertex at create under google-genai's name `sdk`; a change replaces the job."""
-
-    sdk: str
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Names where or which job this is; a change replaces the job."""
-
-
-@dataclass(frozen=True)
-class Steering:
-    """Steers the provider only; a change updates in place with no API call."""
-
-
-@dataclass(frozen=True)
-class Accepts:
-    """What a user may write for an input when that is more than its normalised type (the typed
-    SDK, tools/codegen.py, offers it): adapter_size takes 4 as well as "ADAPTER_SIZE_FOUR"."""
-
-    type: Any
-
-
-@dataclass(frozen=True)
-class PropertyName:
-    """The field's name where properties are camelCase (the provider plugin's schema, and the
-    YAML, TypeScript and Go programs that use it), when its own name in camelCase would not say
-    what it is: an output `name` is the tuning job's, so it is `tuningJobName` there."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Serving:
-    """An output that names what serves: every successful create and update sets it (the serving
-    invariant), so a program sees a value, never None (the typed SDK says so)."""
 
 
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -115,7 +59,6 @@ _SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.
                               r"^[0-9]+-compute@developer\.gserviceaccount\.com$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-EVALUATION_REGIONS = catalog.EVALUATION_REGIONS
 _EVALUATION_KEYS = frozenset({"metrics", "output_config", "autorater_config", "inference_generation_config"})
 _CHECKPOINT_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 MAX_DISPLAY_NAME = catalog.MAX_DISPLAY_NAME_CHARS
@@ -174,11 +117,9 @@ def _number(value: Any) -> Any:
 
 
 # Validation context key: False leaves the cross-field rules to the caller (spec_problems).
-_CROSS_FIELD_RULES = "cross_field_rules"
+CROSS_FIELD_RULES = "cross_field_rules"
 # Which checkpoint serves (`serve_checkpoint`).
 ServeCheckpoint = Literal["default", "best_eval_loss"]
-# Inputs that need eval metrics, hence validation data.
-EVAL_FIELDS = ("min_eval_token_accuracy", "max_eval_loss")
 
 # A numeric input: a number, never a boolean or a string read as one.
 Number = BeforeValidator(_number)
@@ -200,11 +141,11 @@ class TuningJobSpec(BaseModel):
         try:
             return validate(data)
         except ValidationError as exc:
-            raise SpecError(_problems_of(exc)) from exc
+            raise SpecError(problems_of(exc)) from exc
 
     project: Annotated[str, Identity()] = Field(description="Google Cloud project id that runs the job.")
     location: Annotated[str, Identity()] = Field(
-        default="us-central1", description="Region of the job and of the tuned model."
+        default=catalog.DEFAULT_REGION, description="Region of the job and of the tuned model."
     )
     base_model: Annotated[str, BeforeValidator(_base_model), Vertex("base_model")] = Field(
         description="Gemini model to tune, e.g. gemini-3.5-flash, or a tuned model's resource name "
@@ -429,7 +370,7 @@ class TuningJobSpec(BaseModel):
     @model_validator(mode="after")
     def _check_combination(self, validation: ValidationInfo) -> TuningJobSpec:
         # spec_problems runs these rules itself, knowing which values a preview lacks.
-        if (validation.context or {}).get(_CROSS_FIELD_RULES, True):
+        if (validation.context or {}).get(CROSS_FIELD_RULES, True):
             values = self.model_dump()
             problems = [SpecProblem((f,), values.get(f), m) for f, m in cross_field_problems(values)]
             if problems:
@@ -443,23 +384,16 @@ class TuningJobSpec(BaseModel):
         values = self.model_dump()
         return {
             marker.sdk: values[name]
-            for name, marker in _markers(Vertex)
+            for name, marker in marked(TuningJobSpec, Vertex)
             if values[name] is not None
         }
 
     def fingerprint(self) -> str:
         """A label-safe digest of the resource's identity and of everything sent to Vertex."""
-        identity = {name: getattr(self, name) for name, _ in _markers(Identity)}
+        identity = {name: getattr(self, name) for name, _ in marked(TuningJobSpec, Identity)}
         payload = {"resource": self.resource_key, "identity": identity, "vertex": self.vertex_settings()}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _markers(kind: type) -> Iterator[tuple[str, Any]]:
-    for name, info in TuningJobSpec.model_fields.items():
-        for marker in info.metadata:
-            if isinstance(marker, kind):
-                yield name, marker
 
 
 def inputs_of_vertex_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -467,7 +401,7 @@ def inputs_of_vertex_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     gives them) stand for, through each field's `Vertex` marker: its inverse. Settings Vertex
     reports as None or at the field's default are left out, as a user would leave them out."""
     inputs = {}
-    for name, marker in _markers(Vertex):
+    for name, marker in marked(TuningJobSpec, Vertex):
         value = settings.get(marker.sdk)
         info = TuningJobSpec.model_fields[name]
         if value is not None and value != info.get_default(call_default_factory=True):
@@ -481,127 +415,7 @@ def replaces_on_change(field: str) -> bool:
     return any(isinstance(m, (Vertex, Identity)) for m in metadata)
 
 
-def cross_field_problems(
-    values: Mapping[str, Any], unknown: frozenset[str] = frozenset(), names: Mapping[str, str] | None = None,
-) -> Iterator[tuple[str, str]]:
-    """Rules between fields, on normalised values. A rule whose fields are absent or in
-    `unknown` (unknown in a preview) is skipped, so check can run it on a partly known spec.
-    A fix names an input as its user sets it: `names` maps the input to that (a stack setting
-    such as tuning:region), the input's own name otherwise."""
-    def n(field: str) -> str:
-        return (names or {}).get(field, field)
-
-    base_model = values.get("base_model")
-    info = catalog.find_model(base_model) if base_model else None
-    location = values.get("location")
-    tuned = ModelName.parse(base_model) if base_model else None
-    tuned_in = tuned.location if tuned else None
-    if tuned_in and location and tuned_in != location:
-        yield "base_model", (
-            f"the tuned model is in {tuned_in} but the job runs in {location}; continuous tuning "
-            f"runs in the tuned model's region: change {n('location')}"
-        )
-    if values.get("pre_tuned_model_checkpoint_id") and base_model and not tuned_in:
-        yield "pre_tuned_model_checkpoint_id", (
-            "applies only when base_model names a tuned model (continuous tuning); remove it or "
-            f"set {n('base_model')} to projects/PROJECT/locations/REGION/models/ID"
-        )
-    if info and location and location not in info.regions:
-        yield "location", (
-            f"{info.id} is tuned only in {', '.join(sorted(info.regions))}; "
-            f"change {n('location')} or {n('base_model')}"
-        )
-    size = values.get("adapter_size")
-    if info and size:
-        if catalog.adapter_size_number(size) not in info.adapter_sizes:
-            yield "adapter_size", (
-                f"{info.id} supports adapter sizes {', '.join(map(str, info.adapter_sizes))}, "
-                f"not {catalog.adapter_size_number(size)}"
-            )
-    key = values.get("kms_key_name")
-    if key:
-        key_name = KmsKeyName.parse(key)
-        if info and not info.cmek:
-            yield "kms_key_name", f"{info.id} does not support customer-managed keys; remove {n('kms_key_name')}"
-        elif key_name and location and key_name.location != location:
-            yield "kms_key_name", (
-                f"the key is in {key_name.location} but the job runs in {location}; "
-                "use a key in the job's region"
-            )
-    for field in ("training_dataset_uri", "validation_dataset_uri"):
-        dataset = DatasetName.parse(values.get(field) or "")
-        if dataset and location and dataset.location != location:
-            yield field, (
-                f"the dataset is in {dataset.location} but the job runs in {location}; a job "
-                "reads a Vertex dataset only in the dataset's own region"
-            )
-    if values.get("evaluation_config") and location and location not in EVALUATION_REGIONS:
-        yield "evaluation_config", (
-            f"evaluation during tuning runs only in {', '.join(sorted(EVALUATION_REGIONS))}, not {location}; "
-            f"remove {n('evaluation_config')} or change {n('location')}"
-        )
-    train, val = values.get("training_dataset_uri"), values.get("validation_dataset_uri")
-    if train and val and train == val:
-        yield "validation_dataset_uri", "is the training file itself; use a held-out validation file"
-    # Eval metrics exist only with validation data.
-    if not val and "validation_dataset_uri" not in unknown:
-        for field in EVAL_FIELDS:
-            if values.get(field) is not None:
-                yield field, ("needs eval metrics, which Vertex computes only with validation data: "
-                              f"set {n('validation_dataset_uri')}")
-        if values.get("serve_checkpoint") == "best_eval_loss":
-            yield "serve_checkpoint", (
-                "best_eval_loss compares the checkpoints' eval loss, which needs validation data: "
-                f"set {n('validation_dataset_uri')}"
-            )
-    if values.get("serve_checkpoint") == "best_eval_loss" and values.get("export_last_checkpoint_only"):
-        yield "serve_checkpoint", (
-            "best_eval_loss chooses among intermediate checkpoints, but export_last_checkpoint_only "
-            f"keeps only the last: set {n('export_last_checkpoint_only')} to false"
-        )
-
-
-def base_model_problems(values: Mapping[str, Any], base_model_id: str) -> list[tuple[str, str]]:
-    """The catalog's rules (region, adapter size, CMEK) for a tuned model's own base model,
-    `base_model_id`: continuous tuning keeps the base model's limits."""
-    rules = {"location", "adapter_size", "kms_key_name"}
-    return [(f, m) for f, m in cross_field_problems({**values, "base_model": base_model_id}) if f in rules]
-
-
-def spec_problems(
-    raw: Mapping[str, Any], unknown: frozenset[str] = frozenset(), *, today: date | None = None,
-    names: Mapping[str, str] | None = None,
-) -> list[SpecProblem]:
-    """Every problem with raw inputs, at most one per field at fault.
-
-    Fields in `unknown` (values a preview does not know yet) are not judged, and neither are
-    the cross-field rules that need them. A base model is judged retired or not on `today`
-    (None: the real today). `names`: how the caller's user names inputs in a fix (see
-    cross_field_problems)."""
-    known = {k: v for k, v in raw.items() if k not in unknown}
-    problems: list[SpecProblem] = []
-    try:
-        spec = TuningJobSpec.model_validate(known, context={"today": today, _CROSS_FIELD_RULES: False})
-    except SpecError as exc:
-        problems = [p for p in exc.problems if p.field not in unknown]
-    else:
-        if next(cross_field_problems(spec.model_dump()), None) is None:
-            return _retirement_problems(known, today)
-    # The rules between fields on each valid known value alone (no defaults for unknown ones).
-    seen = {p.field for p in problems}
-    problems += [SpecProblem((f,), known.get(f), m)
-                 for f, m in cross_field_problems(_normalised_known(known), unknown, names) if f not in seen]
-    return problems + [p for p in _retirement_problems(known, today) if p.field not in seen]
-
-
-def _retirement_problems(known: Mapping[str, Any], today: date | None) -> list[SpecProblem]:
-    """A retired base model, refused at preview rather than as a 404 from Vertex at create."""
-    base_model = known.get("base_model")
-    retired = catalog.retirement_error(base_model, today) if isinstance(base_model, str) else None
-    return [SpecProblem(("base_model",), base_model, retired)] if retired else []
-
-
-def _problems_of(exc: ValidationError) -> list[SpecProblem]:
+def problems_of(exc: ValidationError) -> list[SpecProblem]:
     """pydantic's errors as SpecProblems, each a sentence with the fix."""
     problems = []
     for error in exc.errors():
@@ -616,29 +430,6 @@ def _problems_of(exc: ValidationError) -> list[SpecProblem]:
     return problems
 
 
-def _normalised_known(known: Mapping[str, Any]) -> dict[str, Any]:
-    """Each known field validated on its own, for the cross rules; invalid ones left out."""
-    out: dict[str, Any] = {}
-    for name, value in known.items():
-        if name not in TuningJobSpec.model_fields:
-            continue
-        try:
-            out[name] = _field_adapter(name)(value)
-        except ValidationError:
-            continue
-    return out
-
-
-def _field_adapter(name: str) -> Callable[[Any], Any]:
-    from pydantic import TypeAdapter
-
-    info = TuningJobSpec.model_fields[name]
-    # The field's type with its validators and constraints, built at run time.
-    annotated: Any = cast(Any, Annotated)[(info.annotation, *info.metadata)]
-    adapter: TypeAdapter[Any] = TypeAdapter(annotated)
-    return adapter.validate_python
-
-
 def _sentence(error: Any) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -648,112 +439,3 @@ def _sentence(error: Any) -> str:
                          "too_long", "too_short", "string_too_long", "string_too_short"}:
         message = f"{message} (got {error['input']!r})"
     return message
-
-
-class Checkpoint(BaseModel):
-    """One kept checkpoint of the tuned model, served on its own endpoint."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    checkpoint_id: str
-    epoch: int | None = None
-    step: int | None = None
-    endpoint: str | None = None
-    eval_loss: float | None = None
-    """The eval loss at the checkpoint's step (with validation data)."""
-
-
-class Metrics(BaseModel):
-    """The training metrics a job wrote, at its last step (the eval ones need validation data)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    train_loss: float | None = None
-    train_token_accuracy: float | None = None
-    eval_loss: float | None = None
-    eval_token_accuracy: float | None = None
-    step: int | None = None
-    epoch: int | None = None
-
-
-class DataStats(BaseModel):
-    """What Vertex counted in the training data."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    examples: int | None = None
-    characters: int | None = None
-    tokens: int | None = None
-    steps: int | None = None
-    billable_characters: int | None = None
-    truncated_examples: int | None = None
-    # Why Vertex left examples out of training: paid-for data silently lost.
-    dropped_example_reasons: list[str] = Field(default_factory=list)
-
-
-class EvaluationRun(BaseModel):
-    """One evaluation Vertex ran after tuning (evaluation_config), on one checkpoint."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    checkpoint_id: str | None = None
-    output_directory: str | None = None
-    operation_name: str | None = None
-    error: str | None = None
-
-
-def serving_outputs() -> tuple[str, ...]:
-    """The outputs that name what serves (their `Serving` marker): every successful up sets them."""
-    return tuple(name for name, info in TuningJobOutputs.model_fields.items()
-                 if any(isinstance(m, Serving) for m in info.metadata))
-
-
-class TuningJobOutputs(BaseModel):
-    """What a TuningJob resource reports back after create or refresh."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    name: Annotated[str, PropertyName("tuningJobName")] = Field(
-        description="The job's resource name (projects/P/locations/L/tuningJobs/ID), also the id."
-    )
-    state: Annotated[str, PropertyName("tuningJobState")] = Field(
-        description="The job's state without Vertex's JOB_STATE_ prefix: SUCCEEDED after a successful up; refresh may "
-        "find CANCELLED, FAILED or EXPIRED."
-    )
-    tuned_model_name: Annotated[str | None, Serving()] = Field(
-        default=None, description="The tuned model's resource name, with its version (models/ID@1)."
-    )
-    tuned_model_endpoint: Annotated[str | None, Serving()] = Field(
-        default=None, description="The endpoint that serves the tuned model (its serving_checkpoint's)."
-    )
-    checkpoints: list[Checkpoint] = Field(
-        default_factory=list, description="The kept checkpoints, each with its own endpoint."
-    )
-    experiment: str | None = Field(default=None, description="The Vertex AI experiment holding the job's metrics.")
-    error: str | None = Field(default=None, description="Why the job failed, or what refresh found changed.")
-    tuning_data_stats: DataStats | None = Field(default=None, description="What Vertex counted in the training data.")
-    tuning_state_detail: str | None = Field(
-        default=None, description="Vertex's detail of a live job: WAITING_FOR_QUOTA, PROCESSING_DATASET, "
-        "WAITING_FOR_CAPACITY, TUNING, POST_PROCESSING (None once it has ended).",
-    )
-    completed_epoch_count: int | None = Field(default=None, description="Epochs completed so far.")
-    update_time: str | None = Field(default=None, description="When the job last changed (RFC 3339).")
-    pre_tuned_base_model: str | None = Field(
-        default=None, description="Continuous tuning: the Google base model under the tuned model it started from."
-    )
-    evaluation_runs: list[EvaluationRun] = Field(
-        default_factory=list, description="The evaluations Vertex ran after tuning (evaluation_config)."
-    )
-    create_time: str | None = Field(default=None, description="When the job was created (RFC 3339).")
-    start_time: str | None = Field(default=None, description="When the job started running (RFC 3339).")
-    end_time: str | None = Field(default=None, description="When the job ended (RFC 3339).")
-    metrics: Metrics | None = Field(default=None, description="The training metrics at the job's last step.")
-    serving_checkpoint: str | None = Field(
-        default=None, description="The id of the checkpoint whose endpoint is tuned_model_endpoint."
-    )
-    estimated_training_tokens: int | None = Field(
-        default=None, description="Estimated training tokens: the dataset's tokens times the epochs."
-    )
-    estimated_cost_usd: float | None = Field(
-        default=None, description="Estimated training cost; None when no tuning price is on record for the base model."
-    )
