@@ -7,10 +7,15 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
+.PHONY: setup lock up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
 
 setup:
 	@bash scripts/setup.sh
+
+# Compile the requirement inputs (*.in) into the hashed locks (*.txt) setup and CI install, after
+# editing an input; commit both (docs/development.md, "Adding a dependency").
+lock:
+	@bash scripts/lock.sh
 
 emulator: setup
 	@bash scripts/emulator.sh start
