@@ -1,9 +1,8 @@
 """The distribution as a user gets it: a wheel built from a copy of the sources, installed into
 a fresh virtualenv outside the repository with its dependencies at the tested versions (the
 program's lock, requirements.txt, as constraints). Built and installed with uv, as setup does
-(scripts/install-uv.sh), which takes seconds where pip took a minute.
+(the `uv` fixture), which takes seconds where pip took a minute.
 
-- `uv`: the uv of the locked version.
 - `wheel`: the built pulumi_vertex_tuning-*.whl.
 - `installed`: an Installed venv (its python, bin folder, site-packages) holding that wheel.
 """
@@ -41,14 +40,6 @@ class Installed:
 def _run(*command: str | Path, cwd: Path) -> None:
     result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
-
-
-@pytest.fixture(scope="session")
-def uv() -> Path:
-    found = subprocess.run(["bash", str(ROOT / "scripts" / "install-uv.sh")], capture_output=True, text=True,
-                           timeout=600)
-    assert found.returncode == 0, f"scripts/install-uv.sh failed:\n{found.stderr}"
-    return Path(found.stdout.strip())
 
 
 @pytest.fixture(scope="session")
