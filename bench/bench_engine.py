@@ -50,7 +50,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tuning_provider.emulator import Emulator  # noqa: E402
-from tuning_provider.emulator.app import Request, Response  # noqa: E402
+from tuning_provider.emulator.http.app import Request, Response  # noqa: E402
 from tuning_provider.provider_server import WORKERS_ENV  # noqa: E402
 
 PULUMI = REPO / ".venv" / "bin" / "pulumi"

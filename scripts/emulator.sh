@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # start|stop the local emulator in the background for the local stack (port 8765, state in
 # .state/). `start` returns once it accepts requests and does nothing if it already runs.
+# EMULATOR_PORT, EMULATOR_JOB_SECONDS, EMULATOR_FAULTS (fault rules separated by ';', see
+# docs/emulator.md) and EMULATOR_LIST_LAG (seconds) change how it starts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -15,9 +17,12 @@ case "${1:-}" in
   start)
     if running; then echo "emulator: already running (pid $(cat "$pidfile"))" >&2; exit 0; fi
     : > "$log"
+    extra=()
+    if [ -n "${EMULATOR_FAULTS:-}" ]; then extra+=(--fault "$EMULATOR_FAULTS"); fi
+    if [ -n "${EMULATOR_LIST_LAG:-}" ]; then extra+=(--list-lag "$EMULATOR_LIST_LAG"); fi
     nohup .venv/bin/python -m tuning_provider emulator --port "$port" \
       --state-dir .state/emulator --gcs-dir .state/gcs --job-duration "${EMULATOR_JOB_SECONDS:-8}" \
-      >"$log" 2>&1 &
+      ${extra[@]+"${extra[@]}"} >"$log" 2>&1 &
     echo $! > "$pidfile"
     for _ in $(seq 1 100); do
       if grep -q "^listening on" "$log"; then echo "emulator: $(head -1 "$log") (pid $(cat "$pidfile"))" >&2; exit 0; fi

@@ -12,8 +12,9 @@ GCS bucket folders with datasets in them.
   and returns its gs:// URI. `write_training_file` is the same fixture under another name.
 - `sample_examples`: the (question, answer) pairs write_dataset writes by default.
 - `emulator`: an Emulator on a free port with JOB_DURATION-second jobs and a fixed fault seed.
-- `emulator_factory(**overrides)`: more emulators (other job durations, fault rates, a manual
-  clock, the same state dir for restarts); all are stopped at teardown.
+- `emulator_factory(**overrides)`: more emulators (other job durations, fault rates or rules,
+  a list lag, a manual clock, the same state dir for restarts); all are stopped at teardown.
+  `emulator.faults.add("POST tuningJobs after=reset")` injects faults into a running one.
 - `genai_client`: google-genai in Vertex mode against `emulator` (PROJECT, LOCATION);
   `make_genai_client(emulator, location=LOCATION)` for another emulator or location.
 - `manual_clock`: a clock tests move by hand (`manual_clock.advance(seconds)`), for

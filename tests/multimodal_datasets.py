@@ -23,7 +23,7 @@ from google.protobuf import json_format, struct_pb2
 from tests.aiplatform_reader import aiplatform_client
 from tests.conftest import LOCATION, PROJECT
 from tuning_provider.emulator import Emulator
-from tuning_provider.emulator.datasets import MULTIMODAL_SCHEMA
+from tuning_provider.emulator.vertex.datasets import MULTIMODAL_SCHEMA
 
 __all__ = ["ASSEMBLED", "TABLE", "create_dataset", "request_rows", "write_table"]
 

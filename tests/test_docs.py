@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 250
 # Packages whose every module docs/design.md names, in the section headed by the package's path.
-MAPPED_PACKAGES = ("tuning_provider", "tuning_provider/cli", "tuning_provider/emulator", "stacks")
+MAPPED_PACKAGES = (
+    "tuning_provider", "tuning_provider/cli", "tuning_provider/emulator", "tuning_provider/emulator/http",
+    "tuning_provider/emulator/vertex", "stacks",
+)
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

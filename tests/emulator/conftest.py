@@ -30,7 +30,7 @@ from google.protobuf import json_format
 from tests.aiplatform_reader import aiplatform_client
 from tests.conftest import LOCATION, PROJECT
 from tuning_provider.emulator import Emulator
-from tuning_provider.emulator.wire import REST_ONLY_FIELDS
+from tuning_provider.emulator.http.wire import REST_ONLY_FIELDS
 
 VERSIONS = {"v1": aiplatform_v1, "v1beta1": aiplatform_v1beta1}
 # The Vertex AI SDK's tuning and generative modules warn that they are deprecated.

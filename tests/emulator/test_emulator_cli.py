@@ -1,4 +1,5 @@
-"""`python -m tuning_provider emulator`: one `listening on` line, serves, exits 0 on a signal."""
+"""`python -m tuning_provider emulator`: one `listening on` line, serves, exits 0 on a signal;
+the faults and the list lag given on its command line apply."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import example_line
+
 ROOT = Path(__file__).resolve().parents[2]
+PARENT = "projects/p/locations/us-central1"
 
 
 def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
@@ -55,8 +61,48 @@ def test_cli_prints_the_url_serves_and_stops_cleanly(tmp_path, stop_signal):
         process.stderr.close()
 
 
-def test_cli_rejects_a_fault_rate_above_one(tmp_path):
-    process = start_cli(tmp_path, "--fault-rate", "1.5")
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--fault-rate", "1.5", "argument --fault-rate: 1.5 is out of range"),
+    ("--fault", "POST tuningJobs after=rset", "argument --fault: fault 'POST tuningJobs after=rset': after=rset"),
+])
+def test_cli_rejects_a_bad_fault_option(tmp_path, option, value, says):
+    process = start_cli(tmp_path, option, value)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
-    assert "fault-rate" in stderr
+    assert says in stderr
+
+
+def call(url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}/v1/{PARENT}/{path}", data=data, method=method,
+                                     headers={"Authorization": "Bearer token", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_cli_faults_and_list_lag_apply(tmp_path):
+    (tmp_path / "gcs" / "data").mkdir(parents=True)
+    (tmp_path / "gcs" / "data" / "train.jsonl").write_text(example_line("Hi?", "Hello.") + "\n")
+    process = start_cli(tmp_path, "--fault", "POST tuningJobs after=503; GET tuningJobs before=403",
+                        "--list-lag", "3600")
+    try:
+        url = re.fullmatch(r"listening on (\S+)\n", process.stdout.readline())[1]
+        create = {"baseModel": "gemini-3.5-flash", "labels": {"team": "ml"},
+                  "supervisedTuningSpec": {"trainingDatasetUri": "gs://data/train.jsonl"}}
+        assert call(url, "POST", "tuningJobs", create)[0] == 503
+        assert call(url, "GET", "tuningJobs")[0] == 403
+        status, listed = call(url, "GET", "tuningJobs")
+        assert status == 200 and len(listed["tuningJobs"]) == 1  # the create acted before its 503
+        assert call(url, "GET", 'tuningJobs?filter=labels.team%3D%22ml%22') == (200, {})  # the lag
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert "injected by the fault 'POST tuningJobs after=503'" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()

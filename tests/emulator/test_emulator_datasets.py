@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from tests.conftest import LOCATION, PROJECT, SAMPLE_EXAMPLES
 from tests.emulator.conftest import SDK_DEPRECATION
 from tests.multimodal_datasets import create_dataset, request_rows, write_table
-from tuning_provider.emulator.datasets import MULTIMODAL_SCHEMA
+from tuning_provider.emulator.vertex.datasets import MULTIMODAL_SCHEMA
 
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
 

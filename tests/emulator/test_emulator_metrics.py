@@ -11,7 +11,7 @@ from google.genai import types
 
 from tests.aiplatform_reader import read_metrics_with_aiplatform
 from tests.conftest import SAMPLE_EXAMPLES
-from tuning_provider.emulator.tuning_jobs import BATCH_SIZE
+from tuning_provider.emulator.vertex.tuning_jobs import BATCH_SIZE
 
 TRAIN = ("/train_total_loss", "/train_fraction_of_correct_next_step_preds", "/train_num_predictions")
 EVAL = ("/eval_total_loss", "/eval_fraction_of_correct_next_step_preds", "/eval_num_predictions")

@@ -167,8 +167,8 @@ def test_reads_never_write_the_state_advances_before_each_request(
     manual_clock.advance(emulator.job_duration)
     read = emulator.state.tuning_jobs.get_tuning_job(job.name)  # the state alone, no request
     assert read["state"] == "JOB_STATE_SUCCEEDED"
-    assert emulator.state.models.find_version(read["tunedModel"]["model"]) is None
+    assert emulator.state.model_registry.find_version(read["tunedModel"]["model"]) is None
 
     done = genai_client.tunings.get(name=job.name)  # a request: the state advances first
-    assert emulator.state.models.find_version(done.tuned_model.model) is not None
+    assert emulator.state.model_registry.find_version(done.tuned_model.model) is not None
     assert ask(genai_client, done.tuned_model.endpoint, "What is the capital of Italy?").text

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning_provider.emulator.paging import paginate
-from tuning_provider.emulator.request import PageRequest
+from tuning_provider.emulator.paging import PageRequest, paginate
 from tuning_provider.errors import InvalidRequest
 
 

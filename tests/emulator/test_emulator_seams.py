@@ -7,7 +7,7 @@ from typing import Any
 
 from google.genai import types
 
-from tuning_provider.emulator.app import Request, Response
+from tuning_provider.emulator.http.app import Request, Response
 
 
 def test_a_job_duration_function_is_asked_once_per_job(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from google.genai import types
 
-from tuning_provider.emulator import messages, wire
-from tuning_provider.emulator.app import HTTP_STATUS_OF_CODE, RPC_CODES
+from tuning_provider.emulator.http import messages, wire
+from tuning_provider.emulator.http.app import HTTP_STATUS_OF_CODE, RPC_CODES
 from tuning_provider.errors import InvalidRequest
 
 

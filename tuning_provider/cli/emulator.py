@@ -1,7 +1,7 @@
 """`python -m tuning_provider emulator`: run the local Vertex tuning emulator in the foreground.
 
 Prints exactly one line on stdout, `listening on http://HOST:PORT`, once it serves requests,
-and stops cleanly (exit 0) on SIGTERM or SIGINT.
+and stops cleanly (exit 0) on SIGTERM or SIGINT. Each fault it injects is one line on stderr.
 """
 
 from __future__ import annotations
@@ -45,7 +45,27 @@ def register(subparsers: Any) -> None:
                         help="fraction of Vertex requests answered 429 or 503 (default: %(default)s)")
     parser.add_argument("--fault-seed", type=number(int), default=None, metavar="N",
                         help="seed that makes the injected faults reproducible")
+    parser.add_argument("--fault", type=fault_rules, action="append", default=[], metavar="RULE",
+                        help="fail chosen requests, before they act or after: 'METHOD PATH before=STATUS', "
+                             "'after=reset', 'after=STATUS' or 'after=delay:SECONDS', then [skip=N] [every=K] "
+                             "[times=N|all], e.g. 'POST tuningJobs after=reset'; repeat it, or separate rules "
+                             "with ';' (docs/emulator.md)")
+    parser.add_argument("--list-lag", type=number(float, at_least=0), default=0.0, metavar="SECONDS",
+                        help="how long a new tuning job stays out of filtered lists (default: %(default)s)")
     parser.set_defaults(func=run)
+
+
+def fault_rules(text: str) -> tuple[Any, ...]:
+    """The rules of one --fault: a usage error (exit 2) that names what is wrong."""
+    from tuning_provider.emulator.http.faults import parse_rules  # only when faults are asked for
+
+    try:
+        rules = parse_rules(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not rules:
+        raise argparse.ArgumentTypeError("no rule given")
+    return rules
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         bigquery_dir=args.bigquery_dir,
+        faults=[rule for rules in args.fault for rule in rules],
+        list_lag=args.list_lag,
     )
     try:
         serve_until_signalled(emulator, on_ready=lambda url: print(f"listening on {url}", flush=True))

@@ -11,15 +11,27 @@ generated clients and the Vertex AI SDK (REST transport), google-cloud-storage:
             http_options=HttpOptions(base_url=emu.url, api_version="v1"),
         )
 
-Modules: `app` (the route table, Google's error body), `wire` and `messages` (reading requests
-by the proto3 JSON mapping, writing responses for the API version asked for), `state` (the
-resources put together: `tuning_jobs` and its `timeline`, `datasets`, `models`, `endpoints`,
-`experiments`, `tensorboards`, on a shared `store`), `metrics` and `responder` (deterministic
-imitations of training curves and of a tuned model's answers: no neural network), `gcs`,
-`bigquery` (files standing in for the tables of multimodal datasets), `server` (HTTP serving,
-`Emulator`, signal handling).
+It fails on request, before a request acts or after (`faults`):
+
+    Emulator(..., faults=["POST tuningJobs after=reset"])   # the create acts, its answer is lost
+    emu.faults.add("GET tuningJobs/* before=503 times=2")    # while it runs
+
+Its layers, each importing only those below it:
+
+    server.py      `Emulator`: everything put together, started and stopped
+    http/          the HTTP layer: `app` (the route table, faults enacted, Google's error body),
+                   `request`, `response`, `wire` and `messages` (the proto3 JSON mapping),
+                   `storage_api` (Cloud Storage's JSON API), `faults`, `serving` (the socket)
+    vertex/        the Vertex resources: `state` puts `tuning_jobs` (with `job_creation` and
+                   `timeline`), `datasets`, `model_registry`, `endpoints`, `experiments`,
+                   `tensorboards` together on one SQLite `store`; `metrics` and `responder`
+                   imitate training curves and a tuned model's answers (no neural network)
+    gcs.py         Cloud Storage's objects: buckets as folders
+    bigquery.py    files standing in for the BigQuery tables of multimodal datasets
+    paging.py, formats.py   what all of them share: list pages, times, gs:// URIs, field names
 """
 
+from tuning_provider.emulator.http.faults import FaultPlan, FaultRule
 from tuning_provider.emulator.server import Emulator
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "FaultPlan", "FaultRule"]

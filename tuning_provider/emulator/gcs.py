@@ -1,6 +1,7 @@
 """Cloud Storage for the emulator: buckets are folders of GCS_DIR, gs://BUCKET/OBJECT is the
-file GCS_DIR/BUCKET/OBJECT. The Vertex side reads datasets through it; `gcs_api` serves it to
-google-cloud-storage (metadata, ranged media downloads, listing, uploads)."""
+file GCS_DIR/BUCKET/OBJECT. The Vertex side reads datasets through it; the HTTP layer's
+`storage_api` serves it to google-cloud-storage (metadata, ranged media downloads, listing,
+uploads)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning_provider.emulator.formats import GCS_URI, rfc3339
-from tuning_provider.emulator.paging import paginate
-from tuning_provider.emulator.request import PageRequest
+from tuning_provider.emulator.paging import PageRequest, paginate
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["GcsStore", "MediaFile"]

@@ -19,13 +19,31 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from tuning_provider.emulator.request import PageRequest
 from tuning_provider.errors import InvalidRequest
 
-__all__ = ["Key", "Page", "paginate"]
+__all__ = ["Key", "ListRequest", "Page", "PageRequest", "paginate"]
 
 T = TypeVar("T")
 Key = tuple[str | int | float, ...]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The page a list asks for: at most `size` resources (None: the method's default), after
+    the one `token` names (empty: from the start)."""
+
+    size: int | None = None
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A list call's arguments: the collection's parent, its filter, order and page."""
+
+    parent: str
+    filter: str = ""
+    page: PageRequest = PageRequest()
+    order_by: str = ""
 
 
 @dataclass(frozen=True)

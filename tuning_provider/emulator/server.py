@@ -1,201 +1,31 @@
-"""Serving the emulator: a stdlib ThreadingHTTPServer around `app.App`, started in a thread
-and stopped cleanly, plus `Emulator`, which puts state, app and server together.
+"""The emulator put together: `Emulator` holds the Vertex state, Cloud Storage, the BigQuery
+stand-in, the fault plan, the app and the HTTP server, and starts and stops them.
 
     with Emulator(state_dir, gcs_dir, job_duration=1.0) as emu:
         ...  # talk to emu.url
 
-It binds port 0 (a free port) unless told otherwise, so tests never fight over ports;
-`ready` is set once requests are being served. `serve_until_signalled` runs it in the
-foreground until SIGTERM or SIGINT, for the command line.
+`serve_until_signalled` runs one in the foreground until SIGTERM or SIGINT, for the command line.
 """
 
 from __future__ import annotations
 
-import logging
 import signal
-import socket
-import sys
 import threading
 import time
-from collections.abc import Callable
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
 
-from tuning_provider.emulator.app import (
-    AnswerObserver,
-    App,
-    FaultInjector,
-    FileSlice,
-    HttpError,
-    Request,
-    Response,
-    error_response,
-    rpc_code_for,
-)
 from tuning_provider.emulator.bigquery import BigQueryStore
 from tuning_provider.emulator.gcs import GcsStore
-from tuning_provider.emulator.state import Clock, DatasetValidator, JobDuration, VertexState
-from tuning_provider.errors import InvalidRequest
+from tuning_provider.emulator.http.app import AnswerObserver, App
+from tuning_provider.emulator.http.faults import FaultPlan, FaultRule
+from tuning_provider.emulator.http.serving import EmulatorServer
+from tuning_provider.emulator.vertex.state import Clock, DatasetValidator, JobDuration, VertexState
 
-__all__ = ["Emulator", "EmulatorServer", "serve_until_signalled"]
-
-_log = logging.getLogger(__name__)
+__all__ = ["DB_FILE_NAME", "Emulator", "serve_until_signalled"]
 
 DB_FILE_NAME = "emulator.sqlite3"
-_COPY_CHUNK = 1 << 20
-# An idle keep-alive connection is closed after this long, so its thread ends.
-_IDLE_CONNECTION_SECONDS = 60
-# How often the serving loop checks for a stop request: the longest a stop() waits.
-_POLL_SECONDS = 0.05
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Reads one request, asks the app, writes the response. Every method is accepted here
-    and judged by the app (404 when no route serves it), so an odd method never gets the stdlib's 501 page."""
-
-    server: EmulatorServer
-    protocol_version = "HTTP/1.1"  # keep-alive, as google-genai's httpx client expects
-    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
-    # client's delayed ACK (~40 ms a request on keep-alive connections).
-    disable_nagle_algorithm = True
-    timeout = _IDLE_CONNECTION_SECONDS
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.untrack(self.connection)
-
-    def _dispatch(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            # The framing is unreadable, so the rest of the connection is too.
-            self.close_connection = True
-            unreadable = InvalidRequest("The request body's length is unreadable.")
-            self._write(error_response(unreadable), include_body=True)
-            return
-        request = Request.from_target(self.command, self.path, dict(self.headers.items()), body)
-        response = self.server.app.handle(request)
-        self._write(response, include_body=self.command != "HEAD")
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The stdlib's own errors (a malformed request line, oversized headers) as Google's
-        JSON error body instead of an HTML page."""
-        self.close_connection = True
-        text = message or explain or HTTPStatus(code).phrase
-        status = rpc_code_for(code)
-        error = HttpError(text, status=code, code=status)
-        self._write(error_response(error), include_body=self.command != "HEAD")
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline().strip():  # trailers, up to the blank line
-                pass
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _write(self, response: Response, *, include_body: bool) -> None:
-        body = response.body
-        length = body.length if isinstance(body, FileSlice) else len(body)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(length))
-        self.end_headers()
-        if not include_body or length == 0:
-            return
-        if isinstance(body, FileSlice):
-            with body.path.open("rb") as data:
-                data.seek(body.start)
-                remaining = body.length
-                while remaining > 0 and (chunk := data.read(min(_COPY_CHUNK, remaining))):
-                    self.wfile.write(chunk)
-                    remaining -= len(chunk)
-        else:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Quiet by default: the command line's stdout carries exactly one line.
-        _log.debug("%s %s", self.address_string(), format % args)
-
-
-class EmulatorServer(ThreadingHTTPServer):
-    """A threaded HTTP server for an App, run in a background thread."""
-
-    daemon_threads = True
-
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__((host, port), _Handler)
-        self.app = app
-        self.ready = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        if isinstance(host, bytes):
-            host = host.decode()
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._serve, name="tuning-emulator", daemon=True)
-        self._thread.start()
-        self.ready.wait()
-
-    def _serve(self) -> None:
-        self.ready.set()  # the socket has listened since construction; requests queue until now
-        self.serve_forever(poll_interval=_POLL_SECONDS)
-
-    def stop(self) -> None:
-        """Stop accepting, close idle keep-alive connections, release the port."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
-        with self._connections_lock:
-            for connection in self._connections:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.server_close()
-        self.ready.clear()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer is routine; anything else is a bug worth a trace.
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            _log.debug("connection from %s ended: %r", client_address, error)
-        else:
-            _log.exception("error serving %s", client_address)
-
-    def track(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(connection)
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(connection)
 
 
 class Emulator:
@@ -204,7 +34,9 @@ class Emulator:
 
     `job_duration` is how long new jobs take (seconds, create to SUCCEEDED), or a function
     asked once per new job for its duration; `fault_rate` the fraction of Vertex requests
-    answered 429/503, reproducible with `fault_seed`.
+    answered 429/503, reproducible with `fault_seed`; `faults` the rules of the fault plan
+    (`http.faults`: `FaultRule`s, or their lines), which `faults` also holds for adding more
+    while it runs; `list_lag` how long (on `clock`) a new tuning job stays out of filtered lists.
     `clock` (seconds since the epoch) decides job states; tests pass a fake one.
     `validate_dataset` replaces `tuning_provider.dataset.validate_dataset`.
     `on_answer(request, response)` sees every request once answered (benchmarks watch with it).
@@ -225,6 +57,8 @@ class Emulator:
         validate_dataset: DatasetValidator | None = None,
         bigquery_dir: str | Path | None = None,
         on_answer: AnswerObserver | None = None,
+        faults: Iterable[FaultRule | str] | str = (),
+        list_lag: float = 0.0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.gcs_dir = Path(gcs_dir)
@@ -232,7 +66,11 @@ class Emulator:
         self.job_duration = job_duration
         self.host = host
         self.port = port
-        self._faults = FaultInjector(fault_rate, fault_seed)  # checks the rate before anything starts
+        # Checked here, before anything starts: the rate, each rule, the lag.
+        self.faults = FaultPlan((faults,) if isinstance(faults, str) else faults, rate=fault_rate, seed=fault_seed)
+        if not list_lag >= 0:
+            raise ValueError(f"list_lag must be 0 seconds or more, not {list_lag}")
+        self.list_lag = list_lag
         self._clock = clock
         self._validate_dataset = validate_dataset
         self._on_answer = on_answer
@@ -286,9 +124,10 @@ class Emulator:
             clock=self._clock,
             validate_dataset=self._validate_dataset,
             bigquery=BigQueryStore(self.bigquery_dir),
+            list_lag=self.list_lag,
         )
         try:
-            app = App(self.state, self.gcs, self._faults, self._on_answer)
+            app = App(self.state, self.gcs, self.faults, self._on_answer)
             self._server = EmulatorServer(app, self.host, self.port)
         except OSError:
             self.state.close()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
-from tuning_provider.emulator.wire import snake_name
+from tuning_provider.emulator.formats import snake_name
 from tuning_provider.errors import InvalidRequest
 
 __all__ = [

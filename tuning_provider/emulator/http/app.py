@@ -1,30 +1,35 @@
-"""HTTP requests in, HTTP responses out: the one route table of the emulator, and the one
-place that turns typed errors into Google's JSON error body.
+"""HTTP requests in, HTTP responses out: the one route table of the emulator, the faults a
+request meets, and the one place that turns typed errors into Google's JSON error body.
 
     {"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}
 
 `status` is always a google.rpc.Code name (`RPC_CODES`) and `code` the HTTP status that
-google/rpc/code.proto maps it to (`HTTP_STATUS_OF_CODE`), so the two always agree. The one
-exception is an error of the HTTP layer itself (`HttpError`: a byte range past the end of an
-object is 416, as Cloud Storage answers), which keeps HTTP's own status.
+google/rpc/code.proto maps it to (`HTTP_STATUS_OF_CODE`), so the two always agree. The
+exceptions are errors of the HTTP layer itself (`HttpError`: a byte range past the end of an
+object is 416, as Cloud Storage answers) and injected statuses code.proto has no code for (a
+502), which keep HTTP's own status.
 
 Served on one port:
 - Vertex AI (`/v1/` or `/v1beta1/` + `projects/P/locations/L/...`): the routes of
-  `App._route_table`, each an operation of the state turned into a handler by the request
-  layer (`request`: names from the path, `ListRequest` from the query, bodies read by
-  `wire.read` against `messages`). Responses are written by `wire.for_version` for the API
-  version of the path. They require `Authorization: Bearer <any token>` (401 otherwise); once
-  authenticated they pass through fault injection when a fault rate is set, then the state
-  advances to the clock (`VertexState.advance`) before the operation runs.
+  `App._route_table`, each an operation of the state (`vertex.state`) turned into a handler by
+  the request layer (`request`: names from the path, a `ListRequest` from the query, bodies
+  read by `wire.read` against `messages`). Responses are written by `wire.for_version` for the
+  API version of the path. They require `Authorization: Bearer <any token>` (401 otherwise);
+  then the state advances to the clock (`VertexState.advance`) before the operation runs.
   Multimodal datasets' BigQuery tables are read by the Vertex side only (`bigquery`): no
   BigQuery API is served.
-- Cloud Storage JSON API (`gcs_api`), without auth and without faults.
+- Cloud Storage's JSON API (`storage_api`), without auth.
+
+Faults (`faults`): once a request is authenticated, the fault plan says whether it meets one.
+A fault before acting answers its status and the operation never runs; a fault after acting
+lets the operation run and commit, then answers another status instead, or marks the response
+for the server to reset the connection or hold the answer (`Response.reset`, `hold_seconds`).
 
 A path no route matches, and a method a matched path does not serve, are both 404 NOT_FOUND
 with a JSON body, as Google's API front end answers a request that maps to no API method
 (`{"code": 404, "message": "Method not found.", "status": "NOT_FOUND"}`; see `_NO_METHOD`).
 Nothing a client sends can crash the server (an unexpected error is a 500 INTERNAL body).
-This module knows HTTP; `state` knows the resources; `responder` knows the answers.
+This module knows HTTP; `vertex.state` knows the resources; `responder` knows the answers.
 """
 
 from __future__ import annotations
@@ -32,17 +37,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from tuning_provider.emulator import messages, responder, wire
-from tuning_provider.emulator.faults import FaultInjector
 from tuning_provider.emulator.gcs import GcsStore
-from tuning_provider.emulator.gcs_api import StorageApi
-from tuning_provider.emulator.request import Request, listing, named, with_body, with_parsed_body
-from tuning_provider.emulator.response import FileSlice, HttpError, Response, json_response
-from tuning_provider.emulator.state import VertexState
+from tuning_provider.emulator.http import messages, wire
+from tuning_provider.emulator.http.faults import DelayAfter, FailBefore, FaultPlan, Injected, ResetAfter, StatusAfter
+from tuning_provider.emulator.http.request import Request, listing, named, with_body, with_parsed_body
+from tuning_provider.emulator.http.response import FileSlice, HttpError, Response, json_response
+from tuning_provider.emulator.http.storage_api import StorageApi
+from tuning_provider.emulator.vertex import responder
+from tuning_provider.emulator.vertex.state import VertexState
 from tuning_provider.errors import (
     ApiError,
     Conflict,
@@ -56,7 +63,6 @@ from tuning_provider.errors import (
 __all__ = [
     "AnswerObserver",
     "App",
-    "FaultInjector",
     "FileSlice",
     "HTTP_STATUS_OF_CODE",
     "HTTP_TO_RPC_CODE",
@@ -104,6 +110,17 @@ HTTP_TO_RPC_CODE: Mapping[int, str] = {
     414: "INVALID_ARGUMENT", 416: "OUT_OF_RANGE", 429: "RESOURCE_EXHAUSTED", 431: "INVALID_ARGUMENT",
     499: "CANCELLED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
     505: "UNIMPLEMENTED",
+    # code.proto maps no code to 502 (an injected bad gateway); gRPC's HTTP mapping reads it as UNAVAILABLE.
+    502: "UNAVAILABLE",
+}
+# What Google's front end says with each code, for the errors injected by a fault.
+_USUAL_MESSAGE: Mapping[str, str] = {
+    "PERMISSION_DENIED": "The caller does not have permission.",
+    "INTERNAL": "Internal error encountered.",
+    "UNAVAILABLE": "The service is currently unavailable.",
+    "DEADLINE_EXCEEDED": "Deadline expired before operation could complete.",
+    "RESOURCE_EXHAUSTED": "Quota exceeded; retry later.",
+    "UNAUTHENTICATED": "Request had invalid authentication credentials.",
 }
 # What Google's API front end answers a request that maps to no method of the API, a wrong
 # HTTP method on a known path included: HTTP 404, google.rpc NOT_FOUND (code 5), "Method not
@@ -117,6 +134,13 @@ def rpc_code_for(http_status: int) -> str:
     if http_status in HTTP_TO_RPC_CODE:
         return HTTP_TO_RPC_CODE[http_status]
     return "INVALID_ARGUMENT" if 400 <= http_status < 500 else "UNKNOWN"
+
+
+def injected_error(status: int, fault: Injected, message: str = "") -> HttpError:
+    """The error a fault answers: Google's error body for `status`, saying it was injected."""
+    code = rpc_code_for(status)
+    usual = message or _USUAL_MESSAGE.get(code) or f"{HTTPStatus(status).phrase}."
+    return HttpError(f"{usual} (Injected by the emulator's {fault.cause}.)", status=status, code=code)
 
 
 def error_response(exc: ApiError) -> Response:
@@ -163,17 +187,17 @@ class App:
     """Routes requests to the state's operations and turns their answers into responses."""
 
     def __init__(
-        self, vertex: VertexState, gcs: GcsStore, faults: FaultInjector | None = None,
+        self, vertex: VertexState, gcs: GcsStore, faults: FaultPlan | None = None,
         on_answer: AnswerObserver | None = None,
     ) -> None:
         self._vertex = vertex
-        self._faults = faults or FaultInjector()
+        self._faults = faults or FaultPlan()
         self._on_answer = on_answer
         self._routes = self._route_table(vertex, StorageApi(gcs))
 
     @staticmethod
     def _route_table(vertex: VertexState, storage: StorageApi) -> tuple[Route, ...]:
-        jobs, datasets, models = vertex.tuning_jobs, vertex.datasets, vertex.models
+        jobs, datasets, models = vertex.tuning_jobs, vertex.datasets, vertex.model_registry
         endpoints, experiments, boards = vertex.endpoints, vertex.experiments, vertex.tensorboards
 
         def on(template: str, **methods: Handler) -> Route:
@@ -225,6 +249,7 @@ class App:
         return response
 
     def _answer(self, request: Request) -> Response:
+        fault: Injected | None = None
         try:
             route, params = self._match(request.path)
             # HEAD is GET without the body, which the server leaves out.
@@ -234,30 +259,51 @@ class App:
                 raise NotFound(
                     f"{_NO_METHOD} {request.path} takes {', '.join(sorted(route.methods))}, not {request.method}."
                 )
-            if route.service == "vertex":
+            vertex = route.service == "vertex"
+            if vertex:
                 _authenticate(request)
-                if fault := self._faults.next_fault():
-                    raise fault
+            fault = self._faults.decide(method, request.path, vertex=vertex)
+            if fault is not None:
+                _log.warning("%s %s: injected by the %s", request.method, request.path, fault.cause)
+                if isinstance(fault.effect, FailBefore):
+                    raise injected_error(fault.effect.status, fault, fault.effect.message)
+            if vertex:
                 self._vertex.advance()  # jobs move with the clock; reads then see where they are
-            answer = handler(request, params)
-            if isinstance(answer, Response):
-                return answer
-            # The GAPIC REST transport asks for enums as numbers on every call.
-            numbers = "enum-encoding=int" in request.query.get("$alt", "")
-            return json_response(
-                wire.for_version(answer, params["version"], messages.RESPONSE_ENUMS if numbers else None)
-            )
+            response = _respond(handler(request, params), request, params)
         except ApiError as exc:
-            return error_response(exc)
+            response = error_response(exc)
         except Exception as exc:  # a bug in the emulator must not take the server down
             _log.exception("emulator error on %s %s", request.method, request.path)
-            return error_response(ApiError(f"Internal error in the emulator: {exc!r}", status=500, code="INTERNAL"))
+            response = error_response(ApiError(f"Internal error in the emulator: {exc!r}", status=500, code="INTERNAL"))
+        return _after_acting(response, fault) if fault is not None else response
 
     def _match(self, path: str) -> tuple[Route, dict[str, str]]:
         for route in self._routes:
             if match := route.pattern.fullmatch(path):
                 return route, {k: unquote(v) for k, v in match.groupdict().items()}
         raise NotFound(f"The requested URL {path} was not found on this server.")
+
+
+def _respond(answer: Response | dict[str, Any], request: Request, params: Mapping[str, str]) -> Response:
+    """A handler's answer as the response: a Vertex resource written for the path's version."""
+    if isinstance(answer, Response):
+        return answer
+    # The GAPIC REST transport asks for enums as numbers on every call.
+    numbers = "enum-encoding=int" in request.query.get("$alt", "")
+    return json_response(wire.for_version(answer, params["version"], messages.RESPONSE_ENUMS if numbers else None))
+
+
+def _after_acting(response: Response, fault: Injected) -> Response:
+    """The response once the request has acted, as its fault leaves it: another status instead,
+    or marked for the server to reset the connection or hold the answer."""
+    effect = fault.effect
+    if isinstance(effect, StatusAfter):
+        return error_response(injected_error(effect.status, fault))
+    if isinstance(effect, ResetAfter):
+        return replace(response, reset=True)
+    if isinstance(effect, DelayAfter):
+        return replace(response, hold_seconds=effect.seconds)
+    return response  # a fault before acting: the response is already its error
 
 
 def _authenticate(request: Request) -> None:

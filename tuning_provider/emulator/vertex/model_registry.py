@@ -24,16 +24,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning_provider.emulator.filters import Field, Predicate, parse_filter
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.operations import done_operation
-from tuning_provider.emulator.paging import Key, Page, paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
+from tuning_provider.emulator.paging import Key, ListRequest, Page, paginate
+from tuning_provider.emulator.vertex.filters import Field, Predicate, parse_filter
+from tuning_provider.emulator.vertex.operations import done_operation
+from tuning_provider.emulator.vertex.store import Store, split_name
+from tuning_provider.emulator.vertex.tuning_jobs import StoredJob, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
 
-__all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "Models"]
+__all__ = ["DEFAULT_ALIAS", "Deployment", "ModelVersion", "ModelRegistry"]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -76,7 +75,7 @@ class ModelVersion:
     create_time: float
 
 
-class Models:
+class ModelRegistry:
     """The model_versions table. `deployments(parent, model_id, version)` says which endpoints
     serve a model version (every version when None) and `checkpoints(parent, job_id)` which
     checkpoints its job kept."""
@@ -219,7 +218,7 @@ class Models:
 
     # --- for the other resources -------------------------------------------------------------
 
-    def add_tuned(self, record: JobRecord, ended: float) -> str:
+    def add_tuned(self, record: StoredJob, ended: float) -> str:
         """The model version a succeeded job produced (in the caller's transaction); returns its
         version id. A job planned as a new version of a model (`plan["newVersion"]`) takes the
         number after the last one that model gave out, as Vertex documents for continuous tuning."""

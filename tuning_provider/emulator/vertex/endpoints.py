@@ -10,12 +10,12 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tuning_provider.emulator import responder
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.models import Deployment
-from tuning_provider.emulator.operations import done_operation
-from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.tuning_jobs import JobRecord, failed_precondition
+from tuning_provider.emulator.vertex import responder
+from tuning_provider.emulator.vertex.model_registry import Deployment
+from tuning_provider.emulator.vertex.operations import done_operation
+from tuning_provider.emulator.vertex.store import Store, split_name
+from tuning_provider.emulator.vertex.tuning_jobs import StoredJob, failed_precondition
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["Endpoints"]
@@ -102,7 +102,7 @@ class Endpoints:
 
     # --- for the other resources ---------------------------------------------------------------
 
-    def add_tuned(self, record: JobRecord, ended: float, version: str) -> None:
+    def add_tuned(self, record: StoredJob, ended: float, version: str) -> None:
         """A succeeded job's endpoints, one per kept checkpoint, each serving its model version
         (in the caller's transaction)."""
         plan = record.plan

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning_provider.emulator.wire import snake_name
+from tuning_provider.emulator.formats import snake_name
 from tuning_provider.errors import InvalidRequest
 
 __all__ = ["Field", "Predicate", "parse_filter"]

@@ -12,7 +12,7 @@ How a job's life is decided (at create, then only read from the clock):
   name of the model it starts from, makes the next version of that model, as Vertex documents
   ("by default, the new model version is created under the same parent model; if you provide a
   new tuned model display name, a new model is created"); the version number is given when the
-  job succeeds (`models.add_tuned`), one more than the model's last;
+  job succeeds (`model_registry.add_tuned`), one more than the model's last;
 - the state is then read from the job's `timeline.Timeline` and the clock, so a restarted
   emulator continues every job where it was (each job keeps the duration it was created with).
 
@@ -29,11 +29,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning_provider.emulator import responder
-from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import rfc3339
 from tuning_provider.emulator.gcs import GcsStore
-from tuning_provider.emulator.job_creation import (
+from tuning_provider.emulator.paging import ListRequest, paginate
+from tuning_provider.emulator.vertex import responder
+from tuning_provider.emulator.vertex.filters import Field, parse_filter
+from tuning_provider.emulator.vertex.job_creation import (
     BATCH_SIZE,
     DEFAULT_EPOCH_COUNT,
     DatasetValidator,
@@ -42,10 +43,8 @@ from tuning_provider.emulator.job_creation import (
     TunedSource,
     VertexDatasetReader,
 )
-from tuning_provider.emulator.paging import paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
+from tuning_provider.emulator.vertex.store import Store, split_name
+from tuning_provider.emulator.vertex.timeline import CANCELLED, FAILED, SUCCEEDED, TERMINAL_STATES, Timeline
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = [
@@ -53,7 +52,7 @@ __all__ = [
     "DEFAULT_EPOCH_COUNT",
     "FIRST_MODEL_VERSION",
     "DatasetValidator",
-    "JobRecord",
+    "StoredJob",
     "TunedSource",
     "TuningJobs",
     "experiment_id",
@@ -109,7 +108,7 @@ def experiment_id(job_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class StoredJob:
     """A stored job, parsed: what the other resource modules read about it."""
 
     parent: str
@@ -163,12 +162,14 @@ class TuningJobs:
         validate_dataset: DatasetValidator | None = None,
         tuned_model: TunedModelLookup | None = None,
         vertex_dataset: VertexDatasetReader | None = None,
+        list_lag: float = 0.0,
     ) -> None:
         if not callable(job_duration):
             _check_duration(job_duration)
         store.declare(_SCHEMA)
         self._store = store
         self._job_duration = job_duration
+        self._list_lag = list_lag
         self._creation = JobCreation(
             store, gcs, validate_dataset=validate_dataset, tuned_model=tuned_model, vertex_dataset=vertex_dataset
         )
@@ -200,11 +201,16 @@ class TuningJobs:
         return self._json(self._row(parent, job_id), self._store.clock())
 
     def list_tuning_jobs(self, request: ListRequest) -> dict[str, Any]:
-        """GET {parent}/tuningJobs: newest first; the filter on labels and state, joined by AND."""
+        """GET {parent}/tuningJobs: newest first; the filter on labels and state, joined by AND;
+        a filtered list leaves out the jobs created less than the list lag ago."""
         matches = parse_filter(request.filter, _FILTER_FIELDS, labels=True,
                                understands='labels.KEY="VALUE", labels.KEY:* and state="JOB_STATE_..."')
         now = self._store.clock()
+        # Vertex's filtered lists are read from an index that can lag behind a create: with a
+        # list lag, a new job shows in one only that long after it was created.
         rows = self._store.all("SELECT * FROM tuning_jobs WHERE parent = ?", (request.parent,))
+        if request.filter and self._list_lag:
+            rows = [row for row in rows if row["create_time"] <= now - self._list_lag]
         page = paginate((((-row["seq"],), self._json(row, now)) for row in rows), request.page,
                         default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE, keep=matches)
         return page.answer("tuningJobs")
@@ -230,11 +236,11 @@ class TuningJobs:
         """The clock job states are read from."""
         return self._store.clock()
 
-    def record(self, parent: str, job_id: str) -> JobRecord:
+    def stored_job(self, parent: str, job_id: str) -> StoredJob:
         """The stored job `parent/tuningJobs/job_id`; NotFound if there is none."""
-        return _record(self._row(parent, job_id))
+        return _stored_job(self._row(parent, job_id))
 
-    def record_by_experiment(self, parent: str, experiment: str) -> JobRecord | None:
+    def stored_job_of_experiment(self, parent: str, experiment: str) -> StoredJob | None:
         """The job whose experiment context id is `experiment`, if it has started."""
         prefix = experiment_id("")
         if not experiment.startswith(prefix):
@@ -242,25 +248,25 @@ class TuningJobs:
         row = self._store.one(
             "SELECT * FROM tuning_jobs WHERE parent = ? AND id = ?", (parent, experiment[len(prefix):])
         )
-        record = _record(row) if row is not None else None
+        record = _stored_job(row) if row is not None else None
         return record if record is not None and record.has_experiment(self._store.clock()) else None
 
-    def started_records(self, parent: str) -> list[JobRecord]:
+    def started_jobs(self, parent: str) -> list[StoredJob]:
         """Every job of `parent` that has an experiment, oldest first."""
         now = self._store.clock()
         rows = self._store.all("SELECT * FROM tuning_jobs WHERE parent = ? ORDER BY seq", (parent,))
-        return [record for record in map(_record, rows) if record.has_experiment(now)]
+        return [record for record in map(_stored_job, rows) if record.has_experiment(now)]
 
-    def due_outputs(self) -> list[JobRecord]:
+    def due_outputs(self) -> list[StoredJob]:
         """Jobs that have reached SUCCEEDED and whose model and endpoints are not written yet."""
         now = self._store.clock()
         rows = self._store.all(
             "SELECT * FROM tuning_jobs WHERE materialized = 0 AND failure IS NULL AND cancel_time IS NULL"
             " AND create_time + duration <= ?", (now,),
         )
-        return [_record(r) for r in rows]
+        return [_stored_job(r) for r in rows]
 
-    def mark_outputs_written(self, record: JobRecord, version: str) -> None:
+    def mark_outputs_written(self, record: StoredJob, version: str) -> None:
         """Record that the job's outputs exist, its model as version `version`."""
         plan = json.dumps({**record.plan, "version": version})
         self._store.execute(
@@ -277,7 +283,7 @@ class TuningJobs:
         return row
 
     def _json(self, row: sqlite3.Row, now: float) -> dict[str, Any]:
-        record = _record(row)
+        record = _stored_job(row)
         parent, timeline = record.parent, record.timeline
         state = timeline.state_at(now)
         job: dict[str, Any] = {"name": record.name, **record.request}
@@ -328,8 +334,8 @@ def _timeline(row: sqlite3.Row) -> Timeline:
     )
 
 
-def _record(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
+def _stored_job(row: sqlite3.Row) -> StoredJob:
+    return StoredJob(
         parent=row["parent"],
         id=row["id"],
         seq=row["seq"],
@@ -354,7 +360,7 @@ def _tuned_model_json(parent: str, plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _evaluation_run_json(parent: str, record: JobRecord) -> dict[str, Any]:
+def _evaluation_run_json(parent: str, record: StoredJob) -> dict[str, Any]:
     """The evaluation Vertex runs on the final checkpoint once the job has tuned. The layout
     of its output directory under the prefix is the emulator's own (Vertex's is unconfirmed)."""
     checkpoint = record.plan["checkpoints"][-1]["checkpointId"]

@@ -1,7 +1,7 @@
 """The Cloud Storage JSON API as google-cloud-storage speaks it, over `gcs.GcsStore`: bucket
 get, object list/get/delete, media downloads (whole, with hashes, or one byte range) and
-simple uploads (uploadType=media or multipart). No auth, no faults: the emulator's storage is
-the test's own folder.
+simple uploads (uploadType=media or multipart). No auth: the emulator's storage is the test's
+own folder. Faults only from rules that name its paths (`/storage/...`), never the random rate.
 
 This module knows Cloud Storage's wire protocol (query parameters, media headers, ranges,
 multipart bodies); `gcs` knows the objects.
@@ -16,8 +16,9 @@ from email.message import Message
 from typing import Any
 
 from tuning_provider.emulator.gcs import GcsStore, MediaFile
-from tuning_provider.emulator.request import PageRequest, Request
-from tuning_provider.emulator.response import FileSlice, HttpError, Response, json_response
+from tuning_provider.emulator.http.request import Request
+from tuning_provider.emulator.http.response import FileSlice, HttpError, Response, json_response
+from tuning_provider.emulator.paging import PageRequest
 from tuning_provider.errors import InvalidRequest
 
 __all__ = ["StorageApi"]

@@ -7,7 +7,7 @@ fields of a TuningJob are declared too, because Vertex accepts and ignores them 
 
 from __future__ import annotations
 
-from tuning_provider.emulator.wire import Field, Message
+from tuning_provider.emulator.http.wire import Field, Message
 
 __all__ = [
     "ADAPTER_SIZES",

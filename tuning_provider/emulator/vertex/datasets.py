@@ -45,13 +45,11 @@ from typing import Any
 
 from tuning_provider import catalog
 from tuning_provider.emulator.bigquery import BIGQUERY_URI, BigQueryStore, location_serves
-from tuning_provider.emulator.filters import Field, parse_filter
-from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.operations import done_operation
-from tuning_provider.emulator.paging import paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.store import Store, split_name
-from tuning_provider.emulator.wire import camel_name
+from tuning_provider.emulator.formats import camel_name, rfc3339
+from tuning_provider.emulator.paging import ListRequest, paginate
+from tuning_provider.emulator.vertex.filters import Field, parse_filter
+from tuning_provider.emulator.vertex.operations import done_operation
+from tuning_provider.emulator.vertex.store import Store, split_name
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["MULTIMODAL_SCHEMA", "DatasetRequests", "Datasets"]

@@ -17,14 +17,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tuning_provider.emulator import metrics
-from tuning_provider.emulator.filters import Field, parse_filter
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.paging import Key, paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.tensorboards import RUN_ID, Tensorboards
-from tuning_provider.emulator.timeline import CANCELLED, SUCCEEDED
-from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
+from tuning_provider.emulator.paging import Key, ListRequest, paginate
+from tuning_provider.emulator.vertex import metrics
+from tuning_provider.emulator.vertex.filters import Field, parse_filter
+from tuning_provider.emulator.vertex.tensorboards import RUN_ID, Tensorboards
+from tuning_provider.emulator.vertex.timeline import CANCELLED, SUCCEEDED
+from tuning_provider.emulator.vertex.tuning_jobs import StoredJob, TuningJobs, experiment_id
 from tuning_provider.errors import NotFound
 
 __all__ = ["METADATA_STORE", "Experiments"]
@@ -59,7 +58,7 @@ class Experiments:
 
     def get_context(self, name: str) -> dict[str, Any]:
         parent, context_id = _split_context(name)
-        record = self._jobs.record_by_experiment(parent, context_id.removesuffix(f"-{RUN_ID}"))
+        record = self._jobs.stored_job_of_experiment(parent, context_id.removesuffix(f"-{RUN_ID}"))
         if record is None:
             raise NotFound(f"Context {name} does not exist.")
         now = self._jobs.now()
@@ -77,12 +76,12 @@ class Experiments:
                               understands='schema_title="...", display_name="..." and parent_contexts:"..."')
         now = self._jobs.now()
         contexts: list[tuple[Key, dict[str, Any]]] = []
-        for record in self._jobs.started_records(parent):
+        for record in self._jobs.started_jobs(parent):
             contexts.append(((record.seq, 0), self._experiment_json(record)))
             contexts.append(((record.seq, 1), self._run_json(record, now)))
         return paginate(contexts, request.page, default_size=DEFAULT_PAGE_SIZE, keep=wanted).answer("contexts")
 
-    def _experiment_json(self, record: JobRecord) -> dict[str, Any]:
+    def _experiment_json(self, record: StoredJob) -> dict[str, Any]:
         context_id = experiment_id(record.id)
         started = rfc3339(record.timeline.start_time)
         return {
@@ -99,7 +98,7 @@ class Experiments:
             "description": f"Metrics of tuning job {record.name}.",
         }
 
-    def _run_json(self, record: JobRecord, now: float) -> dict[str, Any]:
+    def _run_json(self, record: StoredJob, now: float) -> dict[str, Any]:
         experiment = self._experiment_json(record)
         state = record.timeline.state_at(now)
         last = {
@@ -124,7 +123,7 @@ class Experiments:
         }
 
 
-def _params(record: JobRecord) -> dict[str, Any]:
+def _params(record: StoredJob) -> dict[str, Any]:
     hyper = record.request.get("supervisedTuningSpec", {}).get("hyperParameters", {})
     params: dict[str, Any] = {"epoch_count": record.epochs}
     if "learningRateMultiplier" in hyper:

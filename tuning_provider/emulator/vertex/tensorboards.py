@@ -18,11 +18,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from tuning_provider.emulator import metrics
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.paging import paginate
-from tuning_provider.emulator.request import ListRequest
-from tuning_provider.emulator.tuning_jobs import JobRecord, TuningJobs, experiment_id
+from tuning_provider.emulator.paging import ListRequest, paginate
+from tuning_provider.emulator.vertex import metrics
+from tuning_provider.emulator.vertex.tuning_jobs import StoredJob, TuningJobs, experiment_id
 from tuning_provider.errors import InvalidRequest, NotFound
 
 __all__ = ["MAX_POINTS_PER_READ", "RUN_ID", "Tensorboards"]
@@ -50,7 +49,7 @@ class Tensorboards:
 
     def get_tensorboard(self, name: str) -> dict[str, Any]:
         parent = self._resolve_tensorboard(name)
-        records = self._jobs.started_records(parent)
+        records = self._jobs.started_jobs(parent)
         if not records:  # Vertex creates it with the location's first experiment
             raise NotFound(f"Tensorboard {name} does not exist.")
         created = rfc3339(records[0].timeline.start_time)
@@ -127,7 +126,7 @@ class Tensorboards:
             raise NotFound(f"Tensorboard {name} does not exist.")
         return match["parent"]
 
-    def _resolve(self, name: str, depth: str) -> JobRecord:
+    def _resolve(self, name: str, depth: str) -> StoredJob:
         """The job behind an experiment, run or series name; NotFound unless every part of
         the name exists."""
         match = _NAME.fullmatch(name)
@@ -140,7 +139,7 @@ class Tensorboards:
         parent = match["parent"]
         if match["tensorboard"] != _numeric_id(parent):
             raise NotFound(f"Tensorboard {parent}/tensorboards/{match['tensorboard']} does not exist.")
-        record = self._jobs.record_by_experiment(parent, match["experiment"])
+        record = self._jobs.stored_job_of_experiment(parent, match["experiment"])
         if record is None:
             raise NotFound(f"TensorboardExperiment {name.split('/runs/')[0]} does not exist.")
         if depth != "experiment" and match["run"] != RUN_ID:
@@ -149,14 +148,14 @@ class Tensorboards:
             self._tag(name, record)
         return record
 
-    def _tag(self, name: str, record: JobRecord) -> str:
+    def _tag(self, name: str, record: StoredJob) -> str:
         series_id = name.rsplit("/", 1)[-1]
         for tag in metrics.series_names(record):
             if _numeric_id(f"{record.name}{tag}") == series_id:
                 return tag
         raise NotFound(f"TensorboardTimeSeries {name} does not exist.")
 
-    def _series_json(self, run_name: str, record: JobRecord, tag: str, now: float) -> dict[str, Any]:
+    def _series_json(self, run_name: str, record: StoredJob, tag: str, now: float) -> dict[str, Any]:
         found = metrics.points(record, tag, now)
         started = rfc3339(record.timeline.start_time)
         series: dict[str, Any] = {
@@ -171,7 +170,7 @@ class Tensorboards:
             series["metadata"] = {"maxStep": str(found[-1].step), "maxWallTime": rfc3339(found[-1].wall_time)}
         return series
 
-    def _data(self, name: str, record: JobRecord, max_points: int | None) -> dict[str, Any]:
+    def _data(self, name: str, record: StoredJob, max_points: int | None) -> dict[str, Any]:
         tag = self._tag(name, record)
         found = _thin(metrics.points(record, tag, self._jobs.now()), max_points or MAX_POINTS_PER_READ)
         data: dict[str, Any] = {"tensorboardTimeSeriesId": name.rsplit("/", 1)[-1], "valueType": "SCALAR"}

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuning_provider.emulator.formats import rfc3339
-from tuning_provider.emulator.store import Store
+from tuning_provider.emulator.vertex.store import Store
 
 __all__ = ["done_operation"]
 

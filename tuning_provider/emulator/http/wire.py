@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tuning_provider.emulator.formats import camel_name, snake_name
 from tuning_provider.errors import InvalidRequest
 
 __all__ = [
@@ -42,8 +43,6 @@ __all__ = [
     "Message",
     "for_version",
     "read",
-    "camel_name",
-    "snake_name",
 ]
 
 Kind = Literal["string", "bool", "int32", "int64", "double", "enum", "message", "map", "any", "bytes", "timestamp"]
@@ -128,16 +127,6 @@ def _enums_as_numbers(value: Any, enum_numbers: Mapping[str, Mapping[str, int]])
             written[key] = _enums_as_numbers(item, enum_numbers)
     return written
 
-
-def snake_name(name: str) -> str:
-    """lowerCamelCase -> snake_case, as Vertex names fields in its messages."""
-    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), name)
-
-
-def camel_name(name: str) -> str:
-    """snake_case -> lowerCamelCase, as proto3 JSON writes field names."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _read_field(value: Any, spec: Field, path: str) -> Any:

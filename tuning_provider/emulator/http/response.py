@@ -1,5 +1,5 @@
-"""What the app answers: an HTTP response, a body read from a file, and the errors the HTTP
-layer answers by itself (with HTTP's own status and headers)."""
+"""What the app answers: an HTTP response (and how the server delivers it), a body read from a
+file, and the errors the HTTP layer answers by itself (with HTTP's own status and headers)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ class FileSlice:
     length: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Response:
     status: int
     body: bytes | FileSlice = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # How the server delivers it, when a fault after acting says otherwise than at once: not
+    # at all, the connection reset instead; or held back this long, or until the client hangs up.
+    reset: bool = False
+    hold_seconds: float = 0.0
 
 
 def json_response(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from tuning_provider.emulator import wire
+from tuning_provider.emulator.formats import snake_name
+from tuning_provider.emulator.http import wire
+from tuning_provider.emulator.paging import ListRequest, PageRequest
 from tuning_provider.errors import InvalidRequest
 
-__all__ = ["ListRequest", "PageRequest", "Request", "listing", "named", "with_body", "with_parsed_body"]
+__all__ = ["Request", "list_request", "listing", "named", "with_body", "with_parsed_body"]
 
 T = TypeVar("T")
 Answer = dict[str, Any]
@@ -61,11 +63,11 @@ class Request:
 
     def query_value(self, name: str) -> str:
         """A query parameter by its camelCase or snake_case name ("" when absent)."""
-        return self.query.get(name) or self.query.get(wire.snake_name(name)) or ""
+        return self.query.get(name) or self.query.get(snake_name(name)) or ""
 
     def query_values(self, name: str) -> list[str]:
         """Every value of a repeated query parameter, by either spelling of its name."""
-        return self.query_lists.get(name) or self.query_lists.get(wire.snake_name(name)) or []
+        return self.query_lists.get(name) or self.query_lists.get(snake_name(name)) or []
 
     def query_int(self, name: str) -> int | None:
         value = self.query_value(name)
@@ -91,39 +93,21 @@ class Request:
     def message(self, message: wire.Message) -> dict[str, Any]:
         """The body read as `message` by the proto3 JSON reading layer (canonical JSON); errors
         name it in snake_case as Vertex does (`tuning_job`)."""
-        where = wire.snake_name(message.name.rsplit(".", 1)[-1]).lstrip("_")
+        where = snake_name(message.name.rsplit(".", 1)[-1]).lstrip("_")
         return wire.read(self.json(), message, where)
 
 
-@dataclass(frozen=True)
-class PageRequest:
-    """The page a list asks for: at most `size` resources (None: the method's default), after
-    the one `token` names (empty: from the start)."""
-
-    size: int | None = None
-    token: str = ""
-
-
-@dataclass(frozen=True)
-class ListRequest:
-    """A list call's arguments: the collection's parent, its filter, order and page."""
-
-    parent: str
-    filter: str = ""
-    page: PageRequest = PageRequest()
-    order_by: str = ""
-
-    @classmethod
-    def read(cls, parent: str, request: Request) -> ListRequest:
-        size = request.query_int("pageSize")
-        if size is not None and size < 0:
-            raise InvalidRequest(f"page_size must not be negative; got {size}.")
-        return cls(
-            parent=parent,
-            filter=request.query_value("filter"),
-            page=PageRequest(size, request.query_value("pageToken")),
-            order_by=request.query_value("orderBy"),
-        )
+def list_request(parent: str, request: Request) -> ListRequest:
+    """A list call's arguments read from the query: filter, order and the page asked for."""
+    size = request.query_int("pageSize")
+    if size is not None and size < 0:
+        raise InvalidRequest(f"page_size must not be negative; got {size}.")
+    return ListRequest(
+        parent=parent,
+        filter=request.query_value("filter"),
+        page=PageRequest(size, request.query_value("pageToken")),
+        order_by=request.query_value("orderBy"),
+    )
 
 
 # --- operations as route handlers ------------------------------------------------------------
@@ -143,7 +127,7 @@ def named(operation: Callable[[str], Answer], body: wire.Message | None = None) 
 
 def listing(operation: Callable[[ListRequest], Answer]) -> VertexHandler:
     """A handler calling `operation(ListRequest)` for the collection under the path's name."""
-    return lambda request, params: operation(ListRequest.read(params["name"], request))
+    return lambda request, params: operation(list_request(params["name"], request))
 
 
 def with_body(operation: Callable[[str, dict[str, Any]], Answer], message: wire.Message) -> VertexHandler:

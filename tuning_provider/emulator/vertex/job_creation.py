@@ -17,11 +17,11 @@ from typing import IO, Any, Literal
 from tuning_provider import catalog
 from tuning_provider.dataset import DatasetKind, DatasetReport
 from tuning_provider.dataset import validate_dataset as validate_dataset_file
-from tuning_provider.emulator import responder
-from tuning_provider.emulator.datasets import DatasetRequests
 from tuning_provider.emulator.formats import GCS_URI, rfc3339
 from tuning_provider.emulator.gcs import GcsStore
-from tuning_provider.emulator.store import Store
+from tuning_provider.emulator.vertex import responder
+from tuning_provider.emulator.vertex.datasets import DatasetRequests
+from tuning_provider.emulator.vertex.store import Store
 from tuning_provider.errors import ApiError, InvalidRequest, NotFound, TuningError
 
 __all__ = [

@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 
 from tuning_provider.catalog import CHARS_PER_TOKEN
-from tuning_provider.emulator.tuning_jobs import BATCH_SIZE, JobRecord
+from tuning_provider.emulator.vertex.tuning_jobs import BATCH_SIZE, StoredJob
 
 __all__ = ["EVAL_SERIES", "TRAIN_SERIES", "Point", "points", "series_names"]
 
@@ -63,12 +63,12 @@ class _Curve:
         return random.Random(f"{self.seed}:{salt}:{step}").gauss(0.0, 1.0)
 
 
-def series_names(record: JobRecord) -> tuple[str, ...]:
+def series_names(record: StoredJob) -> tuple[str, ...]:
     """The series the job writes: eval ones only when it has a validation set."""
     return TRAIN_SERIES + (EVAL_SERIES if record.plan.get("validationAnswers") else ())
 
 
-def points(record: JobRecord, series: str, now: float) -> list[Point]:
+def points(record: StoredJob, series: str, now: float) -> list[Point]:
     """The points of `series` the job has written by `now`, in step order."""
     total = record.total_steps
     done = record.timeline.steps_done(now, total)
@@ -86,7 +86,7 @@ def points(record: JobRecord, series: str, now: float) -> list[Point]:
     ]
 
 
-def _curve(record: JobRecord) -> _Curve:
+def _curve(record: StoredJob) -> _Curve:
     digest = hashlib.sha256()
     for example in record.examples:
         digest.update(example.prompt.encode())
@@ -107,7 +107,7 @@ def _curve(record: JobRecord) -> _Curve:
     )
 
 
-def _value(record: JobRecord, curve: _Curve, series: str, step: int, total: int) -> float:
+def _value(record: StoredJob, curve: _Curve, series: str, step: int, total: int) -> float:
     learnt = curve.progress(step, total)
     loss = curve.floor_loss + (curve.start_loss - curve.floor_loss) * (1.0 - learnt)
     accuracy = curve.start_accuracy + (curve.end_accuracy - curve.start_accuracy) * learnt
@@ -126,7 +126,7 @@ def _value(record: JobRecord, curve: _Curve, series: str, step: int, total: int)
     return float(sum(_tokens(answer) for answer in answers))
 
 
-def _batch_tokens(record: JobRecord, step: int) -> int:
+def _batch_tokens(record: StoredJob, step: int) -> int:
     """Answer tokens of the examples in training step `step` (1-based), batch by batch
     through the training file, epoch after epoch."""
     examples = record.examples
