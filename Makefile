@@ -7,7 +7,7 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup lock up down preview refresh outputs test test-fast lint sdk bench bench-engine emulator
+.PHONY: setup lock up down preview refresh outputs test test-fast lint sdk bench bench-engine bench-setup emulator
 
 setup:
 	@bash scripts/setup.sh
@@ -67,3 +67,8 @@ bench: setup
 # resources, a sweep), preview cost, completion latency, the validate process (~5 minutes).
 bench-engine: setup
 	@$(PY) bench/bench_engine.py
+
+# Issue 29's setup figures from fresh clones of HEAD: `make setup` twice, `make up` (needs port
+# 8765 free); ARGS=--test adds `make test` (several minutes).
+bench-setup:
+	@bash bench/bench_setup.sh $(ARGS)
