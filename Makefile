@@ -7,10 +7,15 @@ STACK := local
 # The platform's guardrails (docs/policy.md), on every preview and up.
 POLICY := --policy-pack policy
 
-.PHONY: setup up down preview refresh outputs test test-fast lint sdk sdks bench bench-engine emulator
+.PHONY: setup lock up down preview refresh outputs test test-fast lint sdk sdks bench bench-engine bench-setup emulator
 
 setup:
 	@bash scripts/setup.sh
+
+# Compile the requirement inputs (*.in) into the hashed locks (*.txt) setup and CI install, after
+# editing an input; commit both (docs/development.md, "Adding a dependency").
+lock:
+	@bash scripts/lock.sh
 
 emulator: setup
 	@bash scripts/emulator.sh start
@@ -70,3 +75,8 @@ bench: setup
 # resources, a sweep), preview cost, completion latency, the validate process (~5 minutes).
 bench-engine: setup
 	@$(PY) bench/bench_engine.py
+
+# Issue 29's setup figures from fresh clones of HEAD: `make setup` twice, `make up` (needs port
+# 8765 free); ARGS=--test adds `make test` (several minutes).
+bench-setup:
+	@bash bench/bench_setup.sh $(ARGS)

@@ -1,38 +1,21 @@
 #!/usr/bin/env bash
-# Sets the project up on a fresh machine: .venv from the pinned requirements, the policy pack's
-# venv, and a pulumi CLI of the pinned version or newer (the one on PATH, or one built offline
+# Sets the project up on a fresh machine: .venv from the hashed locks, the policy pack's venv,
+# and a pulumi CLI of the pinned version or newer (the one on PATH, or one built offline
 # from the Go module proxy once per machine: scripts/install-pulumi.sh). Idempotent: a second
 # run only checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-python="${PYTHON:-python3.11}"
-command -v "$python" >/dev/null || python=python3
-
-stamp=.venv/.requirements-stamp
-wanted="$(cat requirements.txt requirements-dev.txt requirements-aiplatform.txt constraints.txt | sha256sum | cut -d' ' -f1)"
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "setup: installing Python dependencies into .venv" >&2
-  [ -x .venv/bin/python ] || "$python" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    -r requirements-dev.txt -c constraints.txt
-  # Without its declared dependencies: see requirements-aiplatform.txt for why.
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
-    -r requirements-aiplatform.txt
-  echo "$wanted" > "$stamp"
-fi
+# The program's venv with the development tools, and the policy pack's own (pulumi-policy needs a
+# protobuf the program's cannot share), each from its hashed locks: with uv, or pip where uv
+# cannot be had. google-cloud-aiplatform's lock is installed beside the others without its
+# declared dependencies: requirements-aiplatform.in says why.
+bash scripts/install-venv.sh .venv requirements-dev.txt requirements-aiplatform.txt
+bash scripts/install-venv.sh policy/.venv policy/requirements.txt
 # The project itself, editable and without dependencies: its console scripts in .venv/bin, among
 # them the provider plugin pulumi-resource-vertex-tuning, which the pulumi CLI finds on PATH.
-[ -x .venv/bin/pulumi-resource-vertex-tuning ] || .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-# The policy pack's own virtualenv: pulumi-policy needs a protobuf the program's cannot share.
-policy_stamp=policy/.venv/.requirements-stamp
-policy_wanted="$(sha256sum policy/requirements.txt | cut -d' ' -f1)"
-if [ ! -x policy/.venv/bin/python ] || [ "$(cat "$policy_stamp" 2>/dev/null)" != "$policy_wanted" ]; then
-  echo "setup: installing the policy pack's dependencies into policy/.venv" >&2
-  [ -x policy/.venv/bin/python ] || "$python" -m venv policy/.venv
-  policy/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
-  echo "$policy_wanted" > "$policy_stamp"
-fi
+# (A sync of a changed lock removes it, so this runs again then.)
+[ -x .venv/bin/pulumi-resource-vertex-tuning ] || bash scripts/install-venv.sh --editable .venv .
 bin="$(bash scripts/install-pulumi.sh)"
 mkdir -p .state/pulumi-backend
 

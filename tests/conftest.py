@@ -28,6 +28,7 @@ GCS bucket folders with datasets in them.
 - `tuning_parent`: "projects/PROJECT/locations/LOCATION".
 - `offline_pulumi_env(folder)`: the environment for the plain pulumi CLI with its state
   backend and home in `folder` and this repository importable (for tests that run it).
+- `uv`: the path of uv at the locked version, as setup uses it (scripts/install-uv.sh).
 
 `--clock-at YYYY-MM-DD` moves the wall clock of the test processes to that day (time-machine):
 what fails then has a date on it (docs/development.md).
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -165,6 +167,16 @@ def offline_pulumi_env(folder: Path) -> dict[str, str]:
         # The provider's machine cache (dataset verdicts, lines shown) of this test only.
         "PULUMI_VERTEX_TUNING_CACHE": str(folder / "cache"),
     }
+
+
+@pytest.fixture(scope="session")
+def uv() -> Path:
+    """uv of the version requirements-uv.txt locks, from the per-user cache where
+    scripts/install-uv.sh keeps it (installing it there the first time on a machine)."""
+    found = subprocess.run(["bash", str(REPOSITORY / "scripts" / "install-uv.sh")], capture_output=True, text=True,
+                           timeout=600)
+    assert found.returncode == 0, f"scripts/install-uv.sh failed:\n{found.stderr}"
+    return Path(found.stdout.strip())
 
 
 class ManualClock:

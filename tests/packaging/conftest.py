@@ -1,5 +1,7 @@
 """The distribution as a user gets it: a wheel built from a copy of the sources, installed into
-a fresh virtualenv outside the repository (with the tested versions, constraints.txt).
+a fresh virtualenv outside the repository with its dependencies at the tested versions (the
+program's lock, requirements.txt, as constraints). Built and installed with uv, as setup does
+(the `uv` fixture), which takes seconds where pip took a minute.
 
 - `wheel`: the built pulumi_vertex_tuning-*.whl.
 - `installed`: an Installed venv (its python, bin folder, site-packages) holding that wheel.
@@ -42,7 +44,7 @@ def _run(*command: str | Path, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(uv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
     source = tmp_path_factory.mktemp("source")
     for name in SOURCES:
@@ -52,17 +54,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copyfile(origin, source / name)
     out = tmp_path_factory.mktemp("dist")
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", out, source,
-         cwd=source)
+    _run(uv, "build", "--quiet", "--wheel", "--out-dir", out, source, cwd=source)
     (built,) = out.glob("pulumi_vertex_tuning-*.whl")
     return built
 
 
 @pytest.fixture(scope="session")
-def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(uv: Path, wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     home = tmp_path_factory.mktemp("user")
     venv = Installed(home / "venv")
-    _run(sys.executable, "-m", "venv", venv.venv, cwd=home)
-    _run(venv.python, "-m", "pip", "install", "--disable-pip-version-check", "-q", wheel,
-         "-c", ROOT / "constraints.txt", cwd=home)
+    _run(uv, "venv", "--quiet", "--python", sys.executable, "--no-python-downloads", venv.venv, cwd=home)
+    # pip too, as `python -m venv` gives a user: Pulumi's Python language host lists the
+    # program's packages with `python -m pip list` (examples/own_program runs in this venv).
+    _run(uv, "pip", "install", "--quiet", "--python", venv.python, wheel, "pip", "-c", ROOT / "requirements.txt",
+         cwd=home)
     return venv

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "pulumi.yml"
-PACK_VENV = "python -m venv policy/.venv && policy/.venv/bin/pip install -r policy/requirements.txt"
+PACK_VENV = "bash scripts/install-venv.sh policy/.venv policy/requirements.txt"
 
 
 def pulumi_steps() -> list[tuple[str, list[dict[str, Any]], dict[str, Any]]]:
