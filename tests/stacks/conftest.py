@@ -1,0 +1,83 @@
+"""The dev and prod stacks built under the mock engine (tests/stacks/gcp_mocks.py), once a
+session: each as shipped (gemini-3.5-flash, which cannot take a customer-managed key for
+tuning: the key and the encrypted bucket exist, the job runs without the key), and with the last
+model that could (gemini-2.5-flash), on a day it could still be tuned, handed to the program as
+its clock: the job then uses the key, and the Vertex AI agent is granted it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.stacks.gcp_mocks import Deployment, deploy, stack_file_config, with_cmek_model, with_datasets
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_runtime() -> Iterator[None]:
+    """Leave the Pulumi runtime as it was found: no mocks, no config, no root stack."""
+    yield
+    pulumi.runtime.set_all_config({})
+    pulumi.runtime.reset_options()
+
+
+@pytest.fixture(scope="session")
+def dev_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return with_datasets(stack_file_config("dev"), tmp_path_factory.mktemp("dev"))
+
+
+@pytest.fixture(scope="session")
+def prod_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return with_datasets(stack_file_config("prod"), tmp_path_factory.mktemp("prod"))
+
+
+@pytest.fixture(scope="session")
+def dev_cmek_config(dev_config: dict[str, Any]) -> dict[str, Any]:
+    return with_cmek_model(dev_config)
+
+
+@pytest.fixture(scope="session")
+def prod_cmek_config(prod_config: dict[str, Any]) -> dict[str, Any]:
+    return with_cmek_model(prod_config)
+
+
+@pytest.fixture(scope="session")
+def dev(dev_config: dict[str, Any]) -> Deployment:
+    return deploy(dev_config, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod(prod_config: dict[str, Any]) -> Deployment:
+    return deploy(prod_config, "prod")
+
+
+@pytest.fixture(scope="session")
+def dev_cmek(dev_cmek_config: dict[str, Any]) -> Deployment:
+    return deploy(dev_cmek_config, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_cmek(prod_cmek_config: dict[str, Any]) -> Deployment:
+    return deploy(prod_cmek_config, "prod")
+
+
+@pytest.fixture(params=["dev", "prod", "dev_cmek", "prod_cmek"])
+def cloud(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack, as shipped and with a base model that takes the key."""
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
+@pytest.fixture(params=["dev_cmek", "prod_cmek"])
+def keyed(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack with a base model that can take a customer-managed key: the job uses it."""
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
+@pytest.fixture(params=["dev", "prod"])
+def keyless(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """Each stack as shipped: its base model cannot take a key, so the job runs without one."""
+    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+
+
