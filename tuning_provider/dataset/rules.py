@@ -9,6 +9,7 @@ against the per-example limit is judged by the scan (it knows the limit it was h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,18 +86,12 @@ def check_example(example: Any) -> Verdict:
     problem, characters, multimodal = _check_contents(contents)
     if problem:
         return Verdict(problem)
-    instruction = example.get("systemInstruction")
-    if instruction is not None:
-        problem, instruction_characters = _check_system_instruction(instruction)
-        if problem:
-            return Verdict(problem)
-        characters += instruction_characters
-    tools = example.get("tools")
-    if tools is not None:
-        problem, tools_characters = _check_tools(tools)
-        if problem:
-            return Verdict(problem)
-        characters += tools_characters
+    for key, check in _OPTIONAL_PARTS:
+        if (value := example.get(key)) is not None:
+            problem, part_characters = check(value)
+            if problem:
+                return Verdict(problem)
+            characters += part_characters
     return Verdict(None, characters, multimodal)
 
 
@@ -261,6 +256,13 @@ def _check_tools(tools: Any) -> tuple[str | None, int]:
                 '{"functionDeclarations": [...]}: fix it.'
             ), 0
     return None, len(msgspec.json.encode(tools))
+
+
+# The keys an example may hold beside "contents", each checked by its rule and counted, in order.
+_OPTIONAL_PARTS: tuple[tuple[str, Callable[[Any], tuple[str | None, int]]], ...] = (
+    ("systemInstruction", _check_system_instruction),
+    ("tools", _check_tools),
+)
 
 
 def _role_problem(where: str, role: Any) -> str:
