@@ -8,15 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.provider.provider_helpers import (
-    LOCATION,
-    PROJECT,
-    all_jobs,
-    checked,
-    inputs,
-    make_provider,
-    submitted,
-)
+from tests.provider.provider_helpers import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider, submitted
 from tuning_provider import cancellation, vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.emulator.http.app import Request, Response

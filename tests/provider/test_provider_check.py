@@ -9,13 +9,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from tests.conftest import example_line
-from tests.provider.provider_helpers import (
-    LOCATION,
-    checked,
-    inputs,
-    normalised,
-    succeeded_outs,
-)
+from tests.provider.provider_helpers import LOCATION, checked, inputs, normalised, succeeded_outs
 from tuning_provider import engine_log
 from tuning_provider.spec import FINGERPRINT_LABEL
 

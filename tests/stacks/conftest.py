@@ -66,18 +66,21 @@ def prod_cmek(prod_cmek_config: dict[str, Any]) -> Deployment:
 @pytest.fixture(params=["dev", "prod", "dev_cmek", "prod_cmek"])
 def cloud(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
     """Each stack, as shipped and with a base model that takes the key."""
-    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+    return _variant(request)
 
 
 @pytest.fixture(params=["dev_cmek", "prod_cmek"])
 def keyed(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
     """Each stack with a base model that can take a customer-managed key: the job uses it."""
-    return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
+    return _variant(request)
 
 
 @pytest.fixture(params=["dev", "prod"])
 def keyless(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
     """Each stack as shipped: its base model cannot take a key, so the job runs without one."""
+    return _variant(request)
+
+
+def _variant(request: pytest.FixtureRequest) -> tuple[Deployment, dict[str, Any]]:
+    """The deployment a parametrised fixture's param names, and its config."""
     return request.getfixturevalue(request.param), request.getfixturevalue(f"{request.param}_config")
-
-

@@ -11,10 +11,7 @@ import pulumi
 import pytest
 
 from stacks.config import load_config
-from tests.stacks.gcp_mocks import (
-    DAY,
-    deploy,
-)
+from tests.stacks.gcp_mocks import DAY, deploy
 from tuning_provider.errors import ConfigError
 
 # --- bad config -------------------------------------------------------------------------------------

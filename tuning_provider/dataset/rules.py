@@ -188,18 +188,13 @@ def _check_file_data(where: str, data: Any) -> str | None:
         return f'{where} is {_a(data)}, not an object: give it "mimeType" and "fileUri".'
     mime_type = data.get("mimeType")
     if not isinstance(mime_type, str) or not mime_type:
-        return (
-            f"{where}.mimeType is {_described(mime_type)}: give the file's MIME type, such as "
-            '"image/jpeg" or "application/pdf".'
-        )
+        return _no_text(f"{where}.mimeType", mime_type,
+                        'the file\'s MIME type, such as "image/jpeg" or "application/pdf"')
     if mime_type.count("/") != 1 or mime_type.startswith("/") or mime_type.endswith("/"):
         return f"{where}.mimeType '{mime_type}' is not a MIME type such as \"image/png\": fix it."
     uri = data.get("fileUri")
     if not isinstance(uri, str) or not uri:
-        return (
-            f"{where}.fileUri is {_described(uri)}: give the file's Cloud Storage URI, "
-            '"gs://bucket/object".'
-        )
+        return _no_text(f"{where}.fileUri", uri, 'the file\'s Cloud Storage URI, "gs://bucket/object"')
     if gcs_object(uri) is None:
         return (
             f"{where}.fileUri '{_clip(uri)}' is not a gs://bucket/object URI: tuning reads "
@@ -291,6 +286,11 @@ def _a(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def _no_text(where: str, value: Any, wanted: str) -> str:
+    """The problem of a key that must hold a non-empty string and does not."""
+    return f"{where} is {_described(value)}: give {wanted}."
 
 
 def _described(value: Any) -> str:
