@@ -43,24 +43,21 @@ def prod_cmek_config(prod_config: dict[str, Any]) -> dict[str, Any]:
     return with_cmek_model(prod_config)
 
 
-@pytest.fixture(scope="session")
-def dev(dev_config: dict[str, Any]) -> Deployment:
-    return deploy(dev_config, "dev")
+def _deployed(variant: str, stack: str) -> Any:
+    """A session fixture named `variant`: the stack program of `stack` run with the config of the
+    fixture `{variant}_config`."""
+
+    @pytest.fixture(scope="session", name=variant)
+    def deployed(request: pytest.FixtureRequest) -> Deployment:
+        return deploy(request.getfixturevalue(f"{variant}_config"), stack)
+
+    return deployed
 
 
-@pytest.fixture(scope="session")
-def prod(prod_config: dict[str, Any]) -> Deployment:
-    return deploy(prod_config, "prod")
-
-
-@pytest.fixture(scope="session")
-def dev_cmek(dev_cmek_config: dict[str, Any]) -> Deployment:
-    return deploy(dev_cmek_config, "dev")
-
-
-@pytest.fixture(scope="session")
-def prod_cmek(prod_cmek_config: dict[str, Any]) -> Deployment:
-    return deploy(prod_cmek_config, "prod")
+dev = _deployed("dev", "dev")
+prod = _deployed("prod", "prod")
+dev_cmek = _deployed("dev_cmek", "dev")
+prod_cmek = _deployed("prod_cmek", "prod")
 
 
 @pytest.fixture(params=["dev", "prod", "dev_cmek", "prod_cmek"])
