@@ -13,7 +13,8 @@ loss, the serving checkpoint), which reads its metrics: up to five calls a job, 
 METRIC_READERS at a time for a list (`--limit` bounds them, `--no-metrics` skips them).
 Exit codes: 0 done (a job found cancelling or cancelled already, and a model found gone
 already, are done: each says so); 1 nothing to cancel (the job had ended otherwise) or the wait
-ended otherwise than CANCELLED or gave up (its timeout, or an outage past its tolerance); 2 usage;
+ended otherwise than CANCELLED or gave up (its timeout, or an outage past its tolerance), or no
+model to delete (none, or one a stack holds: see `lifecycle`'s holder aliases); 2 usage;
 3 API error (not found, permission denied, quota, Vertex silent before it acknowledged a cancel).
 """
 
@@ -54,6 +55,7 @@ from tuning_provider.vertex import (
     outage_tolerant,
     read_metric_series,
     request_cancel,
+    tuned_model_holders,
     wait_for_tuning_job,
 )
 
@@ -279,6 +281,14 @@ def delete_model_command(args: argparse.Namespace) -> int:
     if record.state is not JobState.SUCCEEDED or not record.outputs.tuned_model_name:
         print(f"error: tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete",
               file=sys.stderr)
+        return 1
+    holders = tuned_model_holders(conn, record, CLI_RETRY)
+    if holders:
+        # A stack serves it: deleting it here would leave the stack's outputs naming a model gone.
+        print(f"error: the tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} is held by "
+              f"{len(holders)} TuningJob resource(s) of a stack (version aliases {', '.join(holders)}); nothing was "
+              "deleted. Remove it through the stack: take the TuningJob out of its program and `pulumi up`, or "
+              "`pulumi destroy`; the last resource that holds it deletes it", file=sys.stderr)
         return 1
     removal = delete_tuned_model(conn, record, CLI_RETRY)
     for removed in removal.removed:
