@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from google.genai import types
 
 from tuning_provider.cli import main
 
@@ -42,3 +43,18 @@ def cli(emu, capsys, manual_clock):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def client(emu, make_genai_client):
+    """google-genai against the emulator: how a test starts jobs for the command line to see."""
+    return make_genai_client(emu)
+
+
+@pytest.fixture
+def train_uri(write_dataset) -> str:
+    return write_dataset()
+
+
+def job_id(job: types.TuningJob) -> str:
+    return job.name.rsplit("/", 1)[-1]

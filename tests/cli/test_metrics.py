@@ -80,6 +80,27 @@ def test_delete_model_removes_the_tuned_model_and_its_endpoints(cli, emu, finish
     assert vertex.serving_problem(conn, vertex.get_tuning_job(conn, finished_job)) is not None
 
 
+def test_delete_model_refuses_a_model_a_stack_holds_until_the_stack_lets_it_go(cli, emu, finished_job):
+    # A TuningJob serving the model marks it with a version alias of its own (lifecycle's holder alias).
+    conn = vertex.connect(PROJECT, LOCATION, emu.url)
+    job = vertex.get_tuning_job(conn, finished_job)
+    alias = f"{vertex.HOLDER_ALIAS_PREFIX}0123456789abcdef0123"
+    vertex.hold_tuned_model(conn, job, alias)
+
+    code, out, err = cli("jobs", "delete-model", finished_job)
+
+    assert (code, out) == (1, "")
+    assert err == (f"error: the tuned model {job.outputs.tuned_model_name} of tuning job {finished_job} is held by 1 "
+                   f"TuningJob resource(s) of a stack (version aliases {alias}); nothing was deleted. Remove it "
+                   "through the stack: take the TuningJob out of its program and `pulumi up`, or `pulumi destroy`; "
+                   "the last resource that holds it deletes it\n")
+    assert vertex.serving_problem(conn, job) is None  # it still serves
+    # The stack's delete releases it (and, the last holder, deletes it; here the command does).
+    assert vertex.release_tuned_model(conn, job, alias) == []
+    code, out, _ = cli("jobs", "delete-model", finished_job)
+    assert code == 0 and out.splitlines()[-1] == f"deleted tuned model {job.outputs.tuned_model_name}"
+
+
 def test_delete_model_of_a_model_already_gone_says_so_and_claims_no_deletion(cli, emu, finished_job):
     assert cli("jobs", "delete-model", finished_job)[0] == 0
 

@@ -13,7 +13,9 @@ loss, the serving checkpoint), which reads its metrics: up to five calls a job, 
 METRIC_READERS at a time for a list (`--limit` bounds them, `--no-metrics` skips them).
 Exit codes: 0 done (a job found cancelling or cancelled already, and a model found gone
 already, are done: each says so); 1 nothing to cancel (the job had ended otherwise) or the wait
-ended otherwise than CANCELLED; 2 usage; 3 API error (not found, permission denied, quota).
+ended otherwise than CANCELLED or gave up (its timeout, or an outage past its tolerance), or no
+model to delete (none, or one a stack holds: see `lifecycle`'s holder aliases); 2 usage;
+3 API error (not found, permission denied, quota, Vertex silent before it acknowledged a cancel).
 """
 
 from __future__ import annotations
@@ -41,19 +43,20 @@ from tuning_provider.cli.connection import (
 )
 from tuning_provider.cli.metrics import metrics_json, metrics_table, plot_metrics
 from tuning_provider.cli.numbers import number
-from tuning_provider.errors import ApiError, WaitTimeout
+from tuning_provider.errors import ApiError, ApiOutage, WaitTimeout
 from tuning_provider.names import TuningJobName, resource_id
 from tuning_provider.records import JobRecord, JobState
 from tuning_provider.times import parse_rfc3339
 from tuning_provider.vertex import (
     Connection,
-    cancel_and_wait,
     delete_tuned_model,
     get_tuning_job,
     list_tuning_jobs,
     outage_tolerant,
     read_metric_series,
     request_cancel,
+    tuned_model_holders,
+    wait_for_tuning_job,
 )
 
 __all__ = [
@@ -226,20 +229,35 @@ def cancel_command(args: argparse.Namespace) -> int:
         if record.state is not JobState.CANCELLING:
             print(f"cancel requested for tuning job {job_id} (was {record.state})")
         return 0
+    return _cancel_and_wait(args, conn, record)
+
+
+def _cancel_and_wait(args: argparse.Namespace, conn: Connection, record: JobRecord) -> int:
+    """`cancel --wait` of a live job: the cancel, said as soon as Vertex acknowledged it, then the
+    wait until the job has stopped. The job was found: from here on an API that stops answering
+    is ridden out for up to --api-outage-tolerance; a longer outage ends the command as the
+    wait's timeout does, saying whether the cancel was acknowledged."""
+    job_id = resource_id(record.name)
     progress = Progress(sys.stderr)
-    # The job was found: a blip from here on is ridden out rather than ending the wait.
     retry = outage_tolerant(args.api_outage_tolerance, progress.report, base=CLI_RETRY)
     try:
-        final = cancel_and_wait(conn, record, timeout=args.timeout, poll_interval=args.poll_interval,
-                                retry=retry, on_progress=progress.report, sleep=progress.sleep)
-    except WaitTimeout as exc:
-        print(f"error: {exc}; check again with `jobs get {job_id}`", file=sys.stderr)
+        after = request_cancel(conn, record, retry)
+    except ApiOutage as exc:
+        print(f"error: {exc}; the cancel of tuning job {job_id} was not acknowledged: run this command again once "
+              "Vertex AI answers (it is safe to repeat)", file=sys.stderr)
+        return 3
+    if record.state is not JobState.CANCELLING and (after.live or after.state is JobState.CANCELLED):
+        print(f"cancel requested for tuning job {job_id} (was {record.state})", flush=True)
+    try:
+        final = after if not after.live else wait_for_tuning_job(
+            conn, record.name, timeout=args.timeout, poll_interval=args.poll_interval, retry=retry,
+            on_progress=progress.report, sleep=progress.sleep)
+    except (WaitTimeout, ApiOutage) as exc:
+        print(f"error: {exc}; the cancel was requested: check again with `jobs get {job_id}`", file=sys.stderr)
         return 1
     if final.state is not JobState.CANCELLED:
         print(f"error: tuning job {job_id} ended {final.state} before the cancel took effect", file=sys.stderr)
         return 1
-    if record.state is not JobState.CANCELLING:
-        print(f"cancel requested for tuning job {job_id} (was {record.state})")
     print(f"tuning job {job_id} is CANCELLED")
     return 0
 
@@ -263,6 +281,14 @@ def delete_model_command(args: argparse.Namespace) -> int:
     if record.state is not JobState.SUCCEEDED or not record.outputs.tuned_model_name:
         print(f"error: tuning job {resource_id(name)} is {record.state}: it has no tuned model to delete",
               file=sys.stderr)
+        return 1
+    holders = tuned_model_holders(conn, record, CLI_RETRY)
+    if holders:
+        # A stack serves it: deleting it here would leave the stack's outputs naming a model gone.
+        print(f"error: the tuned model {record.outputs.tuned_model_name} of tuning job {resource_id(name)} is held by "
+              f"{len(holders)} TuningJob resource(s) of a stack (version aliases {', '.join(holders)}); nothing was "
+              "deleted. Remove it through the stack: take the TuningJob out of its program and `pulumi up`, or "
+              "`pulumi destroy`; the last resource that holds it deletes it", file=sys.stderr)
         return 1
     removal = delete_tuned_model(conn, record, CLI_RETRY)
     for removed in removal.removed:

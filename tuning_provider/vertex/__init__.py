@@ -55,6 +55,7 @@ from tuning_provider.vertex.models import (
     release_tuned_model,
     serving_problem,
     tuned_model_base,
+    tuned_model_holders,
 )
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "serving_problem",
     "submit_or_adopt",
     "tuned_model_base",
+    "tuned_model_holders",
     "vertex_dataset_problem",
     "wait_for_tuning_job",
 ]

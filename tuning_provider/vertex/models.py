@@ -39,6 +39,7 @@ __all__ = [
     "release_tuned_model",
     "serving_problem",
     "tuned_model_base",
+    "tuned_model_holders",
 ]
 
 # The label Vertex puts on a tuned model naming its Google base model (google-genai reads it
@@ -325,3 +326,16 @@ def release_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: Ret
     except NotFound:
         return []
     return [a for a in aliases if a.startswith(HOLDER_ALIAS_PREFIX) and a != alias]
+
+
+def tuned_model_holders(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
+    """The holder aliases (HOLDER_ALIAS_PREFIX) on the model version the job produced: one for
+    each TuningJob resource that serves it from a stack; [] when none does or the version is gone."""
+    version = _held_version(job)
+    if version is None:
+        return []
+    try:
+        found = call(f"reading tuned model {version}", functools.partial(rest, conn, "get", version), retry)
+    except NotFound:
+        return []
+    return [a for a in found.get("versionAliases", []) if a.startswith(HOLDER_ALIAS_PREFIX)]
