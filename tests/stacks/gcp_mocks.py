@@ -19,6 +19,7 @@ import pulumi
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 import stacks
+import stacks.job
 from stacks.config_file import read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +44,8 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"
 IAM_TYPES = {KEY_MEMBER, BUCKET_MEMBER, ACCOUNT_MEMBER, PROJECT_MEMBER}
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
-JOB_OUTPUTS = {"tuningJobName", "tuningJobState", "tunedModelName", "tunedModelEndpoint", "checkpoints", "experiment",
-               "metrics", "servingCheckpoint", "estimatedTrainingTokens", "estimatedCostUsd", "tuningStateDetail",
-               "completedEpochCount", "billableTokens"}
+# What a one-job stack exports: stacks/job.py's outputs (named by the spec), and a cloud stack's own.
+JOB_OUTPUTS = set(stacks.job.JOB_OUTPUTS)
 CLOUD_OUTPUTS = JOB_OUTPUTS | {"bucket", "trainingDatasetUri", "validationDatasetUri", "kmsKeyName", "serviceAccount"}
 
 EVERY_STACK_CREATES = {
