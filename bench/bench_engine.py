@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -251,7 +252,7 @@ def _grid(trials: int) -> dict[str, list[Any]]:
     return {"epoch_count": list(range(1, trials + 1))}
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=8, help="jobs in the many-jobs runs (default 8)")
     parser.add_argument("--job-seconds", type=float, default=20.0, help="how long each emulator job runs")
@@ -260,9 +261,127 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=10.0, help="poll_interval_seconds of the jobs (default 10)")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["separate", "without-hook", "sweep", "latency", "validate"])
-    args = parser.parse_args()
-    up = ["up", "--yes", "--skip-preview", *(["--parallel", str(args.parallel)] if args.parallel else [])]
+    return parser.parse_args()
 
+
+@dataclass
+class _Bench:
+    """One run of the benchmark: the emulator's endpoint, the projects made in `root`, and the
+    figures gathered on the way (each scenario a method, in the order they are printed)."""
+
+    args: argparse.Namespace
+    root: Path
+    watch: Watch
+    config: dict[str, str]  # every project's stack config: the emulator's endpoint
+    latencies: list[float] = field(default_factory=list)
+    read_gaps: list[float] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+
+    @property
+    def up(self) -> list[str]:
+        parallel = ["--parallel", str(self.args.parallel)] if self.args.parallel else []
+        return ["up", "--yes", "--skip-preview", *parallel]
+
+    def program(self, template: str, **values: Any) -> str:
+        return template.format(project=PROJECT, location=LOCATION, bucket=BUCKET, poll=self.args.poll, **values)
+
+    def timed_up(self, name: str, program: str, env: dict[str, str] | None = None) -> tuple[Measured, Project]:
+        self.watch.reset()
+        project = Project(self.root, name, program, self.config)
+        measured = project.pulumi(*self.up, env=env)
+        for job, (noticed, ended) in self.watch.noticed.items():
+            self.latencies.append(noticed - ended)
+            # The mean time between two reads of the job while the provider waited for it.
+            reads = self.watch.reads.get(job, 0)
+            if reads > 1:
+                self.read_gaps.append((noticed - self.watch.created.get(job, noticed)) / (reads - 1))
+        return measured, project
+
+    @staticmethod
+    def show_up(label: str, measured: Measured, one: Measured | None = None) -> None:
+        ratio = f"{measured.wall / one.wall:>7.2f}x" if one else " " * 8
+        print(f"{label:<52}{measured.wall:>8.1f} s{ratio}   (CPU {measured.cpu:.1f} s)", flush=True)
+
+    def ups(self) -> Project:
+        """The `pulumi up` figures; returns the one-job project, for the previews."""
+        args, skip = self.args, self.args.skip
+        # Each scenario's resources have names of their own: equal names would adopt the jobs
+        # of an earlier scenario by their fingerprint label, and run none.
+        one, one_project = self.timed_up("one", self.program(_JOB_PROGRAM, jobs=1, prefix="one"))
+        self.show_up("up, 1 job", one)
+        if "separate" not in skip:
+            many, _ = self.timed_up("separate", self.program(_JOB_PROGRAM, jobs=args.jobs, prefix="wide"))
+            self.show_up(f"up, {args.jobs} separate TuningJobs (wide pool for long calls)", many, one)
+            self.verdicts.append(_verdict(f"up, {args.jobs} jobs / 1 job", many.wall / one.wall, "wall", UP_TARGET,
+                                          at_most=True))
+        if "without-hook" not in skip:
+            narrow, _ = self.timed_up("separate-narrow", self.program(_JOB_PROGRAM, jobs=args.jobs, prefix="narrow"),
+                                      env={WORKERS_ENV: "0"})
+            self.show_up(f"up, {args.jobs} separate TuningJobs (Pulumi 4 workers)", narrow, one)
+        if "sweep" not in skip:
+            try:
+                sweep, _ = self.timed_up("sweep", self.program(_SWEEP_PROGRAM, grid=repr(_grid(args.jobs))))
+                self.show_up(f"up, sweep of {args.jobs} trials", sweep, one)
+            except SystemExit as failed:  # the sweep reads TuningJob's `metrics` output (issue 13)
+                reason = str(failed).strip().splitlines()
+                print(f"up, sweep of {args.jobs} trials: failed: {[r for r in reason if 'Error' in r][:1]}",
+                      flush=True)
+        # Jobs whose ends fall anywhere between two reads: the latency users see on average.
+        if "latency" not in skip:
+            self.latencies.clear()
+            self.read_gaps.clear()
+            self.watch.spread = args.poll
+            spread, _ = self.timed_up("latency", self.program(_JOB_PROGRAM, jobs=args.jobs, prefix="latency"))
+            self.watch.spread = 0.0
+            self.show_up(f"up, {args.jobs} jobs of {args.job_seconds:g}-{args.job_seconds + args.poll:g} s", spread)
+        return one_project
+
+    def previews(self, one_project: Project) -> None:
+        """A deployed TuningJob's preview against a bare dynamic resource's."""
+        bare = Project(self.root, "bare", _BARE_PROGRAM, self.config, files={"bare_provider.py": _BARE_PROVIDER})
+        bare.pulumi(*self.up)
+        # Taken in turns, so that other work on the machine weighs on both alike.
+        previews = [(bare.pulumi("preview"), one_project.pulumi("preview")) for _ in range(self.args.repeat)]
+        bare_preview = _best([bare_run for bare_run, _ in previews])
+        job_preview = _best([job_run for _, job_run in previews])
+        print(f"{'preview, deployed bare dynamic resource':<52}{bare_preview.wall:>8.2f} s"
+              f"{'':8}   (CPU {bare_preview.cpu:.2f} s)", flush=True)
+        print(f"{'preview, deployed TuningJob':<52}{job_preview.wall:>8.2f} s"
+              f"{job_preview.wall / bare_preview.wall:>7.2f}x   (CPU {job_preview.cpu:.2f} s, "
+              f"{job_preview.cpu / bare_preview.cpu:.2f}x)", flush=True)
+        self.verdicts.insert(0, _verdict(
+            "preview, TuningJob / bare dynamic resource", job_preview.cpu / bare_preview.cpu, "CPU", PREVIEW_TARGET,
+            at_most=True, other=f"(wall {job_preview.wall / bare_preview.wall:.2f}x)"))
+
+    def reads(self) -> None:
+        """How soon the provider noticed a job's end, and how often it read the job."""
+        if self.latencies:
+            print(f"{'completion noticed after endTime, mean':<52}{statistics.mean(self.latencies):>8.1f} s"
+                  f"   (max {max(self.latencies):.1f} s, {len(self.latencies)} jobs)", flush=True)
+        if self.read_gaps:
+            print(f"{'seconds between two reads of a job, mean':<52}{statistics.mean(self.read_gaps):>8.1f} s"
+                  f"   (min {min(self.read_gaps):.1f} s)", flush=True)
+
+    def validate(self) -> None:
+        """The validate process against a msgspec decode of every line."""
+        if not BIG_FILE.exists():
+            print(f"validate: {BIG_FILE.name} missing; run bench/bench_dataset.py once to generate it")
+            return
+        print("processes: validate --json vs msgspec decode of every line (reference)", flush=True)
+        reference, validate = compare_processes(BIG_FILE, self.args.repeat, _ENV)
+        self.verdicts.append(_verdict(
+            "validate process speed / msgspec reference", reference.wall / validate.wall, "wall",
+            VALIDATE_TARGET, at_most=False, other=f"(CPU {reference.cpu / validate.cpu:.2f}x)"))
+
+    def conclude(self) -> None:
+        print("targets (issues 23 and 29): previews judged on CPU time (user+sys of the whole process "
+              "tree, best of runs), up and validate on wall time", flush=True)
+        for line in self.verdicts:
+            print(line, flush=True)
+
+
+def main() -> None:
+    args = _arguments()
     # Bytecode as a user's Python leaves it: written once, reused by every later process.
     compileall.compile_dir(REPO / "tuning_provider", quiet=1)
     compileall.compile_dir(REPO / "stacks", quiet=1)
@@ -273,104 +392,20 @@ def main() -> None:
     shutil.copyfile(VALIDATION, gcs / BUCKET / "validation.jsonl")
     watch = Watch(args.job_seconds)
     emulator = Emulator(root / "emulator", gcs, job_duration=watch.job_duration, on_answer=watch.observe).start()
-    config = {"tuning:apiEndpoint": emulator.url}
-    fill = {"project": PROJECT, "location": LOCATION, "bucket": BUCKET, "poll": args.poll}
-    latencies: list[float] = []
-    read_gaps: list[float] = []
-    verdicts: list[str] = []
-
-    def timed_up(name: str, program: str, env: dict[str, str] | None = None) -> tuple[Measured, Project]:
-        watch.reset()
-        project = Project(root, name, program, config)
-        measured = project.pulumi(*up, env=env)
-        for job, (noticed, ended) in watch.noticed.items():
-            latencies.append(noticed - ended)
-            # The mean time between two reads of the job while the provider waited for it.
-            reads = watch.reads.get(job, 0)
-            if reads > 1:
-                read_gaps.append((noticed - watch.created.get(job, noticed)) / (reads - 1))
-        return measured, project
-
-    def show_up(label: str, measured: Measured, one: Measured | None = None) -> None:
-        ratio = f"{measured.wall / one.wall:>7.2f}x" if one else " " * 8
-        print(f"{label:<52}{measured.wall:>8.1f} s{ratio}   (CPU {measured.cpu:.1f} s)", flush=True)
-
+    bench = _Bench(args, root, watch, {"tuning:apiEndpoint": emulator.url})
     try:
         print(f"emulator jobs of {args.job_seconds:g} s; poll_interval_seconds {args.poll:g}; "
               f"pulumi up --parallel {args.parallel or 'default (4 per CPU: ' + str(4 * (os.cpu_count() or 1)) + ')'}; "
               "bytecode caches on, as for a user", flush=True)
-        # Each scenario's resources have names of their own: equal names would adopt the jobs
-        # of an earlier scenario by their fingerprint label, and run none.
-        one, one_project = timed_up("one", _JOB_PROGRAM.format(jobs=1, prefix="one", **fill))
-        show_up("up, 1 job", one)
-        if "separate" not in args.skip:
-            many, _ = timed_up("separate", _JOB_PROGRAM.format(jobs=args.jobs, prefix="wide", **fill))
-            show_up(f"up, {args.jobs} separate TuningJobs (wide pool for long calls)", many, one)
-            verdicts.append(_verdict(f"up, {args.jobs} jobs / 1 job", many.wall / one.wall, "wall", UP_TARGET,
-                                     at_most=True))
-        if "without-hook" not in args.skip:
-            narrow, _ = timed_up("separate-narrow", _JOB_PROGRAM.format(jobs=args.jobs, prefix="narrow", **fill),
-                                 env={WORKERS_ENV: "0"})
-            show_up(f"up, {args.jobs} separate TuningJobs (Pulumi 4 workers)", narrow, one)
-        if "sweep" not in args.skip:
-            grid = _grid(args.jobs)
-            try:
-                sweep, _ = timed_up("sweep", _SWEEP_PROGRAM.format(grid=repr(grid), **fill))
-                show_up(f"up, sweep of {args.jobs} trials", sweep, one)
-            except SystemExit as failed:  # the sweep reads TuningJob's `metrics` output (issue 13)
-                reason = str(failed).strip().splitlines()
-                print(f"up, sweep of {args.jobs} trials: failed: {[r for r in reason if 'Error' in r][:1]}",
-                      flush=True)
-
-        # Jobs whose ends fall anywhere between two reads: the latency users see on average.
-        if "latency" not in args.skip:
-            latencies.clear()
-            read_gaps.clear()
-            watch.spread = args.poll
-            spread, _ = timed_up("latency", _JOB_PROGRAM.format(jobs=args.jobs, prefix="latency", **fill))
-            watch.spread = 0.0
-            show_up(f"up, {args.jobs} jobs of {args.job_seconds:g}-{args.job_seconds + args.poll:g} s", spread)
-
-        bare = Project(root, "bare", _BARE_PROGRAM, config, files={"bare_provider.py": _BARE_PROVIDER})
-        bare.pulumi(*up)
-        # Taken in turns, so that other work on the machine weighs on both alike.
-        previews = [(bare.pulumi("preview"), one_project.pulumi("preview")) for _ in range(args.repeat)]
-        bare_preview = _best([bare_run for bare_run, _ in previews])
-        job_preview = _best([job_run for _, job_run in previews])
-        print(f"{'preview, deployed bare dynamic resource':<52}{bare_preview.wall:>8.2f} s"
-              f"{'':8}   (CPU {bare_preview.cpu:.2f} s)", flush=True)
-        print(f"{'preview, deployed TuningJob':<52}{job_preview.wall:>8.2f} s"
-              f"{job_preview.wall / bare_preview.wall:>7.2f}x   (CPU {job_preview.cpu:.2f} s, "
-              f"{job_preview.cpu / bare_preview.cpu:.2f}x)", flush=True)
-        verdicts.insert(0, _verdict(
-            "preview, TuningJob / bare dynamic resource", job_preview.cpu / bare_preview.cpu, "CPU", PREVIEW_TARGET,
-            at_most=True, other=f"(wall {job_preview.wall / bare_preview.wall:.2f}x)"))
-
-        if latencies:
-            print(f"{'completion noticed after endTime, mean':<52}{statistics.mean(latencies):>8.1f} s"
-                  f"   (max {max(latencies):.1f} s, {len(latencies)} jobs)", flush=True)
-        if read_gaps:
-            print(f"{'seconds between two reads of a job, mean':<52}{statistics.mean(read_gaps):>8.1f} s"
-                  f"   (min {min(read_gaps):.1f} s)", flush=True)
-
+        one_project = bench.ups()
+        bench.previews(one_project)
+        bench.reads()
         if "validate" not in args.skip:
-            if not BIG_FILE.exists():
-                print(f"validate: {BIG_FILE.name} missing; run bench/bench_dataset.py once to generate it")
-            else:
-                print("processes: validate --json vs msgspec decode of every line (reference)", flush=True)
-                reference, validate = compare_processes(BIG_FILE, args.repeat, _ENV)
-                verdicts.append(_verdict(
-                    "validate process speed / msgspec reference", reference.wall / validate.wall, "wall",
-                    VALIDATE_TARGET, at_most=False, other=f"(CPU {reference.cpu / validate.cpu:.2f}x)"))
-
-        print("targets (issues 23 and 29): previews judged on CPU time (user+sys of the whole process "
-              "tree, best of runs), up and validate on wall time", flush=True)
-        for line in verdicts:
-            print(line, flush=True)
+            bench.validate()
+        bench.conclude()
     finally:
         emulator.stop()
         shutil.rmtree(root, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -36,37 +36,29 @@ from stacks.datasets import dataset_object_name, training_tokens
 from stacks.entries import JobEntry, TuneFrom
 from stacks.sweep import Sweep, SweepSettings
 from tuning_provider import TuningJob, TuningJobArgs
+from tuning_provider.spec import Metrics, TuningJobOutputs, property_name
 
 __all__ = ["JOB_OUTPUTS", "SWEEP_OUTPUTS", "declare_tuning_jobs", "sweep_key"]
 
-# Stack output -> TuningJob output, for every job.
-JOB_OUTPUTS = {
-    "tuningJobName": "name",
-    "tuningJobState": "state",
-    "tunedModelName": "tuned_model_name",
-    "tunedModelEndpoint": "tuned_model_endpoint",
-    "checkpoints": "checkpoints",
-    "experiment": "experiment",
-    "metrics": "metrics",
-    "servingCheckpoint": "serving_checkpoint",
-    "estimatedTrainingTokens": "estimated_training_tokens",
-    "estimatedCostUsd": "estimated_cost_usd",
+# The TuningJob outputs a serving app reads, each exported under its name in the spec (its
+# camelCase property name: tuningJobName for `name`...): what names the job, its model and
+# endpoint, and what the run measured and cost. The other outputs (timestamps, error, the
+# evaluations) stay in the resource's state.
+_EXPORTED = (
+    "name", "state", "tuned_model_name", "tuned_model_endpoint", "checkpoints", "experiment", "metrics",
+    "serving_checkpoint", "estimated_training_tokens", "estimated_cost_usd",
     # Where a running job is (waiting for quota, tuning, post-processing...) and how far.
-    "tuningStateDetail": "tuning_state_detail",
-    "completedEpochCount": "completed_epoch_count",
-    # What Vertex counted as billable in the training data.
+    "tuning_state_detail", "completed_epoch_count",
+)
+# Stack output -> TuningJob output, for every job; `billableTokens`: what Vertex counted as
+# billable in the training data (its tuning_data_stats' tokens).
+JOB_OUTPUTS = {
+    **{property_name(TuningJobOutputs, field): field for field in _EXPORTED},
     "billableTokens": "tuning_data_stats",
 }
 
 # The resource's `metrics` keys (snake_case, as every resource output) -> the stack output's.
-_STACK_METRIC_KEYS = {
-    "train_loss": "trainLoss",
-    "train_token_accuracy": "trainTokenAccuracy",
-    "eval_loss": "evalLoss",
-    "eval_token_accuracy": "evalTokenAccuracy",
-    "step": "step",
-    "epoch": "epoch",
-}
+_STACK_METRIC_KEYS = {field: property_name(Metrics, field) for field in Metrics.model_fields}
 
 
 def stack_metrics(metrics: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -69,21 +69,12 @@ class StackFacts:
 
 @dataclass
 class _Job:
-    """One job as written, while it is parsed."""
+    """One job as written, while it is parsed: its entry so far, and where its settings are written."""
 
-    name: str | None
+    entry: JobEntry
     prefix: str  # the key its settings are written under: tuning:job or tuning:jobs.NAME
     own: Mapping[str, Any]
-    inputs: dict[str, Any]  # TuningJob inputs, the shared ones merged in
     origin: dict[str, str]  # each input's key
-    datasets: dict[str, Path]
-    sweep: SweepPlan | None = None
-    tune_from: TuneFrom | None = None
-    root_model: str | None = None
-
-    @property
-    def resource(self) -> str:
-        return self.name or "job"
 
 
 def project_path(value: Any, root: Path) -> Path:
@@ -116,17 +107,15 @@ def parse_jobs(
                   for name, own in named.items() if _is_job(name, own, problems)]
     else:
         parsed = [_parse_job(None, shared, {}, facts, problems)]
-    by_name = {job.name: job for job in parsed}
+    by_name = {job.entry.name: job for job in parsed}
     for each in parsed:
-        each.root_model = _root_model(each, by_name)
+        each.entry = replace(each.entry, root_model=_root_model(each, by_name))
     for each in parsed:
-        if each.tune_from is not None:
+        if each.entry.tune_from is not None:
             _check_tune_from(each, by_name, facts, problems)
         _judge_runs(each, facts, problems, today)
     _check_resource_names(parsed, problems)
-    return in_declaration_order([
-        JobEntry(job.name, job.inputs, job.datasets, job.sweep, job.tune_from, job.root_model) for job in parsed
-    ])
+    return in_declaration_order([job.entry for job in parsed])
 
 
 def _mapping(value: Any, key: str, message: str, problems: Problems) -> dict[str, Any]:
@@ -155,16 +144,17 @@ def _parse_job(
     prefix = f"{NAMESPACE}:jobs.{name}" if name is not None else f"{NAMESPACE}:job"
     _check_keys(own, prefix, ENTRY_KEYS if name is not None else _ONE_JOB_KEYS, problems)
     inputs, origin = merged_settings(own, shared, prefix)
-    job = _Job(name, prefix, own, inputs, origin, dict(facts.datasets))
+    datasets = dict(facts.datasets)
     if name is not None:
-        job.datasets.update(_own_datasets(own, prefix, facts.root, problems))
+        datasets.update(_own_datasets(own, prefix, facts.root, problems))
+    tune_from = None
     if "tuneFrom" in own:
         inputs.pop("base_model", None)  # the source's tuned model, known only at the up
-        job.tune_from = _parse_tune_from(own["tuneFrom"], name, prefix, problems)
+        tune_from = _parse_tune_from(own["tuneFrom"], name, prefix, problems)
         if name is not None and "base_model" in own:
             problems.add(f"{prefix}.base_model", "is the tuned model of tuneFrom; remove base_model or tuneFrom")
-    if "sweep" in own:
-        job.sweep = _parse_sweep(own["sweep"], f"{prefix}.sweep", problems)
+    sweep = _parse_sweep(own["sweep"], f"{prefix}.sweep", problems) if "sweep" in own else None
+    job = _Job(JobEntry(name, inputs, datasets, sweep, tune_from), prefix, own, origin)
     return job
 
 
@@ -231,11 +221,11 @@ def _parse_sweep(sweep: Any, key: str, problems: Problems) -> SweepPlan | None:
 def _chain(job: _Job, by_name: Mapping[str | None, _Job]) -> list[str | None]:
     """`job` and the jobs of this stack it tunes from, in turn, up to the first one that tunes
     from no job of this stack, or up to a job seen before (a circle)."""
-    chain = [job.name]
-    while job.tune_from is not None and job.tune_from.stack is None and job.tune_from.job in by_name:
-        job = by_name[job.tune_from.job]
-        chain.append(job.name)
-        if job.name in chain[:-1]:
+    chain = [job.entry.name]
+    while (source := job.entry.tune_from) is not None and source.stack is None and source.job in by_name:
+        job = by_name[source.job]
+        chain.append(job.entry.name)
+        if job.entry.name in chain[:-1]:
             break
     return chain
 
@@ -247,31 +237,31 @@ def _root_model(job: _Job, by_name: Mapping[str | None, _Job]) -> str | None:
     root = by_name[chain[-1]]
     if chain[-1] in chain[:-1] or "tuneFrom" in root.own:
         return None
-    base = root.inputs.get("base_model")
+    base = root.entry.inputs.get("base_model")
     return base if isinstance(base, str) else None
 
 
 def _check_tune_from(job: _Job, by_name: Mapping[str | None, _Job], facts: StackFacts, problems: Problems) -> None:
     """A source in this stack: it exists, it is not the job itself nor tunes back to it, and the
     limits of the Google model at the root of the chain hold for this job's settings."""
-    source = job.tune_from
+    source = job.entry.tune_from
     if source is None or source.stack is not None:
         return
     key = f"{job.prefix}.tuneFrom"
     chain = _chain(job, by_name)
-    if source.job == job.name:
+    if source.job == job.entry.name:
         problems.add(key, "a job cannot tune from its own model: each up would replace it with one tuned from "
-                          f"the last. Add a job with tuneFrom: {job.name} to tune further")
+                          f"the last. Add a job with tuneFrom: {job.entry.name} to tune further")
     elif source.job not in by_name:
-        others = [str(name) for name in by_name if name != job.name]
+        others = [str(name) for name in by_name if name != job.entry.name]
         problems.add(key, closest(str(source.job), others, "a job of tuning:jobs"))
-    elif chain[-1] == job.name:
+    elif chain[-1] == job.entry.name:
         problems.add(key, f"tunes in a circle ({' -> '.join(map(str, chain))}): each job's model would replace "
                           "the other's on every up; start one of them from a base_model")
     else:  # a circle further on is reported at its own jobs, and has no root model
-        info = catalog.find_model(job.root_model) if job.root_model is not None else None
+        info = catalog.find_model(job.entry.root_model) if job.entry.root_model is not None else None
         if info is not None:
-            for name, message in base_model_problems({**job.inputs, "location": facts.region}, info.id):
+            for name, message in base_model_problems({**job.entry.inputs, "location": facts.region}, info.id):
                 if name in job.origin:
                     problems.add(job.origin[name], f"the model it tunes from is a {info.id} model: {message}")
 
@@ -279,19 +269,19 @@ def _check_tune_from(job: _Job, by_name: Mapping[str | None, _Job], facts: Stack
 def _judge_runs(job: _Job, facts: StackFacts, problems: Problems, today: date | None) -> None:
     """The spec's problems with the job, or with each trial of its sweep: each once, at the key
     that holds its value."""
-    has_validation = "validation" in job.datasets
+    has_validation = "validation" in job.entry.datasets
     if "sweep" in job.own and not has_validation:
         problems.add(f"{job.prefix}.sweep", "picks its best trial by eval loss, which needs validation data: "
                                             f"set {NAMESPACE}:validationData"
-                     + ("" if job.name is None else f" or {job.prefix}.validationData"))
+                     + ("" if job.entry.name is None else f" or {job.prefix}.validationData"))
     unknown = {"training_dataset_uri"}  # the uploaded data, named at the up
     unknown |= {"validation_dataset_uri"} if has_validation else set()
     unknown |= {"base_model"} if "tuneFrom" in job.own else set()
     unknown |= {"project"} if facts.project is None else set()
     stack = {"location": facts.region, **({"project": facts.project} if facts.project else {})}
-    for trial in job.sweep.trials() if job.sweep is not None else [{}]:
+    for trial in job.entry.sweep.trials() if job.entry.sweep is not None else [{}]:
         origin = {**job.origin, **{name: f"{job.prefix}.sweep.grid.{name}" for name in trial}}
-        inputs = {name: value for name, value in {**job.inputs, **trial}.items()
+        inputs = {name: value for name, value in {**job.entry.inputs, **trial}.items()
                   if name in TuningJobSpec.model_fields and name not in STACK_SET_JOB_FIELDS}
         for problem in spec_problems({**stack, **inputs}, frozenset(unknown), today=today, names=_STACK_NAMES):
             setting = _STACK_KEYS.get(problem.field)
@@ -304,11 +294,11 @@ def _check_resource_names(jobs: list[_Job], problems: Problems) -> None:
     (`tone` with epoch_count 2 is `tone-e2`), or two grid values written alike (1 and 1.0)."""
     owners: dict[str, str] = {}
     for job in jobs:
-        if "sweep" in job.own and job.sweep is None:
+        if "sweep" in job.own and job.entry.sweep is None:
             continue  # a grid that makes no trials: reported as such
-        trials: list[dict[str, Any] | None] = [*job.sweep.trials()] if job.sweep is not None else [None]
+        trials: list[dict[str, Any] | None] = [*job.entry.sweep.trials()] if job.entry.sweep is not None else [None]
         for trial in trials:
-            resource = trial_name(job.resource, trial) if trial is not None else job.resource
+            resource = trial_name(job.entry.key, trial) if trial is not None else job.entry.key
             key = job.prefix + (".sweep.grid" if trial is not None else "")
             if resource in owners:
                 problems.add(key, f"makes a second resource named {resource!r}, as {owners[resource]} does; "

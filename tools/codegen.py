@@ -20,7 +20,6 @@ files it writes are those of the checkout it sits in, never an installed package
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import sys
@@ -35,6 +34,8 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from tools.generated import ROOT, run
+from tools.generated import stale_files as _stale_files
 from tuning_provider.spec import Accepts, Serving, TuningJobOutputs, TuningJobSpec, replaces_on_change
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "stale_files",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout: tools/ is never installed
 COMMAND = "make sdk (python -m tools.codegen)"
 RESOURCE = Path("tuning_provider/resource.py")
 REFERENCE = Path("docs/reference.md")
@@ -556,30 +556,12 @@ def generated_files() -> dict[Path, str]:
 def stale_files(root: Path = ROOT, generated: Mapping[Path, str] | None = None) -> list[Path]:
     """The generated files under `root` that differ from what the spec gives now (or from
     `generated`, when rendered already)."""
-    wanted = generated_files() if generated is None else generated
-    return [path for path, text in wanted.items() if not (root / path).exists() or (root / path).read_text() != text]
+    return _stale_files(generated_files() if generated is None else generated, root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.codegen", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether the generated files are current")
-    options = parser.parse_args(argv)
-    try:
-        generated = generated_files()
-    except CodegenError as exc:
-        print(f"codegen: {exc}", file=sys.stderr)
-        return 2
-    if options.check:
-        stale = stale_files(ROOT, generated)
-        for path in stale:
-            print(f"{path} is not what tuning_provider/spec/ gives: run {COMMAND}", file=sys.stderr)
-        return 1 if stale else 0
-    for path, text in generated.items():
-        target = ROOT / path
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
-            print(f"wrote {path}")
-    return 0
+    return run(argv, prog="tools.codegen", description=__doc__.splitlines()[0],
+               render=generated_files, error=CodegenError, command=COMMAND)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ tests/plugin/test_schema.py fails when the committed file is not what the spec g
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tomllib
 import types
 from collections.abc import Sequence
@@ -28,12 +26,13 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from tools import generated
+from tools.generated import ROOT
 from tuning_provider.plugin import config, properties
 from tuning_provider.spec import Accepts, Serving, TuningJobOutputs, TuningJobSpec, replaces_on_change
 
 __all__ = ["SCHEMA", "main", "render", "schema"]
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path("tuning_provider/plugin/schema.json")
 COMMAND = "make sdk (python -m tools.plugin_schema)"
 _TYPE_PREFIX = f"{properties.PACKAGE}:index:"
@@ -250,22 +249,8 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.plugin_schema", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether the committed schema is current")
-    options = parser.parse_args(argv)
-    try:
-        text = render()
-    except SchemaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    path = ROOT / SCHEMA
-    if options.check:
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            return 0
-        print(f"{SCHEMA} is not what tuning_provider/spec/ gives: run {COMMAND}", file=sys.stderr)
-        return 1
-    path.write_text(text, encoding="utf-8")
-    return 0
+    return generated.run(argv, prog="tools.plugin_schema", description=__doc__.splitlines()[0],
+                         render=lambda: {SCHEMA: render()}, error=SchemaError, command=COMMAND)
 
 
 if __name__ == "__main__":

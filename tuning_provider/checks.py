@@ -17,11 +17,11 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from tuning_provider import catalog, cost, engine_log, vertex
-from tuning_provider.changes import contains_unknown, input_changes
+from tuning_provider.changes import InputChanges, contains_unknown, input_changes
 from tuning_provider.connection import Connection
 from tuning_provider.errors import DatasetError, NotFound, SpecError
 from tuning_provider.names import DatasetName, ModelName, is_tuned_model, is_vertex_dataset
-from tuning_provider.spec import TuningJobSpec, base_model_problems, replaces_on_change, spec_problems
+from tuning_provider.spec import TuningJobSpec, base_model_problems, spec_problems
 
 __all__ = ["Checked", "Problem", "check_inputs"]
 
@@ -52,7 +52,7 @@ def check_inputs(olds: Mapping[str, Any], news: Mapping[str, Any], *, connect: C
     unknown = frozenset(k for k, v in inputs.items() if contains_unknown(v))
     problems = [(e.field, e.message) for e in spec_problems(inputs, unknown, today=today)]
     if not problems and unknown and not unknown & _COST_FIELDS and (
-        not olds or any(map(replaces_on_change, unknown & set(TuningJobSpec.model_fields)))
+        not olds or InputChanges(tuple(unknown & set(TuningJobSpec.model_fields))).replacing  # unknown: changed
     ):
         # Data still to be uploaded in this preview (a new object): the cost is known anyway.
         known = TuningJobSpec.model_construct(**{k: v for k, v in inputs.items() if k not in unknown})

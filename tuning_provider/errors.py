@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "ApiError",
@@ -51,6 +51,8 @@ __all__ = [
     "Unauthenticated",
     "Unreachable",
     "WaitTimeout",
+    "kind_of_status",
+    "rpc_code_of",
 ]
 
 
@@ -144,7 +146,15 @@ class DatasetError(TuningError):
 
 
 class ApiError(TuningError):
-    """Vertex AI or Cloud Storage (or an emulator of them) answered with an error."""
+    """Vertex AI or Cloud Storage (or an emulator of them) answered with an error.
+
+    Each kind says, once, what Google answers it with: `RPC_CODE`, its google.rpc.Code (unless
+    an error carries its own, such as FAILED_PRECONDITION), and `HTTP_STATUSES`, the statuses that
+    mean it. The transport reads a status into a kind (`kind_of_status`), the emulator a kind
+    into a code (`rpc_code_of`)."""
+
+    RPC_CODE: ClassVar[str] = "INTERNAL"
+    HTTP_STATUSES: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -156,21 +166,36 @@ class ApiError(TuningError):
 class InvalidRequest(ApiError):
     """The request was rejected as malformed or not allowed in the current state."""
 
+    RPC_CODE = "INVALID_ARGUMENT"
+    HTTP_STATUSES = (400,)
+
 
 class Unauthenticated(ApiError):
     """No usable credentials."""
+
+    RPC_CODE = "UNAUTHENTICATED"
+    HTTP_STATUSES = (401,)
 
 
 class PermissionDenied(ApiError):
     """The caller, or the service account the job runs as, lacks a permission."""
 
+    RPC_CODE = "PERMISSION_DENIED"
+    HTTP_STATUSES = (403,)
+
 
 class NotFound(ApiError):
     """The named resource does not exist."""
 
+    RPC_CODE = "NOT_FOUND"
+    HTTP_STATUSES = (404,)
+
 
 class Conflict(ApiError):
     """The resource exists already, or changed under us."""
+
+    RPC_CODE = "ALREADY_EXISTS"
+    HTTP_STATUSES = (409,)
 
 
 class Unreachable(ApiError):
@@ -179,6 +204,9 @@ class Unreachable(ApiError):
 
 class Transient(ApiError):
     """A failure that may succeed when retried: 429, 5xx, a reset connection."""
+
+    RPC_CODE = "UNAVAILABLE"
+    HTTP_STATUSES = (429, 500, 502, 503, 504)
 
 
 class ApiOutage(ApiError):
@@ -193,6 +221,19 @@ class ApiOutage(ApiError):
         super().__init__(message, status=status, code=code)
         self.waited_seconds = waited_seconds
         self.tolerance_seconds = tolerance_seconds
+
+
+def kind_of_status(status: int | None) -> type[ApiError]:
+    """The kind of error an HTTP answer's status means (400 and any other: InvalidRequest)."""
+    for kind in (NotFound, PermissionDenied, Unauthenticated, Conflict, Transient):
+        if status in kind.HTTP_STATUSES:
+            return kind
+    return InvalidRequest
+
+
+def rpc_code_of(error: ApiError) -> str:
+    """The google.rpc.Code Google answers `error` with: its own, else its kind's."""
+    return error.code or type(error).RPC_CODE
 
 
 class WaitTimeout(TuningError):

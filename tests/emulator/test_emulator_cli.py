@@ -3,6 +3,7 @@ the faults and the list lag given on its command line apply."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PARENT = "projects/p/locations/us-central1"
 
 
-def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def running_cli(tmp_path: Path, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    """The emulator's command line running with `extra` options; killed if a test leaves it running."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "tuning_provider", "emulator", "--port", "0",
          "--state-dir", str(tmp_path / "state"), "--gcs-dir", str(tmp_path / "gcs"), *extra],
         cwd=ROOT,
@@ -32,12 +36,19 @@ def start_cli(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_the_url_serves_and_stops_cleanly(tmp_path, stop_signal):
-    process = start_cli(tmp_path, "--job-duration", "1")
-    try:
+    with running_cli(tmp_path, "--job-duration", "1") as process:
         line = process.stdout.readline()
         match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", line)
         assert match, (line, process.stderr.read() if process.poll() is not None else "")
@@ -53,12 +64,6 @@ def test_cli_prints_the_url_serves_and_stops_cleanly(tmp_path, stop_signal):
         assert process.wait(timeout=20) == 0
         assert process.stdout.read() == ""  # exactly one line on stdout
         assert (tmp_path / "state" / "emulator.sqlite3").is_file()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [
@@ -66,8 +71,8 @@ def test_cli_prints_the_url_serves_and_stops_cleanly(tmp_path, stop_signal):
     ("--fault", "POST tuningJobs after=rset", "argument --fault: fault 'POST tuningJobs after=rset': after=rset"),
 ])
 def test_cli_rejects_a_bad_fault_option(tmp_path, option, value, says):
-    process = start_cli(tmp_path, option, value)
-    _, stderr = process.communicate(timeout=30)
+    with running_cli(tmp_path, option, value) as process:
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     assert says in stderr
 
@@ -86,9 +91,8 @@ def call(url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
 def test_cli_faults_and_list_lag_apply(tmp_path):
     (tmp_path / "gcs" / "data").mkdir(parents=True)
     (tmp_path / "gcs" / "data" / "train.jsonl").write_text(example_line("Hi?", "Hello.") + "\n")
-    process = start_cli(tmp_path, "--fault", "POST tuningJobs after=503; GET tuningJobs before=403",
-                        "--list-lag", "3600")
-    try:
+    with running_cli(tmp_path, "--fault", "POST tuningJobs after=503; GET tuningJobs before=403",
+                     "--list-lag", "3600") as process:
         url = re.fullmatch(r"listening on (\S+)\n", process.stdout.readline())[1]
         create = {"baseModel": "gemini-3.5-flash", "labels": {"team": "ml"},
                   "supervisedTuningSpec": {"trainingDatasetUri": "gs://data/train.jsonl"}}
@@ -100,9 +104,3 @@ def test_cli_faults_and_list_lag_apply(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         assert "injected by the fault 'POST tuningJobs after=503'" in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()

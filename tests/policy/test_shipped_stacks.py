@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from policy import rules
-from tests.stacks.test_gcp_stack import CRYPTO_KEY, deploy, stack_file_config, with_datasets
+from tests.stacks.gcp_mocks import CRYPTO_KEY, deploy, stack_file_config, with_datasets
 
 DAY = date(2026, 12, 1)
 

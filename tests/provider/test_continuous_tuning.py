@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from tests.provider.test_provider import LOCATION, PROJECT, checked, inputs, make_provider, succeeded_outs
+from tests.provider.provider_helpers import LOCATION, PROJECT, checked, inputs, make_provider, succeeded_outs
 from tuning_provider import vertex
 from tuning_provider.provider import TuningJobProvider
 

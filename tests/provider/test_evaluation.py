@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.provider.test_provider import checked, inputs, make_provider
+from tests.provider.provider_helpers import checked, inputs, make_provider
 
 EVALUATION: dict[str, Any] = {
     "metrics": [{"name": "bleu"}, {"name": "fluency", "prompt_template": "Rate the fluency of {response}"}],

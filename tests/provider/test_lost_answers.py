@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider, submitted
+from tests.provider.provider_helpers import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider, submitted
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 

@@ -15,7 +15,7 @@ from google.api_core import exceptions
 from google.cloud import aiplatform_v1 as v1
 
 from tests.aiplatform_reader import aiplatform_client
-from tests.provider.test_provider import LOCATION, PROJECT, checked, inputs, make_provider
+from tests.provider.provider_helpers import LOCATION, PROJECT, checked, inputs, make_provider
 from tuning_provider import vertex
 from tuning_provider.errors import ModelVersionKept
 from tuning_provider.provider import TuningJobProvider

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.provider.test_provider import LOCATION, PROJECT, inputs
+from tests.provider.provider_helpers import LOCATION, PROJECT, inputs
 from tuning_provider import vertex
 from tuning_provider.spec import TuningJobSpec
 

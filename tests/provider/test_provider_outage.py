@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ManualClock
-from tests.provider.test_provider import all_jobs, checked, inputs, make_provider
+from tests.provider.provider_helpers import all_jobs, checked, inputs, make_provider
 from tuning_provider import cancellation
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import JobNotServing, Unreachable

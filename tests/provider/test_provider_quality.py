@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.provider.test_provider import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
+from tests.provider.provider_helpers import LOCATION, PROJECT, all_jobs, checked, inputs, make_provider
 from tuning_provider import vertex
 from tuning_provider.emulator import Emulator
 from tuning_provider.errors import JobNotServing, NotFound, QualityGateFailed

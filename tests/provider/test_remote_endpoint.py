@@ -13,7 +13,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from tests.provider.test_provider import inputs
+from tests.provider.provider_helpers import inputs
 from tuning_provider.emulator import Emulator
 from tuning_provider.provider import API_ENDPOINT_KEY, STORAGE_ENDPOINT_KEY, TuningJobProvider
 

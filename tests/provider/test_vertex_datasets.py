@@ -14,8 +14,8 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from tests.conftest import SAMPLE_EXAMPLES
 from tests.multimodal_datasets import create_dataset, request_rows, write_table
-from tests.provider.test_provider import LOCATION, PROJECT, checked, make_provider, normalised
-from tests.provider.test_provider import inputs as file_inputs
+from tests.provider.provider_helpers import LOCATION, PROJECT, checked, make_provider, normalised
+from tests.provider.provider_helpers import inputs as file_inputs
 from tuning_provider import vertex
 from tuning_provider.errors import JobFailed
 from tuning_provider.spec import TuningJobSpec

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.stacks.test_gcp_stack import (
+from tests.stacks.gcp_mocks import (
     TUNING_JOB,
     CloudMocks,
     Deployment,

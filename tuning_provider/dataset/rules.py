@@ -9,6 +9,7 @@ against the per-example limit is judged by the scan (it knows the limit it was h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,18 +86,12 @@ def check_example(example: Any) -> Verdict:
     problem, characters, multimodal = _check_contents(contents)
     if problem:
         return Verdict(problem)
-    instruction = example.get("systemInstruction")
-    if instruction is not None:
-        problem, instruction_characters = _check_system_instruction(instruction)
-        if problem:
-            return Verdict(problem)
-        characters += instruction_characters
-    tools = example.get("tools")
-    if tools is not None:
-        problem, tools_characters = _check_tools(tools)
-        if problem:
-            return Verdict(problem)
-        characters += tools_characters
+    for key, check in _OPTIONAL_PARTS:
+        if (value := example.get(key)) is not None:
+            problem, part_characters = check(value)
+            if problem:
+                return Verdict(problem)
+            characters += part_characters
     return Verdict(None, characters, multimodal)
 
 
@@ -193,18 +188,13 @@ def _check_file_data(where: str, data: Any) -> str | None:
         return f'{where} is {_a(data)}, not an object: give it "mimeType" and "fileUri".'
     mime_type = data.get("mimeType")
     if not isinstance(mime_type, str) or not mime_type:
-        return (
-            f"{where}.mimeType is {_described(mime_type)}: give the file's MIME type, such as "
-            '"image/jpeg" or "application/pdf".'
-        )
+        return _no_text(f"{where}.mimeType", mime_type,
+                        'the file\'s MIME type, such as "image/jpeg" or "application/pdf"')
     if mime_type.count("/") != 1 or mime_type.startswith("/") or mime_type.endswith("/"):
         return f"{where}.mimeType '{mime_type}' is not a MIME type such as \"image/png\": fix it."
     uri = data.get("fileUri")
     if not isinstance(uri, str) or not uri:
-        return (
-            f"{where}.fileUri is {_described(uri)}: give the file's Cloud Storage URI, "
-            '"gs://bucket/object".'
-        )
+        return _no_text(f"{where}.fileUri", uri, 'the file\'s Cloud Storage URI, "gs://bucket/object"')
     if gcs_object(uri) is None:
         return (
             f"{where}.fileUri '{_clip(uri)}' is not a gs://bucket/object URI: tuning reads "
@@ -263,6 +253,13 @@ def _check_tools(tools: Any) -> tuple[str | None, int]:
     return None, len(msgspec.json.encode(tools))
 
 
+# The keys an example may hold beside "contents", each checked by its rule and counted, in order.
+_OPTIONAL_PARTS: tuple[tuple[str, Callable[[Any], tuple[str | None, int]]], ...] = (
+    ("systemInstruction", _check_system_instruction),
+    ("tools", _check_tools),
+)
+
+
 def _role_problem(where: str, role: Any) -> str:
     if not isinstance(role, str):
         return f'{where}.role is {_a(role)}: set it to "user" or "model".'
@@ -289,6 +286,11 @@ def _a(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def _no_text(where: str, value: Any, wanted: str) -> str:
+    """The problem of a key that must hold a non-empty string and does not."""
+    return f"{where} is {_described(value)}: give {wanted}."
 
 
 def _described(value: Any) -> str:

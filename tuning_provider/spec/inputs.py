@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -66,6 +66,15 @@ MAX_USER_LABELS = catalog.MAX_LABELS - 1  # the provider adds the fingerprint la
 EPOCH_RANGE = (1, 100)
 # No range is published for Gemini; these bounds only catch typos such as 50 for 0.5.
 LEARNING_RATE_MULTIPLIER_RANGE = (0.0, 10.0)
+
+
+# The inputs that name a Google Cloud resource: what each is, its parser (names.py) and its form.
+_RESOURCE_NAMES: Mapping[str, tuple[str, Callable[[str], object | None], str]] = {
+    "kms_key_name": ("a key name", KmsKeyName.parse,
+                     "projects/PROJECT/locations/REGION/keyRings/RING/cryptoKeys/KEY"),
+    "existing_job_name": ("a job resource name", TuningJobName.parse,
+                          "projects/PROJECT/locations/REGION/tuningJobs/ID"),
+}
 
 
 def _gcs_jsonl(value: str) -> str:
@@ -306,14 +315,12 @@ class TuningJobSpec(BaseModel):
                 )
         return labels
 
-    @field_validator("kms_key_name")
+    @field_validator(*_RESOURCE_NAMES)
     @classmethod
-    def _check_kms_key(cls, value: str | None) -> str | None:
-        if value is not None and KmsKeyName.parse(value) is None:
-            raise ValueError(
-                f"{value!r} is not a key name: write "
-                "projects/PROJECT/locations/REGION/keyRings/RING/cryptoKeys/KEY"
-            )
+    def _check_resource_name(cls, value: str | None, validation: ValidationInfo) -> str | None:
+        what, parse, form = _RESOURCE_NAMES[validation.field_name or ""]
+        if value is not None and parse(value) is None:
+            raise ValueError(f"{value!r} is not {what}: write {form}")
         return value
 
     @field_validator("service_account")
@@ -355,16 +362,6 @@ class TuningJobSpec(BaseModel):
         if not isinstance(prefix, str) or not prefix.startswith("gs://"):
             raise ValueError("output_config.gcs_destination.output_uri_prefix must name where the results go, "
                              "as gs://BUCKET/PATH/")
-        return value
-
-    @field_validator("existing_job_name")
-    @classmethod
-    def _check_job_name(cls, value: str | None) -> str | None:
-        if value is not None and TuningJobName.parse(value) is None:
-            raise ValueError(
-                f"{value!r} is not a job resource name: write "
-                "projects/PROJECT/locations/REGION/tuningJobs/ID"
-            )
         return value
 
     @model_validator(mode="after")

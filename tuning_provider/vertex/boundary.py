@@ -31,13 +31,12 @@ from tuning_provider.connection import on_this_machine
 from tuning_provider.errors import (
     ApiError,
     ApiOutage,
-    Conflict,
-    InvalidRequest,
     NotFound,
     PermissionDenied,
     Transient,
     Unauthenticated,
     Unreachable,
+    kind_of_status,
 )
 from tuning_provider.lazy import lazy_module
 
@@ -197,9 +196,7 @@ def outage_tolerant(
 
 # --- errors ----------------------------------------------------------------------------------
 
-# What a status means, and what to do about it where the service says it (Vertex, Cloud Storage).
-_KINDS: dict[int, type[ApiError]] = {404: NotFound, 403: PermissionDenied, 401: Unauthenticated, 409: Conflict,
-                                     429: Transient, 500: Transient, 502: Transient, 503: Transient, 504: Transient}
+# What to do about a status, where the service says it (Vertex, Cloud Storage); what it means: errors.kind_of_status.
 _VERTEX_HINTS = {
     403: "Grant the caller roles/aiplatform.user, and check that the job's service account and the Vertex AI "
          "service agent hold their roles",
@@ -257,7 +254,7 @@ def _answered(action: str, status: int | None, code: str | None, text: str | Non
     message = f"{action}: {text or code or 'error'} (HTTP {status})"
     if status in hints:
         message += f". {hints[status]}"
-    kind = _KINDS.get(status or 0, InvalidRequest)
+    kind = kind_of_status(status)
     return kind(message, status=status, code=code)
 
 

@@ -52,12 +52,9 @@ from tuning_provider.emulator.vertex import responder
 from tuning_provider.emulator.vertex.state import VertexState
 from tuning_provider.errors import (
     ApiError,
-    Conflict,
-    InvalidRequest,
     NotFound,
-    PermissionDenied,
-    Transient,
     Unauthenticated,
+    rpc_code_of,
 )
 
 __all__ = [
@@ -91,17 +88,6 @@ HTTP_STATUS_OF_CODE: Mapping[str, int] = {
     "UNIMPLEMENTED": 501, "INTERNAL": 500, "UNAVAILABLE": 503, "DATA_LOSS": 500,
 }
 RPC_CODES = frozenset(HTTP_STATUS_OF_CODE)
-# Most specific first: the google.rpc.Code of each typed error, unless the error carries its
-# own (FAILED_PRECONDITION, RESOURCE_EXHAUSTED...).
-_ERROR_CODES: tuple[tuple[type[ApiError], str], ...] = (
-    (NotFound, "NOT_FOUND"),
-    (Unauthenticated, "UNAUTHENTICATED"),
-    (PermissionDenied, "PERMISSION_DENIED"),
-    (Conflict, "ALREADY_EXISTS"),
-    (InvalidRequest, "INVALID_ARGUMENT"),
-    (Transient, "UNAVAILABLE"),
-    (ApiError, "INTERNAL"),
-)
 # The google.rpc.Code of an HTTP status the HTTP layer answers by itself (a malformed request
 # line, an oversized header, a range past the end): Google's own HTTP <-> code mapping.
 HTTP_TO_RPC_CODE: Mapping[int, str] = {
@@ -145,7 +131,7 @@ def injected_error(status: int, fault: Injected, message: str = "") -> HttpError
 
 def error_response(exc: ApiError) -> Response:
     """Google's JSON error body, with the HTTP status code.proto maps its code to."""
-    code = exc.code or next(c for cls, c in _ERROR_CODES if isinstance(exc, cls))
+    code = rpc_code_of(exc)
     if code not in RPC_CODES:  # a bug: say something every client understands
         code = rpc_code_for(exc.status or 500)
     headers: Mapping[str, str] = {}
