@@ -197,6 +197,7 @@ def test_import_of_an_id_that_is_no_tuning_job_names_the_form_expected(plugin: P
 # --- cancel and parallel creates ---------------------------------------------------------------
 
 
+@pytest.mark.real_clock  # a gRPC server cannot start under --clock-at: see conftest's plugin
 def test_creates_run_in_parallel_beyond_four_and_cancel_stops_every_wait_at_once(
     emulator_factory: Callable[..., Any], manual_clock: Any, train_uri: str, write_dataset: Callable[..., str],
 ) -> None:
