@@ -39,8 +39,9 @@ from tuning_provider.emulator import Emulator
 from tuning_provider.engine_log import RESOURCE_TYPE
 from tuning_provider.plugin import properties
 
-# A quick `pulumi up`; tests that act on a running job freeze the emulator's clock instead.
-ENGINE_JOB_SECONDS = 2.0
+# A quick `pulumi up` (a few polls at the 0.5 s poll interval); tests that act on a running job
+# freeze the emulator's clock instead.
+ENGINE_JOB_SECONDS = 1.0
 STACK = "enginetest"
 PROJECT, LOCATION = "engine-project", "us-central1"
 RESOURCE_NAME = "engine-job"
