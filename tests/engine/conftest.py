@@ -2,7 +2,8 @@
 
 - `Project`: Pulumi.yaml and __main__.py copied into a temporary folder with one stack
   (`enginetest`) whose config `set_job`/`write` rewrite, its own file state backend, and the
-  project's virtualenv linked in. `project.pulumi("up", "--yes")` runs the CLI there;
+  project's virtualenv linked in. `project.pulumi("up", "--yes")` runs the CLI there, and
+  `deploy()` the first up a test starts from (without its preview phase), returning the outputs;
   `outputs()`, `resource()` (the TuningJob as recorded in state), `jobs()` (every job the
   emulator holds) and `ask(outputs)` (a question to the endpoint the outputs name) check it.
 - `YamlProject`: the same TuningJob and stack outputs declared by a Pulumi YAML program
@@ -118,6 +119,14 @@ class Project:
         if check and run.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
         return run
+
+    def deploy(self) -> dict[str, Any]:
+        """The deployment a test starts from, and its stack outputs: `pulumi up --skip-preview`.
+        The preview of a first `up` is checked by test_up_serves_a_model_and_a_second_up_changes_nothing
+        in either face; here it would run again for nothing (a program, a provider and pip's
+        package list, each a process of its own). The update checks the inputs all the same."""
+        self.pulumi("up", "--yes", "--skip-preview")
+        return self.outputs()
 
     def outputs(self) -> dict[str, Any]:
         return dict(json.loads(self.pulumi("stack", "output", "--json").stdout))

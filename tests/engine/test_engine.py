@@ -86,8 +86,7 @@ def test_up_serves_a_model_and_a_second_up_changes_nothing(project):
 
 @BOTH_FACES
 def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_applies(project):
-    project.pulumi("up", "--yes")
-    first = project.outputs()
+    first = project.deploy()
 
     project.set_job(wait_timeout_seconds=600)
     preview = project.pulumi("preview", "--diff")
@@ -118,8 +117,7 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
 
 
 def test_destroy_removes_the_model_and_its_endpoints_and_the_next_up_runs_a_new_job(project):
-    project.pulumi("up", "--yes")
-    first = project.outputs()
+    first = project.deploy()
     project.pulumi("destroy", "--yes")
     assert not model_exists(project, first["tunedModelName"])
     with pytest.raises(NotFound):
@@ -139,8 +137,7 @@ def test_destroy_removes_the_model_and_its_endpoints_and_the_next_up_runs_a_new_
 def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_keeps_serving(
     project: Project, clock: FreezableClock
 ):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
 
     project.set_job(epoch_count=3)
     clock.freeze()  # the replacement stays PENDING until the test has cancelled it
@@ -161,8 +158,7 @@ def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_ke
 def test_a_replacement_that_fails_fails_the_up_with_vertex_reason_and_the_old_model_keeps_serving(
     project: Project, tmp_path: Path
 ):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
     # New training data placed where the emulator does not read: Vertex cannot find the file.
     other = write_training_file(tmp_path / "other.jsonl", SAMPLE_EXAMPLES[::-1])
     project.config.update({"tuning:trainingData": str(other), "tuning:localGcsDir": str(tmp_path / "elsewhere")})
@@ -180,8 +176,7 @@ def test_a_replacement_that_fails_fails_the_up_with_vertex_reason_and_the_old_mo
 def test_a_replacement_reaching_the_wait_bound_fails_and_the_next_up_adopts_it(
     project: Project, clock: FreezableClock
 ):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
 
     project.set_job(epoch_count=3, wait_timeout_seconds=2)
     clock.freeze()
@@ -203,8 +198,7 @@ def test_a_replacement_reaching_the_wait_bound_fails_and_the_next_up_adopts_it(
 
 
 def test_without_waiting_a_replacement_fails_the_up_until_its_job_serves(project: Project, clock: FreezableClock):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
 
     project.set_job(epoch_count=3, wait_for_completion=False)
     clock.freeze()
@@ -226,8 +220,7 @@ def test_without_waiting_a_replacement_fails_the_up_until_its_job_serves(project
 
 @BOTH_FACES
 def test_a_model_deleted_outside_pulumi_is_drift_for_refresh_and_up_runs_the_job_again(project: Project):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
     job = vertex.get_tuning_job(project.conn, before["tuningJobName"])
     assert vertex.delete_tuned_model(project.conn, job).problems == ()
     with pytest.raises(NotFound):
@@ -324,8 +317,7 @@ def test_a_model_failing_the_quality_gate_never_serves_and_the_old_one_keeps_ser
     project: Project, tmp_path: Path
 ):
     project.use_validation_data(write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[:4]))
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
     metrics = before["metrics"]
     assert set(metrics) == {"trainLoss", "trainTokenAccuracy", "evalLoss", "evalTokenAccuracy", "step", "epoch"}
     assert all(isinstance(value, (int, float)) for value in metrics.values()), metrics

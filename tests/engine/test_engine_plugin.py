@@ -98,8 +98,7 @@ def test_more_than_four_jobs_run_at_once_through_the_plugin(project: YamlProject
 
 
 def test_a_job_moved_from_the_python_program_to_a_yaml_one_keeps_its_job_and_its_model(project: Project):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
     recorded = project.resource()
 
     # The same TuningJob (project, stack and name) with the same settings, now in a YAML program.

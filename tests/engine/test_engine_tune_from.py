@@ -110,8 +110,7 @@ def test_a_second_stack_tunes_from_the_first_stacks_model(project: Project, more
     assert early.returncode != 0
     assert f"stack organization/tuning/{STACK} exports no tunedModelName" in early.stdout + early.stderr
 
-    project.pulumi("up", "--yes")
-    first = project.outputs()
+    first = project.deploy()
     other_stack("up", "--yes")
     second = yaml.safe_load(other_stack("stack", "output", "--json").stdout)
     (job,) = [j for j in project.jobs() if j.name == second["tuningJobName"]]
