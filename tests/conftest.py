@@ -119,6 +119,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # in) run on one worker, so that it is built once. (xdist's own `--dist loadgroup` marks groups
 # by rewriting a private node id that pytest 9 no longer reads.)
 SHARED_FIXTURE_FOLDERS = ("tests/packaging/",)
+# Tests that take the longest on their own (measured with --durations: tsc and go builds 10-20 s,
+# a venv filled by pip 12 s, mypy on the user programs 10 s after `make lint`, a minute without its
+# cache): started before everything else.
+LONGEST_FIRST = ("tests/codegen/test_user_programs.py", "tests/languages/", "tests/setup/test_install_venv.py")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -137,12 +141,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if item.get_closest_marker("real_clock") is not None:
                 item.add_marker(moved)
-    # The longest tests (the real CLI, the installed wheel) go to the workers first, so that
-    # the short ones fill the gaps instead of leaving one long test running alone at the end.
-    def slow(item: pytest.Item) -> bool:
-        return item.get_closest_marker("engine") is not None or item.nodeid.startswith(SHARED_FIXTURE_FOLDERS)
+    # The longest tests go to the workers first, so that the short ones fill the gaps instead of
+    # leaving one long test running alone at the end: the single longest ones (other toolchains
+    # checking programs), then the real CLI and the installed wheel, then the rest.
+    def rank(item: pytest.Item) -> int:
+        if item.nodeid.startswith(LONGEST_FIRST):
+            return 0
+        engine = item.get_closest_marker("engine") is not None
+        return 1 if engine or item.nodeid.startswith(SHARED_FIXTURE_FOLDERS) else 2
 
-    items.sort(key=lambda item: not slow(item))
+    items.sort(key=rank)
 
 
 def example_line(question: str, answer: str) -> str:

@@ -16,8 +16,7 @@ EVALUATION = {
 
 
 def test_adding_evaluation_replaces_the_job_and_records_its_run(project: Project):
-    project.pulumi("up", "--yes")
-    first = project.outputs()
+    first = project.deploy()
 
     project.set_job(evaluation_config=EVALUATION)
     preview = project.pulumi("preview", "--diff")

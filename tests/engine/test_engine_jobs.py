@@ -9,7 +9,6 @@ import pytest
 from tests.conftest import SAMPLE_EXAMPLES
 from tests.engine.conftest import Project, write_training_file
 from tuning_provider import vertex
-from tuning_provider.spec import TuningJobOutputs
 
 pytestmark = pytest.mark.engine
 QUESTION = "What is the capital of France?"
@@ -42,36 +41,26 @@ def test_two_jobs_serve_by_name_and_changing_one_replaces_only_that_one(project:
     assert len(project.jobs()) == 3
 
 
-@pytest.mark.skipif("metrics" not in TuningJobOutputs.model_fields,
-                    reason="the sweep reads TuningJob's `metrics` output, which issue 13 adds")
-def test_a_sweep_of_three_trials_serves_the_trial_with_the_lowest_eval_loss(project: Project, tmp_path: Path):
-    # eval_loss comes from the validation data, through the `metrics` output (issue 13).
-    validation = write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[::-1])
-    project.config["tuning:validationData"] = str(validation)
-    project.set_job(sweep={"grid": {"epoch_count": [1, 2, 3]}})
-    up = project.pulumi("up", "--yes")
-    out = project.outputs()
-    trials = out["trials"]
-    assert sorted(trials) == ["engine-job-e1", "engine-job-e2", "engine-job-e3"] == out["sweptTrials"]
-    losses = {name: trial["metrics"]["eval_loss"] for name, trial in trials.items()}
-    assert all(loss is not None for loss in losses.values())
-    assert out["bestTrial"] == min(losses, key=lambda name: (losses[name], name))
-    best = trials[out["bestTrial"]]
-    assert out["tunedModelEndpoint"] == best["tunedModelEndpoint"]
-    assert out["tuningJobName"] == best["tuningJobName"]
-    assert "Paris" in ask(project, out["tunedModelEndpoint"])
-    assert len(project.jobs()) == 3 and "3 created" in up.stdout
-
-
-def test_keep_best_removes_the_losing_trials_on_the_next_up_and_the_winner_keeps_serving(
+def test_a_sweep_serves_the_trial_with_the_lowest_eval_loss_and_keep_best_removes_the_others_on_the_next_up(
     project: Project, tmp_path: Path
 ):
+    # eval_loss comes from the validation data, through the `metrics` output.
     validation = write_training_file(tmp_path / "validation.jsonl", SAMPLE_EXAMPLES[::-1])
     project.config["tuning:validationData"] = str(validation)
     project.set_job(sweep={"grid": {"epoch_count": [1, 2, 3]}, "keep": "best"})
-    project.pulumi("up", "--yes")
+    up = project.pulumi("up", "--yes")
     swept = project.outputs()
-    assert len(swept["trials"]) == 3 and len(project.jobs()) == 3
+    # The first up of a sweep runs every trial (`keep: best` acts from the next up on).
+    trials = swept["trials"]
+    assert sorted(trials) == ["engine-job-e1", "engine-job-e2", "engine-job-e3"] == swept["sweptTrials"]
+    losses = {name: trial["metrics"]["eval_loss"] for name, trial in trials.items()}
+    assert all(loss is not None for loss in losses.values())
+    assert swept["bestTrial"] == min(losses, key=lambda name: (losses[name], name))
+    best = trials[swept["bestTrial"]]
+    assert swept["tunedModelEndpoint"] == best["tunedModelEndpoint"]
+    assert swept["tuningJobName"] == best["tuningJobName"]
+    assert "Paris" in ask(project, swept["tunedModelEndpoint"])
+    assert len(project.jobs()) == 3 and "3 created" in up.stdout
 
     # The next up reads the winner from the stack's outputs and declares it alone.
     preview = project.pulumi("preview", "--diff")

@@ -72,8 +72,7 @@ def test_pulumi_import_adopts_a_job_made_outside_pulumi_and_the_next_up_changes_
     program["resources"] = {"adopted": imported}
     program["outputs"] = {"tunedModelEndpoint": "${adopted.tunedModelEndpoint}"}
     (project.dir / "Pulumi.yaml").write_text(yaml.safe_dump(program, sort_keys=False))
-    project.pulumi("preview", "--expect-no-changes")
-    up = project.pulumi("up", "--yes")
+    up = project.pulumi("up", "--yes", "--expect-no-changes")  # its preview finds nothing to change
     assert "2 unchanged" in up.stdout and "Paris" in project.ask(project.outputs())
     assert [job.name for job in project.jobs()] == [made.name]
 
@@ -99,8 +98,7 @@ def test_more_than_four_jobs_run_at_once_through_the_plugin(project: YamlProject
 
 
 def test_a_job_moved_from_the_python_program_to_a_yaml_one_keeps_its_job_and_its_model(project: Project):
-    project.pulumi("up", "--yes")
-    before = project.outputs()
+    before = project.deploy()
     recorded = project.resource()
 
     # The same TuningJob (project, stack and name) with the same settings, now in a YAML program.

@@ -65,6 +65,9 @@ def test_a_job_of_the_stack_tunes_further_from_another_ones_model(project: Proje
     (job,) = [j for j in project.jobs() if j.name == more["tuningJobName"]]
     assert job.base_model == reviews["tunedModelName"]  # sent as preTunedModel
     assert job.outputs.pre_tuned_base_model == "gemini-3.5-flash"
+    # The TuningJob's own output says which Google model the chain started from.
+    (recorded,) = [r["outputs"] for r in project.state()["resources"] if r["urn"].endswith("::engine-more")]
+    assert recorded["pre_tuned_base_model"] == "gemini-3.5-flash"
     assert "Paris" in ask(project, reviews["tunedModelEndpoint"], SAMPLE_EXAMPLES[0][0])
     assert "Madrid" in ask(project, more["tunedModelEndpoint"], SPAIN[0])
     assert "Paris" in ask(project, more["tunedModelEndpoint"], SAMPLE_EXAMPLES[0][0])  # learned before
@@ -107,8 +110,7 @@ def test_a_second_stack_tunes_from_the_first_stacks_model(project: Project, more
     assert early.returncode != 0
     assert f"stack organization/tuning/{STACK} exports no tunedModelName" in early.stdout + early.stderr
 
-    project.pulumi("up", "--yes")
-    first = project.outputs()
+    first = project.deploy()
     other_stack("up", "--yes")
     second = yaml.safe_load(other_stack("stack", "output", "--json").stdout)
     (job,) = [j for j in project.jobs() if j.name == second["tuningJobName"]]
