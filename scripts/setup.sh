@@ -16,10 +16,10 @@ bash scripts/install-venv.sh policy/.venv policy/requirements.txt
 # them the provider plugin pulumi-resource-vertex-tuning, which the pulumi CLI finds on PATH.
 # (A sync of a changed lock removes it, so this runs again then.)
 [ -x .venv/bin/pulumi-resource-vertex-tuning ] || bash scripts/install-venv.sh --editable .venv .
-# Its bytecode, as pip writes an installed wheel's: where PYTHONDONTWRITEBYTECODE is set, every
+# Its bytecode (and the tests'), as pip writes an installed wheel's: where PYTHONDONTWRITEBYTECODE is set, every
 # process (a validate, a provider, a stack program) would compile the package again at its start.
 # Up-to-date files are skipped; a file edited later is compiled in memory until the next setup.
-.venv/bin/python -m compileall -q -j0 tuning_provider stacks >/dev/null
+.venv/bin/python -m compileall -q -j0 tuning_provider stacks tools tests >/dev/null
 bin="$(bash scripts/install-pulumi.sh)"
 mkdir -p .state/pulumi-backend
 
