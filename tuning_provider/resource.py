@@ -17,6 +17,7 @@ from typing import Any, Literal, NotRequired, TypedDict, overload
 import pulumi
 from pulumi.dynamic import Resource
 
+from tuning_provider.preview_outputs import declared_output
 from tuning_provider.provider import TuningJobProvider
 
 __all__ = [
@@ -86,7 +87,7 @@ _OUTPUT_NAMES = (
     "estimated_cost_usd",
 )
 # An output every job in the state has (the first required one): known in a preview only where
-# the engine answered with the state's outputs (_settled).
+# the engine answered with the state's outputs (tuning_provider.preview_outputs).
 _ALWAYS_RECORDED = "name"
 
 
@@ -739,28 +740,4 @@ class TuningJob(Resource, module="vertex", name="TuningJob"):
 
 
 def _output(resource: Resource, name: str) -> pulumi.Output[Any]:
-    # The Output that Pulumi set on the resource for this declared property, settled in a preview.
-    output: pulumi.Output[Any] = pulumi.get(resource, name)
-    if name == _ALWAYS_RECORDED:
-        return output
-    return _settled(output, pulumi.get(resource, _ALWAYS_RECORDED))
-
-
-def _settled(output: pulumi.Output[Any], recorded: pulumi.Output[Any]) -> pulumi.Output[Any]:
-    """`output`, or None where a preview shows it null in the state.
-
-    In a preview, Pulumi's Python SDK resolves a property missing from the engine's answer as
-    unknown, and a None output never reaches the engine (the dynamic provider leaves it out): so a
-    property null in the state would be unknown in every preview, and stack outputs made from it
-    would show as changing on an unchanged stack. The engine answers a preview of an unchanged
-    resource with its outputs in the state, `recorded` among them; a preview of an update or a
-    replacement with its new inputs, where `recorded` is not (it is unknown). So where `recorded`
-    is known and `output` is not, the state holds `output` as null. Outside previews every
-    property is known, and this is `output`.
-    """
-
-    async def null_in_state() -> bool:
-        return not await output.is_known() and await recorded.is_known()
-
-    null: pulumi.Output[bool] = pulumi.Output.from_input(null_in_state())
-    return null.apply(lambda is_null: recorded.apply(lambda _: None) if is_null else output)
+    return declared_output(resource, name, _ALWAYS_RECORDED)
