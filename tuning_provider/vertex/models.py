@@ -316,8 +316,7 @@ def release_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: Ret
     if version is None:
         return []
     try:
-        found = call(f"reading tuned model {version}", functools.partial(rest, conn, "get", version), retry)
-        aliases = list(found.get("versionAliases", []))
+        aliases = _version_aliases(conn, version, retry)
         if alias in aliases:
             found = call(f"removing version alias {alias} from tuned model {version}",
                          functools.partial(rest, conn, "post", f"{version}:mergeVersionAliases",
@@ -325,7 +324,7 @@ def release_tuned_model(conn: Connection, job: JobRecord, alias: str, retry: Ret
             aliases = list(found.get("versionAliases", []))
     except NotFound:
         return []
-    return [a for a in aliases if a.startswith(HOLDER_ALIAS_PREFIX) and a != alias]
+    return [a for a in _holders(aliases) if a != alias]
 
 
 def tuned_model_holders(conn: Connection, job: JobRecord, retry: RetryPolicy = DEFAULT_RETRY) -> list[str]:
@@ -335,7 +334,16 @@ def tuned_model_holders(conn: Connection, job: JobRecord, retry: RetryPolicy = D
     if version is None:
         return []
     try:
-        found = call(f"reading tuned model {version}", functools.partial(rest, conn, "get", version), retry)
+        return _holders(_version_aliases(conn, version, retry))
     except NotFound:
         return []
-    return [a for a in found.get("versionAliases", []) if a.startswith(HOLDER_ALIAS_PREFIX)]
+
+
+def _version_aliases(conn: Connection, version: str, retry: RetryPolicy) -> list[str]:
+    """The version aliases on a model version (models/ID@VERSION). Raises NotFound when it is gone."""
+    found = call(f"reading tuned model {version}", functools.partial(rest, conn, "get", version), retry)
+    return list(found.get("versionAliases", []))
+
+
+def _holders(aliases: list[str]) -> list[str]:
+    return [a for a in aliases if a.startswith(HOLDER_ALIAS_PREFIX)]
