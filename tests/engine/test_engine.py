@@ -123,6 +123,7 @@ def test_preview_shows_replace_for_epochs_and_update_for_wait_settings_then_up_a
     assert not model_exists(project, first["tunedModelName"])
 
 
+@BOTH_FACES
 def test_destroy_removes_the_model_and_its_endpoints_and_the_next_up_runs_a_new_job(project):
     first = project.deploy()
     project.pulumi("destroy", "--yes")
@@ -139,8 +140,26 @@ def test_destroy_removes_the_model_and_its_endpoints_and_the_next_up_runs_a_new_
     assert len(project.jobs()) == 2
 
 
-# The Python face only: through the plugin a create that fails is the same error path as the
-# wait bound's below, which runs in both faces.
+@BOTH_FACES
+def test_change_a_setting_and_change_it_back_keeps_a_model_serving(project):
+    first = project.deploy()
+    project.set_job(epoch_count=3)
+    project.pulumi("up", "--yes")
+    second = project.outputs()
+    assert project.ask(second)
+
+    project.set_job(epoch_count=2)
+    project.pulumi("up", "--yes")
+    third = project.outputs()
+    # Back to the first settings: their job's model was deleted by the first replacement, so
+    # a new job runs; the intermediate model is deleted only after that one serves.
+    assert third["tuningJobName"] not in (first["tuningJobName"], second["tuningJobName"])
+    assert "Paris" in project.ask(third)
+    assert not model_exists(project, second["tunedModelName"])
+    assert len(project.jobs()) == 3
+
+
+@BOTH_FACES
 def test_a_replacement_cancelled_while_running_fails_the_up_and_the_old_model_keeps_serving(
     project: Project, clock: FreezableClock
 ):
