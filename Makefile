@@ -36,10 +36,13 @@ preview: emulator
 	@$(PULUMI) preview --diff --stack $(STACK) $(POLICY)
 
 refresh: emulator
+	@$(PY) -m stacks.engine prepare --stack $(STACK)
 	@$(PULUMI) refresh --yes --stack $(STACK)
 
-# Destroy the local stack (cancels or cleans up its job) and stop the emulator.
+# Destroy the local stack (cancels or cleans up its job) and stop the emulator. An interrupted
+# earlier `pulumi up` is recovered first, so that its job is destroyed too, not left running.
 down: emulator
+	@$(PY) -m stacks.engine prepare --stack $(STACK)
 	@$(PULUMI) destroy --yes --stack $(STACK)
 	@bash scripts/emulator.sh stop
 
